@@ -6,8 +6,8 @@
 
 DEB_PKGS := build-essential clang llvm lld musl-tools libbpf-dev libxdp-dev liburing-dev \
             libelf-dev zlib1g-dev linux-libc-dev bpftool xdp-tools iproute2 ethtool \
-            libclang-rt-14-dev dpkg-dev file cpio zstd xz-utils fio gnuplot-nox \
-            python3 procps util-linux kmod ca-certificates git
+            libclang-rt-14-dev dpkg-dev debian-archive-keyring file cpio zstd xz-utils \
+            fio gnuplot-nox python3 procps util-linux kmod ca-certificates git
 # Tools whose absence means "run make deps".
 DEP_MARKERS := musl-gcc clang bpftool fio gnuplot cpio file
 DEP_HEADERS := /usr/include/bpf/libbpf.h /usr/include/xdp/xsk.h /usr/include/liburing.h \

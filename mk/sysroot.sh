@@ -36,7 +36,7 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 MUSLCC=musl-gcc
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-for t in $MUSLCC apt-get dpkg-source make ar; do
+for t in $MUSLCC apt-get dpkg-source make ar flock; do
 	command -v "$t" >/dev/null || die "$t not found (run: make deps)"
 done
 [ -r "$KEYRING" ] || die "$KEYRING missing (run: make deps)"
@@ -62,6 +62,10 @@ MIRROR=$(mirror)
 SECURITY=${MIRROR%/debian}/debian-security
 
 mkdir -p "$(dirname "$DIR")"
+# One builder per DIR: a concurrent make (or another clone) waits, then finds it done.
+exec 9>"$DIR.lock"
+flock 9
+[ -e "$DIR/.done" ] && { echo "sysroot: $DIR already built"; exit 0; }
 LOG=$DIR.log
 TMP=$DIR.tmp
 rm -rf "$TMP"
@@ -109,6 +113,7 @@ done
 unpack() { # PKG VERSION -> prints the source dir; applies Debian's patches
 	local dsc="$WORK/src/${1}_${2#*:}.dsc"
 	[ -r "$dsc" ] || fail "$dsc not downloaded"
+	# --no-check: apt-get has already verified every file against the signed Sources index.
 	dpkg-source --no-check -x "$dsc" "$WORK/src/$1" >&2
 	echo "$WORK/src/$1"
 }
@@ -140,7 +145,7 @@ S=$(unpack elfutils "$ELFUTILS_V")
 	CC="$CC" CFLAGS="$CFLAGS -Wno-error" LDFLAGS="-L$TMP/lib" \
 	./configure --prefix="$TMP" --libdir="$TMP/lib" --host=x86_64-linux-musl --build=$MULTIARCH \
 	--disable-debuginfod --disable-libdebuginfod --disable-nls --disable-symbol-versioning \
-	--disable-shared --without-zstd --without-bzlib --without-lzma --with-zlib &&
+	--without-zstd --without-bzlib --without-lzma --with-zlib &&
 	make -C libelf -j"$JOBS" libelf.a &&
 	make -C libelf install-includeHEADERS install-pkgincludeHEADERS &&
 	install -m644 libelf/libelf.a "$TMP/lib/")
@@ -149,8 +154,10 @@ S=$(unpack elfutils "$ELFUTILS_V")
 # --- libbpf --------------------------------------------------------------------------------
 step "libbpf $LIBBPF_V"
 S=$(unpack libbpf "$LIBBPF_V")
-mkdir -p "$WORK/bpfobj" # its Makefile writes libbpf.pc into OBJDIR before creating it
-make -C "$S/src" -j"$JOBS" CC="$CC" BUILD_STATIC_ONLY=1 OBJDIR="$WORK/bpfobj" \
+# Its Makefile writes libbpf.pc into OBJDIR before creating it. NO_PKG_CONFIG: the
+# host's pkg-config would describe the glibc libelf, not the one built above.
+mkdir -p "$WORK/bpfobj"
+make -C "$S/src" -j"$JOBS" CC="$CC" BUILD_STATIC_ONLY=1 NO_PKG_CONFIG=1 OBJDIR="$WORK/bpfobj" \
 	PREFIX="$TMP" LIBDIR="$TMP/lib" INCLUDEDIR="$TMP/include" UAPIDIR="$TMP/include" \
 	EXTRA_CFLAGS="$CFLAGS" install install_uapi_headers
 [ -s "$TMP/lib/libbpf.a" ] || fail "libbpf: libbpf.a not built"
