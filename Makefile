@@ -34,7 +34,7 @@ CSTD     := -std=gnu11 -D_GNU_SOURCE
 INCS     := -Inode -Ibpf -I$(B)
 OPT      := -O2 -g
 MUSL_CFLAGS := $(CSTD) $(WARN) $(OPT) $(INCS) -isystem $(SYSROOT)/include \
-               -DFERRY_VERSION='"$(VERSION)"' -MMD -MP
+               -DFERRY_BUILD_VERSION='"$(VERSION)"' -MMD -MP
 MUSL_LIBS   := $(SYSROOT)/lib/libxdp.a $(SYSROOT)/lib/libbpf.a $(SYSROOT)/lib/libelf.a \
                $(SYSROOT)/lib/liburing.a $(SYSROOT)/lib/libz.a
 
@@ -48,7 +48,7 @@ else
 SANFLAGS :=
 HB       := $(B)/host
 endif
-HOST_CFLAGS := $(CSTD) $(WARN) $(OPT) $(INCS) $(SANFLAGS) -DFERRY_VERSION='"$(VERSION)"' -MMD -MP
+HOST_CFLAGS := $(CSTD) $(WARN) $(OPT) $(INCS) $(SANFLAGS) -DFERRY_BUILD_VERSION='"$(VERSION)"' -MMD -MP
 HOST_LIBS   := -lxdp -lbpf -lelf -lz -luring -lpthread
 
 # --- sources -------------------------------------------------------------------
@@ -104,7 +104,7 @@ $(HB)/tests/%: tests/%.c $(HB)/libferry.a $(TESTLIB_OBJS)
 
 # libFuzzer targets (always ASan+UBSan; make test replays their corpora).
 FUZZ_FLAGS := $(CSTD) $(WARN) -O1 -g $(INCS) -fsanitize=fuzzer,address,undefined \
-              -fno-sanitize-recover=all -DFERRY_VERSION='"$(VERSION)"'
+              -fno-sanitize-recover=all -DFERRY_BUILD_VERSION='"$(VERSION)"'
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(SKELS)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(HOST_LIBS)

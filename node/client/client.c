@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "client/client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+struct client {
+	struct client_cfg cfg;
+	struct transport *t;
+	struct rpc_client *rpc;
+	struct net_addr node;
+	char node_str[64];
+	char err[512];
+};
+
+static int client_fail(struct client *cl, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int client_fail(struct client *cl, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cl->err, sizeof(cl->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *client_errmsg(const struct client *cl)
+{
+	return cl->err[0] ? cl->err : "unknown error";
+}
+
+int client_open(const struct client_cfg *cfg, struct client **out)
+{
+	struct client *cl = calloc(1, sizeof(*cl));
+	struct net_addr any;
+	struct rpc_cfg rcfg;
+	int err;
+
+	if (!cl)
+		return -ENOMEM;
+	cl->cfg = *cfg;
+	if (!cl->cfg.concurrency)
+		cl->cfg.concurrency = 8;
+	if (!cl->cfg.chunk_size)
+		cl->cfg.chunk_size = 4u << 20;
+	if (!cl->cfg.timeout_ms)
+		cl->cfg.timeout_ms = 10000;
+	if (!cfg->node || net_addr_parse(cfg->node, FERRY_PORT_DEFAULT, &cl->node)) {
+		free(cl);
+		return -EINVAL;
+	}
+	net_addr_format(&cl->node, cl->node_str, sizeof(cl->node_str));
+	memset(&any, 0, sizeof(any));
+	any.family = cl->node.family;
+	err = udp_transport_open(&any, &cl->t);
+	if (err)
+		goto fail;
+	rpc_cfg_default(&rcfg);
+	rcfg.cluster = cfg->cluster;
+	rcfg.timeout_ms = cl->cfg.timeout_ms;
+	rcfg.max_msg = MAX(cl->cfg.chunk_size, 64u << 10) + 4096;
+	if (cfg->mtu)
+		rcfg.mtu = cfg->mtu;
+	err = rpc_client_open(&rcfg, cl->t, &cl->rpc);
+	if (err)
+		goto fail_t;
+	*out = cl;
+	return 0;
+fail_t:
+	cl->t->ops->close(cl->t);
+fail:
+	free(cl);
+	return err;
+}
+
+void client_close(struct client *cl)
+{
+	if (!cl)
+		return;
+	rpc_client_close(cl->rpc);
+	cl->t->ops->close(cl->t);
+	free(cl);
+}
+
+static void client_call_init(struct client *cl, struct rpc_call *c, uint8_t op, const uint8_t id[16])
+{
+	memset(c, 0, sizeof(*c));
+	c->peer = cl->node;
+	c->op = op;
+	if (id)
+		memcpy(c->chunk, id, 16);
+}
+
+/* The outcome of a finished call as 0/-errno, with a message on failure. */
+static int client_call_result(struct client *cl, const struct rpc_call *c)
+{
+	if (c->err == -ETIMEDOUT)
+		return client_fail(cl, c->err, "node %s did not answer (timed out after %u ms)",
+				   cl->node_str, cl->cfg.timeout_ms);
+	if (c->err)
+		return client_fail(cl, c->err, "request to node %s failed: %s", cl->node_str,
+				   strerror(-c->err));
+	if (c->status)
+		return client_fail(cl, c->status, "node %s: %s", cl->node_str,
+				   strerror(-c->status));
+	return 0;
+}
+
+static int client_call(struct client *cl, struct rpc_call *c)
+{
+	rpc_client_call(cl->rpc, c);
+	return client_call_result(cl, c);
+}
+
+int client_chunk_put(struct client *cl, const uint8_t id[16], const void *buf, uint32_t len)
+{
+	struct rpc_call c;
+	uint8_t ver[8];
+
+	client_call_init(cl, &c, FERRY_OP_PUT, id);
+	c.req = buf;
+	c.req_len = len;
+	c.length = len;
+	c.resp = ver;
+	c.resp_cap = sizeof(ver);
+	return client_call(cl, &c);
+}
+
+int client_chunk_get(struct client *cl, const uint8_t id[16], uint64_t off, void *buf,
+		     uint32_t len, uint32_t *got)
+{
+	struct rpc_call c;
+	int err;
+
+	client_call_init(cl, &c, FERRY_OP_GET, id);
+	c.offset = off;
+	c.length = len;
+	c.resp = buf;
+	c.resp_cap = len;
+	err = client_call(cl, &c);
+	*got = err ? 0 : c.resp_len;
+	return err;
+}
+
+int client_chunk_delete(struct client *cl, const uint8_t id[16])
+{
+	struct rpc_call c;
+
+	client_call_init(cl, &c, FERRY_OP_DELETE, id);
+	return client_call(cl, &c);
+}
+
+int client_chunk_stat(struct client *cl, const uint8_t id[16], struct ferry_chunk_stat *st)
+{
+	struct rpc_call c;
+	int err;
+
+	client_call_init(cl, &c, FERRY_OP_STAT, id);
+	c.resp = (uint8_t *)st;
+	c.resp_cap = sizeof(*st);
+	err = client_call(cl, &c);
+	if (!err && c.resp_len != sizeof(*st))
+		err = client_fail(cl, -EBADMSG, "node %s sent a malformed STAT answer", cl->node_str);
+	return err;
+}
+
+int client_chunk_list(struct client *cl, uint8_t cursor[16], struct ferry_list_entry *out,
+		      uint32_t max, uint32_t *n)
+{
+	struct rpc_call c;
+	int err;
+
+	client_call_init(cl, &c, FERRY_OP_LIST, cursor);
+	c.length = max;
+	c.resp = (uint8_t *)out;
+	c.resp_cap = max * (uint32_t)sizeof(*out);
+	err = client_call(cl, &c);
+	if (err)
+		return err;
+	if (c.resp_len % sizeof(*out))
+		return client_fail(cl, -EBADMSG, "node %s sent a malformed LIST answer",
+				   cl->node_str);
+	*n = c.resp_len / (uint32_t)sizeof(*out);
+	if (*n)
+		memcpy(cursor, out[*n - 1].chunk, 16);
+	return 0;
+}
+
+int client_node_stats(struct client *cl, char *buf, uint32_t cap)
+{
+	struct rpc_call c;
+	int err;
+
+	if (cap == 0)
+		return -EINVAL;
+	client_call_init(cl, &c, FERRY_OP_STATS, NULL);
+	c.resp = (uint8_t *)buf;
+	c.resp_cap = cap - 1;
+	err = client_call(cl, &c);
+	buf[err ? 0 : c.resp_len] = 0;
+	return err;
+}
+
+/* ------------------------------------------------------------- pipelines */
+
+/* A pipeline runs n chunk calls with up to concurrency in flight: prep()
+ * fills call i into a slot (with a chunk_size buffer), done() consumes it.
+ * The first failure stops new calls; calls in flight are finished. */
+struct client_slot {
+	struct rpc_call call;
+	uint8_t *buf;
+	uint8_t version[8]; /* a PUT's answer */
+	uint32_t index;
+	int busy;
+};
+
+struct client_pipe {
+	struct client *cl;
+	int (*prep)(struct client_pipe *p, struct client_slot *s);
+	int (*done)(struct client_pipe *p, struct client_slot *s);
+	const struct manifest *m;
+	int fd;
+	int err;
+};
+
+static int client_pipeline(struct client_pipe *p, uint32_t n)
+{
+	struct client *cl = p->cl;
+	uint32_t nslots = MIN(cl->cfg.concurrency, MAX(n, 1u));
+	struct client_slot *slots = calloc(nslots, sizeof(*slots));
+	uint32_t next = 0, active = 0;
+
+	if (!slots)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nslots; i++) {
+		slots[i].buf = malloc(p->m->chunk_size);
+		if (!slots[i].buf) {
+			p->err = -ENOMEM;
+			goto out;
+		}
+	}
+	while ((next < n && !p->err) || active) {
+		for (uint32_t i = 0; i < nslots && next < n && !p->err; i++) {
+			struct client_slot *s = &slots[i];
+			int err;
+
+			if (s->busy)
+				continue;
+			s->index = next++;
+			err = p->prep(p, s);
+			if (!err)
+				err = rpc_client_start(cl->rpc, &s->call);
+			if (err) {
+				if (!p->err)
+					p->err = client_fail(cl, err, "chunk %u: %s", s->index,
+							     strerror(-err));
+				break;
+			}
+			s->busy = 1;
+			active++;
+		}
+		if (!active)
+			break;
+		int r = rpc_client_poll(cl->rpc, 100);
+		if (r < 0) {
+			rpc_client_cancel_all(cl->rpc);
+			if (!p->err)
+				p->err = client_fail(cl, r, "network: %s", strerror(-r));
+		}
+		for (uint32_t i = 0; i < nslots; i++) {
+			struct client_slot *s = &slots[i];
+			int err;
+
+			if (!s->busy || s->call.state != 0)
+				continue;
+			s->busy = 0;
+			active--;
+			err = client_call_result(cl, &s->call);
+			if (!err)
+				err = p->done(p, s);
+			if (err && !p->err)
+				p->err = err;
+		}
+	}
+out:
+	for (uint32_t i = 0; i < nslots; i++)
+		free(slots[i].buf);
+	free(slots);
+	return p->err;
+}
+
+static uint32_t client_chunk_len(const struct manifest *m, uint32_t i)
+{
+	uint64_t off = (uint64_t)i * m->chunk_size;
+
+	return (uint32_t)MIN((uint64_t)m->chunk_size, m->size - off);
+}
+
+static int client_put_prep(struct client_pipe *p, struct client_slot *s)
+{
+	uint32_t len = client_chunk_len(p->m, s->index);
+	off_t off = (off_t)s->index * p->m->chunk_size;
+	uint32_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(p->fd, s->buf + done, len - done, off + done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return client_fail(p->cl, r < 0 ? -errno : -EIO,
+					   "reading the input file: %s",
+					   r < 0 ? strerror(errno) : "file shrank while reading");
+		done += (uint32_t)r;
+	}
+	client_call_init(p->cl, &s->call, FERRY_OP_PUT, NULL);
+	manifest_data_id(p->m->name, p->m->generation, s->index, s->call.chunk);
+	s->call.req = s->buf;
+	s->call.req_len = len;
+	s->call.length = len;
+	s->call.resp = s->version;
+	s->call.resp_cap = sizeof(s->version);
+	return 0;
+}
+
+static int client_put_done(struct client_pipe *p, struct client_slot *s)
+{
+	(void)p;
+	(void)s;
+	return 0;
+}
+
+static int client_get_prep(struct client_pipe *p, struct client_slot *s)
+{
+	uint32_t len = client_chunk_len(p->m, s->index);
+
+	client_call_init(p->cl, &s->call, FERRY_OP_GET, NULL);
+	manifest_data_id(p->m->name, p->m->generation, s->index, s->call.chunk);
+	s->call.length = len;
+	s->call.resp = s->buf;
+	s->call.resp_cap = len;
+	return 0;
+}
+
+static int client_get_done(struct client_pipe *p, struct client_slot *s)
+{
+	uint32_t len = client_chunk_len(p->m, s->index);
+	off_t off = (off_t)s->index * p->m->chunk_size;
+	uint32_t done = 0;
+
+	if (s->call.resp_len != len)
+		return client_fail(p->cl, -EBADMSG, "chunk %u of '%s' is %u bytes, expected %u",
+				   s->index, p->m->name, s->call.resp_len, len);
+	while (done < len) {
+		ssize_t r = pwrite(p->fd, s->buf + done, len - done, off + done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return client_fail(p->cl, -errno, "writing the output file: %s",
+					   strerror(errno));
+		done += (uint32_t)r;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- objects */
+
+static int client_manifest_get(struct client *cl, const char *name, struct manifest *m)
+{
+	uint8_t id[16], buf[MANIFEST_MAX_LEN];
+	uint32_t got;
+	int err;
+
+	if (strlen(name) > MANIFEST_NAME_MAX)
+		return client_fail(cl, -ENAMETOOLONG, "name is %zu bytes; the limit is %d",
+				   strlen(name), MANIFEST_NAME_MAX);
+	manifest_id(name, id);
+	err = client_chunk_get(cl, id, 0, buf, sizeof(buf), &got);
+	if (err == -ENOENT)
+		return client_fail(cl, err, "no object named '%s'", name);
+	if (err)
+		return err;
+	if (manifest_parse(buf, got, m) || strcmp(m->name, name) != 0)
+		return client_fail(cl, -EBADMSG, "the manifest of '%s' is corrupt", name);
+	return 0;
+}
+
+static void client_delete_generation(struct client *cl, const struct manifest *m)
+{
+	for (uint32_t i = 0; i < m->nchunks; i++) {
+		uint8_t id[16];
+		manifest_data_id(m->name, m->generation, i, id);
+		client_chunk_delete(cl, id); /* best effort: a leftover is garbage, not data */
+	}
+}
+
+int client_obj_put_file(struct client *cl, const char *path, const char *name)
+{
+	struct client_pipe p = { .cl = cl, .prep = client_put_prep, .done = client_put_done };
+	struct manifest m, old;
+	uint8_t mbuf[MANIFEST_MAX_LEN], mid[16];
+	struct stat st;
+	int have_old, len, err;
+
+	memset(&m, 0, sizeof(m));
+	if (!*name)
+		return client_fail(cl, -EINVAL, "object name is empty");
+	if (strlen(name) > MANIFEST_NAME_MAX)
+		return client_fail(cl, -ENAMETOOLONG, "name is %zu bytes; the limit is %d",
+				   strlen(name), MANIFEST_NAME_MAX);
+	p.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (p.fd < 0)
+		return client_fail(cl, -errno, "cannot open %s: %s", path, strerror(errno));
+	if (fstat(p.fd, &st) || !S_ISREG(st.st_mode)) {
+		err = client_fail(cl, -EINVAL, "%s is not a regular file", path);
+		goto out;
+	}
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	m.size = (uint64_t)st.st_size;
+	m.chunk_size = cl->cfg.chunk_size;
+	m.nchunks = (uint32_t)DIV_ROUND_UP(m.size, m.chunk_size);
+	err = util_random(&m.generation, sizeof(m.generation));
+	if (err)
+		goto out;
+	have_old = client_manifest_get(cl, name, &old) == 0;
+	cl->err[0] = 0;
+	p.m = &m;
+	err = client_pipeline(&p, m.nchunks);
+	if (err) {
+		client_delete_generation(cl, &m); /* nothing half-written stays */
+		goto out;
+	}
+	len = manifest_encode(&m, mbuf, sizeof(mbuf));
+	if (len < 0) {
+		err = client_fail(cl, len, "cannot encode the manifest of '%s'", name);
+		goto out;
+	}
+	manifest_id(name, mid);
+	err = client_chunk_put(cl, mid, mbuf, (uint32_t)len); /* the commit point */
+	if (err) {
+		client_delete_generation(cl, &m);
+		goto out;
+	}
+	if (have_old && old.generation != m.generation)
+		client_delete_generation(cl, &old);
+out:
+	close(p.fd);
+	return err;
+}
+
+int client_obj_get_file(struct client *cl, const char *name, const char *path)
+{
+	struct client_pipe p = { .cl = cl, .prep = client_get_prep, .done = client_get_done };
+	struct manifest m;
+	char tmp[4096], dir[4096];
+	int err;
+
+	err = client_manifest_get(cl, name, &m);
+	if (err)
+		return err;
+	/* Write beside the target and rename: a reader never sees half a file. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.ferry-XXXXXX", dirname(dir),
+		     strrchr(path, '/') ? strrchr(path, '/') + 1 : path) >= (int)sizeof(tmp))
+		return client_fail(cl, -ENAMETOOLONG, "output path is too long");
+	p.fd = mkstemp(tmp);
+	if (p.fd < 0)
+		return client_fail(cl, -errno, "cannot create %s: %s", path, strerror(errno));
+	if (ftruncate(p.fd, (off_t)m.size)) {
+		err = client_fail(cl, -errno, "cannot size %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	p.m = &m;
+	err = client_pipeline(&p, m.nchunks);
+	if (err)
+		goto fail;
+	if (fsync(p.fd) || fchmod(p.fd, 0644)) {
+		err = client_fail(cl, -errno, "cannot write %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	close(p.fd);
+	if (rename(tmp, path)) {
+		err = client_fail(cl, -errno, "cannot rename to %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+fail:
+	close(p.fd);
+	unlink(tmp);
+	return err;
+}
+
+int client_obj_rm(struct client *cl, const char *name)
+{
+	struct manifest m;
+	uint8_t mid[16];
+	int err = client_manifest_get(cl, name, &m);
+
+	if (err)
+		return err;
+	manifest_id(name, mid);
+	err = client_chunk_delete(cl, mid); /* the object is gone from here on */
+	if (err)
+		return err;
+	client_delete_generation(cl, &m);
+	return 0;
+}
+
+int client_obj_stat(struct client *cl, const char *name, struct manifest *m)
+{
+	return client_manifest_get(cl, name, m);
+}
+
+int client_obj_list(struct client *cl, int (*fn)(void *arg, const struct manifest *m), void *arg)
+{
+	struct ferry_list_entry ents[256];
+	uint8_t cursor[16] = { 0 };
+	uint32_t n;
+	int err;
+
+	do {
+		err = client_chunk_list(cl, cursor, ents, ARRAY_SIZE(ents), &n);
+		if (err)
+			return err;
+		for (uint32_t i = 0; i < n; i++) {
+			uint8_t buf[MANIFEST_MAX_LEN];
+			struct manifest m;
+			uint32_t got;
+
+			if (ents[i].chunk[0] != CHUNK_KIND_MANIFEST)
+				continue;
+			err = client_chunk_get(cl, ents[i].chunk, 0, buf, sizeof(buf), &got);
+			if (err == -ENOENT)
+				continue; /* removed since the listing */
+			if (err)
+				return err;
+			if (manifest_parse(buf, got, &m))
+				continue; /* not a manifest after all: someone's raw chunk */
+			if (fn(arg, &m))
+				return 0;
+		}
+	} while (n);
+	return 0;
+}

@@ -1,0 +1,1039 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rpc.c - reliable messages over datagrams; see rpc.h for the protocol.
+ */
+#include "net/rpc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+#define RPC_UNIT         FERRY_FRAG_ALIGN /* reassembly granularity */
+#define RPC_SRV_BUCKETS  4096             /* power of two */
+#define RPC_CLI_BUCKETS  1024             /* power of two */
+#define RPC_RX_BATCH     64
+#define RPC_MAX_RTO_MS   1000
+#define RPC_SMALL_RESP   4096             /* answers kept whole after the final ACK */
+
+void rpc_cfg_default(struct rpc_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mtu = 1500;
+	cfg->max_msg = (4u << 20) + (64u << 10);
+	cfg->mem_budget = 512ull << 20;
+	cfg->max_reqs = 65536;
+	cfg->window = 256;
+	cfg->rto_ms = 20;
+	cfg->timeout_ms = 10000;
+	cfg->recv_idle_ms = 5000;
+	cfg->retain_ms = 30000;
+}
+
+size_t rpc_counters_format(const struct rpc_counters *c, char *buf, size_t cap)
+{
+	size_t off = 0;
+	int n;
+
+#define RPC_PUT(name, val)                                                                    \
+	do {                                                                                  \
+		n = snprintf(buf + off, cap - off, "rpc_%s %llu\n", name,                     \
+			     (unsigned long long)(val));                                      \
+		if (n < 0 || (size_t)n >= cap - off)                                          \
+			return off;                                                           \
+		off += (size_t)n;                                                             \
+	} while (0)
+	RPC_PUT("rx_datagrams", c->rx_datagrams);
+	RPC_PUT("tx_datagrams", c->tx_datagrams);
+	for (int i = 1; i < WIRE_ERR_MAX; i++) {
+		char name[48];
+		snprintf(name, sizeof(name), "drop_%s", wire_err_name((enum wire_err)i));
+		RPC_PUT(name, c->drop[i]);
+	}
+	RPC_PUT("drop_unexpected", c->drop_unexpected);
+	RPC_PUT("drop_busy", c->drop_busy);
+	RPC_PUT("drop_too_big", c->drop_too_big);
+	RPC_PUT("dup_frags", c->dup_frags);
+	RPC_PUT("requests", c->requests);
+	RPC_PUT("retransmits", c->retransmits);
+	RPC_PUT("acks_tx", c->acks_tx);
+	RPC_PUT("timeouts", c->timeouts);
+	RPC_PUT("payload_copied_bytes", c->payload_copied);
+#undef RPC_PUT
+	return off;
+}
+
+/* ---------------------------------------------------- reassembly bitmap */
+
+static uint32_t rpc_units(uint32_t len)
+{
+	return DIV_ROUND_UP(len, RPC_UNIT);
+}
+
+static int rpc_map_test(const uint8_t *map, uint32_t bit)
+{
+	return map[bit >> 3] & (1u << (bit & 7));
+}
+
+static void rpc_map_set(uint8_t *map, uint32_t bit)
+{
+	map[bit >> 3] = (uint8_t)(map[bit >> 3] | (1u << (bit & 7)));
+}
+
+/*
+ * rpc_frag_place - account fragment [off, off+len) of a msg_len message in
+ * map and advance *contig. Returns 1 if the fragment is new, 0 if it is a
+ * duplicate, -1 if it is misaligned (not a Ferry sender).
+ */
+static int rpc_frag_place(uint8_t *map, uint32_t msg_len, uint32_t off, uint32_t len,
+			  uint32_t *contig)
+{
+	uint32_t first, last;
+
+	if (off % RPC_UNIT || (len % RPC_UNIT && off + len != msg_len))
+		return -1;
+	if (len == 0)
+		return msg_len == 0 ? 1 : -1;
+	first = off / RPC_UNIT;
+	last = rpc_units(off + len);
+	if (rpc_map_test(map, first))
+		return 0;
+	for (uint32_t b = first; b < last; b++)
+		rpc_map_set(map, b);
+	while (*contig < msg_len && rpc_map_test(map, *contig / RPC_UNIT)) {
+		*contig += RPC_UNIT;
+		if (*contig > msg_len)
+			*contig = msg_len;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------------ server */
+
+enum rpc_sreq_state {
+	SREQ_RECV = 0, /* receiving request fragments */
+	SREQ_EXEC,     /* handed to the handler */
+	SREQ_RESP,     /* answering */
+	SREQ_DONE,     /* answer fully acknowledged; kept for retries */
+};
+
+struct rpc_sreq {
+	struct rpc_sreq *hnext;           /* hash chain */
+	struct rpc_sreq *lnext, *lprev;   /* age list (oldest first) */
+	struct rpc_sreq *anext;           /* ack-pending list */
+	struct net_addr peer;             /* client address */
+	uint32_t session;                 /* client session */
+	uint64_t req_id;                  /* request id within session */
+	struct ferry_hdr hdr;             /* request header (first datagram) */
+	uint8_t state;                    /* enum rpc_sreq_state */
+	uint8_t ack_pending;              /* on the ack list */
+	uint8_t resp_sent0;               /* empty answer was sent once */
+	uint8_t *req_buf;                 /* request payload */
+	uint8_t *req_map;                 /* received units */
+	uint32_t req_len;                 /* hdr.msg_len */
+	uint32_t req_contig;              /* contiguous request bytes */
+	uint8_t *resp_buf;                /* answer payload */
+	uint32_t resp_cap;                /* its allocation */
+	uint32_t resp_len;                /* answer length */
+	int32_t status;                   /* answer status */
+	uint32_t resp_acked;              /* answer bytes acked by the client */
+	uint32_t resp_next;               /* next answer byte to send */
+	uint32_t peer_window;             /* client's advertised window */
+	uint64_t req_mem;                 /* bytes of req_buf + req_map charged */
+	uint64_t last_ns;                 /* last activity */
+};
+
+struct rpc_srv {
+	struct rpc_cfg cfg;
+	struct transport *t;
+	rpc_handler_fn handler;
+	void *handler_arg;
+	uint32_t frag;                    /* fragment payload size */
+	struct rpc_sreq *buckets[RPC_SRV_BUCKETS];
+	struct rpc_sreq *old, *young;     /* age list ends */
+	struct rpc_sreq *acks;            /* requests owing an ACK */
+	uint32_t nreqs;
+	uint64_t mem;
+	struct rpc_counters ctr;
+};
+
+static uint32_t rpc_srv_hash(const struct net_addr *peer, uint32_t session, uint64_t req_id)
+{
+	uint64_t h = req_id * 0x9e3779b97f4a7c15ull;
+
+	h ^= (uint64_t)session * 0xc2b2ae3d27d4eb4full;
+	h ^= (uint64_t)peer->port << 17;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ peer->ip[i]) * 0x100000001b3ull;
+	return (uint32_t)(h ^ (h >> 29)) & (RPC_SRV_BUCKETS - 1);
+}
+
+static void rpc_age_unlink(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	if (r->lprev)
+		r->lprev->lnext = r->lnext;
+	else
+		srv->old = r->lnext;
+	if (r->lnext)
+		r->lnext->lprev = r->lprev;
+	else
+		srv->young = r->lprev;
+	r->lnext = r->lprev = NULL;
+}
+
+static void rpc_age_push(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	r->lprev = srv->young;
+	r->lnext = NULL;
+	if (srv->young)
+		srv->young->lnext = r;
+	else
+		srv->old = r;
+	srv->young = r;
+}
+
+static void rpc_touch(struct rpc_srv *srv, struct rpc_sreq *r, uint64_t now)
+{
+	r->last_ns = now;
+	if (srv->young != r) {
+		rpc_age_unlink(srv, r);
+		rpc_age_push(srv, r);
+	}
+}
+
+static void rpc_sreq_free_req(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	free(r->req_buf);
+	free(r->req_map);
+	r->req_buf = r->req_map = NULL;
+	srv->mem -= r->req_mem;
+	r->req_mem = 0;
+}
+
+static void rpc_sreq_free_resp(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	free(r->resp_buf);
+	r->resp_buf = NULL;
+	srv->mem -= r->resp_cap;
+	r->resp_cap = 0;
+}
+
+static void rpc_sreq_destroy(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	struct rpc_sreq **pp = &srv->buckets[rpc_srv_hash(&r->peer, r->session, r->req_id)];
+
+	while (*pp && *pp != r)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = r->hnext;
+	if (r->ack_pending) {
+		struct rpc_sreq **ap = &srv->acks;
+		while (*ap && *ap != r)
+			ap = &(*ap)->anext;
+		if (*ap)
+			*ap = r->anext;
+	}
+	rpc_age_unlink(srv, r);
+	rpc_sreq_free_req(srv, r);
+	rpc_sreq_free_resp(srv, r);
+	srv->mem -= sizeof(*r);
+	srv->nreqs--;
+	free(r);
+}
+
+static struct rpc_sreq *rpc_sreq_find(struct rpc_srv *srv, const struct net_addr *peer,
+				      uint32_t session, uint64_t req_id)
+{
+	struct rpc_sreq *r = srv->buckets[rpc_srv_hash(peer, session, req_id)];
+
+	for (; r; r = r->hnext)
+		if (r->req_id == req_id && r->session == session && net_addr_equal(&r->peer, peer))
+			return r;
+	return NULL;
+}
+
+/* Make room for one more request by forgetting the oldest answered ones;
+ * requests being received or answered are never evicted (their clients
+ * would only retry into the same squeeze). */
+static int rpc_srv_make_room(struct rpc_srv *srv, uint64_t need)
+{
+	struct rpc_sreq *r = srv->old;
+
+	while ((srv->nreqs >= srv->cfg.max_reqs || srv->mem + need > srv->cfg.mem_budget) && r) {
+		struct rpc_sreq *next = r->lnext;
+		if (r->state == SREQ_DONE)
+			rpc_sreq_destroy(srv, r);
+		r = next;
+	}
+	return (srv->nreqs < srv->cfg.max_reqs && srv->mem + need <= srv->cfg.mem_budget) ? 0
+											   : -ENOMEM;
+}
+
+static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pkt *pkt,
+					const struct ferry_hdr *h, uint64_t now)
+{
+	uint64_t req_mem = h->msg_len ? (uint64_t)h->msg_len + rpc_units(h->msg_len) / 8 + 1 : 0;
+	uint64_t need = sizeof(struct rpc_sreq) + req_mem;
+	struct rpc_sreq *r;
+
+	if (rpc_srv_make_room(srv, need))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	if (h->msg_len) {
+		r->req_buf = malloc(h->msg_len);
+		r->req_map = calloc(1, rpc_units(h->msg_len) / 8 + 1);
+		if (!r->req_buf || !r->req_map) {
+			free(r->req_buf);
+			free(r->req_map);
+			free(r);
+			return NULL;
+		}
+	}
+	r->peer = pkt->peer;
+	r->session = h->session;
+	r->req_id = h->req_id;
+	r->hdr = *h;
+	r->req_len = h->msg_len;
+	r->peer_window = h->window ? h->window : 1;
+	r->req_mem = req_mem;
+	srv->mem += need;
+	srv->nreqs++;
+	uint32_t b = rpc_srv_hash(&r->peer, r->session, r->req_id);
+	r->hnext = srv->buckets[b];
+	srv->buckets[b] = r;
+	r->last_ns = now;
+	rpc_age_push(srv, r);
+	return r;
+}
+
+static uint32_t rpc_srv_window(struct rpc_srv *srv)
+{
+	uint32_t credits = srv->t->ops->rx_credits(srv->t);
+	uint32_t active = srv->nreqs ? srv->nreqs : 1;
+	uint32_t w = credits / active;
+
+	if (w > srv->cfg.window)
+		w = srv->cfg.window;
+	return w ? w : 1;
+}
+
+static void rpc_srv_tx(struct rpc_srv *srv, const struct net_addr *to, struct ferry_hdr *h,
+		       const void *payload, uint32_t len)
+{
+	struct iovec iov[2] = { { h, sizeof(*h) }, { (void *)payload, len } };
+
+	h->frag_len = (uint16_t)len;
+	wire_seal(h, payload, len);
+	if (srv->t->ops->tx(srv->t, to, iov, len ? 2 : 1) == -ENOBUFS) {
+		srv->t->ops->tx_flush(srv->t);
+		srv->t->ops->tx(srv->t, to, iov, len ? 2 : 1);
+	}
+	srv->ctr.tx_datagrams++;
+}
+
+static void rpc_srv_send_ack(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	struct ferry_hdr h;
+
+	wire_hdr_init(&h, FERRY_OP_ACK);
+	h.flags = FERRY_F_RESP;
+	h.session = r->session;
+	h.req_id = r->req_id;
+	h.cluster = srv->cfg.cluster;
+	h.ack = r->req_contig;
+	h.window = (uint16_t)MIN(rpc_srv_window(srv), 65535u);
+	rpc_srv_tx(srv, &r->peer, &h, NULL, 0);
+	srv->ctr.acks_tx++;
+}
+
+static void rpc_srv_queue_ack(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	if (r->ack_pending)
+		return;
+	r->ack_pending = 1;
+	r->anext = srv->acks;
+	srv->acks = r;
+}
+
+/* Send answer fragments from resp_next while the client's window allows. */
+static void rpc_srv_send_resp(struct rpc_srv *srv, struct rpc_sreq *r, uint16_t extra_flags)
+{
+	struct ferry_hdr h;
+	uint32_t window_bytes = r->peer_window * srv->frag;
+
+	wire_hdr_init(&h, r->hdr.op);
+	h.flags = (uint16_t)(FERRY_F_RESP | extra_flags);
+	h.session = r->session;
+	h.req_id = r->req_id;
+	h.status = r->status;
+	h.epoch = r->hdr.epoch;
+	h.cluster = srv->cfg.cluster;
+	memcpy(h.chunk, r->hdr.chunk, sizeof(h.chunk));
+	h.offset = r->hdr.offset;
+	h.length = r->hdr.length;
+	h.msg_len = r->resp_len;
+	h.window = (uint16_t)MIN(rpc_srv_window(srv), 65535u);
+	if (r->resp_len == 0) {
+		if (!r->resp_sent0 || extra_flags) {
+			h.flags |= FERRY_F_LAST;
+			rpc_srv_tx(srv, &r->peer, &h, NULL, 0);
+			r->resp_sent0 = 1;
+		}
+		return;
+	}
+	while (r->resp_next < r->resp_len && r->resp_next - r->resp_acked < window_bytes) {
+		uint32_t len = MIN(srv->frag, r->resp_len - r->resp_next);
+
+		h.frag_off = r->resp_next;
+		h.flags = (uint16_t)(FERRY_F_RESP | extra_flags);
+		if (r->resp_next + len == r->resp_len)
+			h.flags |= FERRY_F_LAST;
+		h.payload_crc = 0;
+		h.hdr_crc = 0;
+		rpc_srv_tx(srv, &r->peer, &h, r->resp_buf + r->resp_next, len);
+		r->resp_next += len;
+	}
+}
+
+uint8_t *rpc_sreq_payload(struct rpc_sreq *r, uint32_t *len)
+{
+	*len = r->req_len;
+	return r->req_buf;
+}
+
+const struct ferry_hdr *rpc_sreq_hdr(const struct rpc_sreq *r)
+{
+	return &r->hdr;
+}
+
+const struct net_addr *rpc_sreq_peer(const struct rpc_sreq *r)
+{
+	return &r->peer;
+}
+
+void *rpc_sreq_reply_buf(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
+{
+	if (len <= r->resp_cap)
+		return r->resp_buf;
+	rpc_sreq_free_resp(srv, r);
+	if (srv->mem + len > srv->cfg.mem_budget) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->resp_buf = malloc(len);
+	if (!r->resp_buf) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->resp_cap = len;
+	srv->mem += len;
+	return r->resp_buf;
+}
+
+void rpc_sreq_reply(struct rpc_srv *srv, struct rpc_sreq *r, int32_t status, uint32_t len)
+{
+	if (len > r->resp_cap)
+		len = r->resp_cap; /* a handler bug must not read past the buffer */
+	r->status = status;
+	r->resp_len = len;
+	r->resp_acked = 0;
+	r->resp_next = 0;
+	r->state = SREQ_RESP;
+	rpc_sreq_free_req(srv, r);
+	srv->ctr.requests++;
+	rpc_srv_send_resp(srv, r, 0);
+}
+
+static void rpc_srv_on_ack(struct rpc_srv *srv, struct rpc_sreq *r, const struct ferry_hdr *h)
+{
+	if (r->state != SREQ_RESP && r->state != SREQ_DONE)
+		return; /* still executing: the answer will come */
+	r->peer_window = h->window ? h->window : 1;
+	if (h->ack > r->resp_acked && h->ack <= r->resp_len)
+		r->resp_acked = h->ack;
+	if ((h->flags & FERRY_F_LAST) && r->resp_acked == r->resp_len) {
+		/* Final ACK: keep small answers for retries, drop big ones. */
+		r->state = SREQ_DONE;
+		if (r->resp_cap > RPC_SMALL_RESP)
+			rpc_sreq_free_resp(srv, r);
+		return;
+	}
+	if (r->state == SREQ_DONE)
+		return;
+	if (h->flags & FERRY_F_RETRY) {
+		/* The client saw no progress: go back to what it has. */
+		r->resp_next = r->resp_acked;
+		srv->ctr.retransmits++;
+		rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
+		return;
+	}
+	if (r->resp_next < r->resp_acked)
+		r->resp_next = r->resp_acked;
+	rpc_srv_send_resp(srv, r, 0);
+}
+
+void rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now)
+{
+	struct ferry_hdr h;
+	const uint8_t *payload;
+	enum wire_err werr;
+	struct rpc_sreq *r;
+	int placed;
+
+	srv->ctr.rx_datagrams++;
+	werr = wire_check(pkt->data, pkt->len, srv->cfg.cluster, &h, &payload);
+	if (werr != WIRE_OK) {
+		srv->ctr.drop[werr]++;
+		return;
+	}
+	r = rpc_sreq_find(srv, &pkt->peer, h.session, h.req_id);
+	if (h.op == FERRY_OP_ACK) {
+		if (!r || (h.flags & FERRY_F_RESP)) {
+			srv->ctr.drop_unexpected++;
+			return;
+		}
+		rpc_touch(srv, r, now);
+		rpc_srv_on_ack(srv, r, &h);
+		return;
+	}
+	if (h.flags & FERRY_F_RESP) {
+		srv->ctr.drop_unexpected++;
+		return;
+	}
+	if (h.msg_len > srv->cfg.max_msg) {
+		srv->ctr.drop_too_big++;
+		return;
+	}
+	if (!r) {
+		r = rpc_sreq_create(srv, pkt, &h, now);
+		if (!r) {
+			srv->ctr.drop_busy++;
+			return;
+		}
+	} else if (h.msg_len != r->req_len || h.op != r->hdr.op) {
+		srv->ctr.drop[WIRE_ERR_LENGTH]++; /* same id, another request */
+		return;
+	}
+	rpc_touch(srv, r, now);
+	if (h.window)
+		r->peer_window = h.window;
+	if (r->state != SREQ_RECV) {
+		srv->ctr.dup_frags++;
+		if (r->state == SREQ_RESP && (h.flags & FERRY_F_RETRY)) {
+			/* The client has seen nothing of the answer. */
+			r->resp_next = r->resp_acked;
+			srv->ctr.retransmits++;
+			rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
+		} else if (r->state == SREQ_DONE && (h.flags & FERRY_F_RETRY) && r->resp_buf) {
+			r->state = SREQ_RESP;
+			r->resp_acked = r->resp_next = 0;
+			srv->ctr.retransmits++;
+			rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
+		}
+		return;
+	}
+	placed = rpc_frag_place(r->req_map, r->req_len, h.frag_off, h.frag_len, &r->req_contig);
+	if (placed < 0) {
+		srv->ctr.drop[WIRE_ERR_LENGTH]++;
+		return;
+	}
+	if (placed == 0) {
+		srv->ctr.dup_frags++;
+		if (h.flags & FERRY_F_RETRY)
+			rpc_srv_queue_ack(srv, r);
+		return;
+	}
+	if (h.frag_len) {
+		memcpy(r->req_buf + h.frag_off, payload, h.frag_len);
+		srv->ctr.payload_copied += h.frag_len;
+	}
+	if (r->req_contig < r->req_len) {
+		rpc_srv_queue_ack(srv, r);
+		return;
+	}
+	r->state = SREQ_EXEC;
+	srv->handler(srv->handler_arg, srv, r);
+}
+
+void rpc_srv_flush(struct rpc_srv *srv)
+{
+	while (srv->acks) {
+		struct rpc_sreq *r = srv->acks;
+		srv->acks = r->anext;
+		r->ack_pending = 0;
+		if (r->state == SREQ_RECV)
+			rpc_srv_send_ack(srv, r);
+	}
+	srv->t->ops->tx_flush(srv->t);
+}
+
+void rpc_srv_tick(struct rpc_srv *srv, uint64_t now)
+{
+	uint64_t recv_idle = (uint64_t)srv->cfg.recv_idle_ms * 1000000ull;
+	uint64_t retain = (uint64_t)srv->cfg.retain_ms * 1000000ull;
+	struct rpc_sreq *r = srv->old;
+
+	while (r) {
+		struct rpc_sreq *next = r->lnext;
+		uint64_t idle = now - r->last_ns;
+
+		if (idle < MIN(recv_idle, retain))
+			break; /* the rest is younger */
+		if (r->state == SREQ_RECV && idle >= recv_idle) {
+			srv->ctr.timeouts++;
+			rpc_sreq_destroy(srv, r);
+		} else if ((r->state == SREQ_RESP || r->state == SREQ_DONE) && idle >= retain) {
+			rpc_sreq_destroy(srv, r);
+		}
+		r = next;
+	}
+}
+
+const struct rpc_counters *rpc_srv_counters(struct rpc_srv *srv)
+{
+	return &srv->ctr;
+}
+
+uint32_t rpc_srv_active(struct rpc_srv *srv)
+{
+	return srv->nreqs;
+}
+
+int rpc_srv_open(const struct rpc_cfg *cfg, struct transport *t, rpc_handler_fn fn, void *arg,
+		 struct rpc_srv **out)
+{
+	struct rpc_srv *srv = calloc(1, sizeof(*srv));
+	uint32_t max_udp;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->cfg = *cfg;
+	srv->t = t;
+	srv->handler = fn;
+	srv->handler_arg = arg;
+	max_udp = cfg->mtu > 28 ? cfg->mtu - 28 : 0;
+	if (t->max_payload && t->max_payload < max_udp)
+		max_udp = t->max_payload;
+	srv->frag = wire_frag_payload(max_udp);
+	*out = srv;
+	return 0;
+}
+
+void rpc_srv_close(struct rpc_srv *srv)
+{
+	if (!srv)
+		return;
+	while (srv->old)
+		rpc_sreq_destroy(srv, srv->old);
+	free(srv);
+}
+
+/* ------------------------------------------------------------------ client */
+
+enum rpc_call_state {
+	CALL_IDLE = 0,
+	CALL_SENDING,   /* request not fully acknowledged */
+	CALL_WAITING,   /* request delivered, no answer yet */
+	CALL_RECEIVING, /* answer arriving */
+};
+
+struct rpc_client {
+	struct rpc_cfg cfg;
+	struct transport *t;
+	uint32_t frag;
+	uint32_t session;
+	uint64_t next_req_id;
+	struct rpc_call *buckets[RPC_CLI_BUCKETS]; /* calls in progress by req_id */
+	uint32_t inflight;
+	struct rpc_counters ctr;
+};
+
+static uint32_t rpc_cli_hash(uint64_t req_id)
+{
+	return (uint32_t)((req_id * 0x9e3779b97f4a7c15ull) >> 40) & (RPC_CLI_BUCKETS - 1);
+}
+
+int rpc_client_open(const struct rpc_cfg *cfg, struct transport *t, struct rpc_client **out)
+{
+	struct rpc_client *cl = calloc(1, sizeof(*cl));
+	uint32_t max_udp;
+	int err;
+
+	if (!cl)
+		return -ENOMEM;
+	cl->cfg = *cfg;
+	cl->t = t;
+	max_udp = cfg->mtu > 28 ? cfg->mtu - 28 : 0;
+	if (t->max_payload && t->max_payload < max_udp)
+		max_udp = t->max_payload;
+	cl->frag = wire_frag_payload(max_udp);
+	err = util_random(&cl->session, sizeof(cl->session));
+	if (!err)
+		err = util_random(&cl->next_req_id, sizeof(cl->next_req_id));
+	if (err) {
+		free(cl);
+		return err;
+	}
+	cl->next_req_id >>= 1; /* room to count up */
+	*out = cl;
+	return 0;
+}
+
+static void rpc_call_unlink(struct rpc_client *cl, struct rpc_call *c)
+{
+	struct rpc_call **pp = &cl->buckets[rpc_cli_hash(c->req_id)];
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	c->next = NULL;
+	cl->inflight--;
+}
+
+static struct rpc_call *rpc_call_find(struct rpc_client *cl, uint64_t req_id)
+{
+	struct rpc_call *c = cl->buckets[rpc_cli_hash(req_id)];
+
+	while (c && c->req_id != req_id)
+		c = c->next;
+	return c;
+}
+
+static void rpc_call_finish(struct rpc_client *cl, struct rpc_call *c, int err)
+{
+	rpc_call_unlink(cl, c);
+	free(c->resp_map);
+	c->resp_map = NULL;
+	c->err = err;
+	c->state = CALL_IDLE;
+	if (err)
+		cl->ctr.timeouts += err == -ETIMEDOUT;
+	else
+		cl->ctr.requests++;
+	if (c->done)
+		c->done(c);
+}
+
+static void rpc_cli_tx(struct rpc_client *cl, const struct net_addr *to, struct ferry_hdr *h,
+		       const void *payload, uint32_t len)
+{
+	struct iovec iov[2] = { { h, sizeof(*h) }, { (void *)payload, len } };
+
+	h->frag_len = (uint16_t)len;
+	wire_seal(h, payload, len);
+	if (cl->t->ops->tx(cl->t, to, iov, len ? 2 : 1) == -ENOBUFS) {
+		cl->t->ops->tx_flush(cl->t);
+		cl->t->ops->tx(cl->t, to, iov, len ? 2 : 1);
+	}
+	cl->ctr.tx_datagrams++;
+}
+
+static void rpc_call_hdr(struct rpc_client *cl, const struct rpc_call *c, struct ferry_hdr *h,
+			 uint8_t op)
+{
+	wire_hdr_init(h, op);
+	h->session = cl->session;
+	h->req_id = c->req_id;
+	h->epoch = c->epoch;
+	h->cluster = cl->cfg.cluster;
+	memcpy(h->chunk, c->chunk, sizeof(h->chunk));
+	h->offset = c->offset;
+	h->length = c->length;
+	h->window = (uint16_t)MIN(cl->cfg.window, 65535u);
+}
+
+/* Send request fragments from req_next within the server's window. */
+static void rpc_call_send_req(struct rpc_client *cl, struct rpc_call *c, uint16_t flags)
+{
+	struct ferry_hdr h;
+	uint32_t window_bytes = c->srv_window * cl->frag;
+
+	rpc_call_hdr(cl, c, &h, c->op);
+	h.msg_len = c->req_len;
+	if (c->req_len == 0) {
+		if (!c->req_sent0 || flags) {
+			h.flags = (uint16_t)(FERRY_F_LAST | flags);
+			rpc_cli_tx(cl, &c->peer, &h, NULL, 0);
+			c->req_sent0 = 1;
+		}
+		return;
+	}
+	while (c->req_next < c->req_len && c->req_next - c->req_acked < window_bytes) {
+		uint32_t len = MIN(cl->frag, c->req_len - c->req_next);
+
+		h.frag_off = c->req_next;
+		h.flags = flags;
+		if (c->req_next + len == c->req_len)
+			h.flags |= FERRY_F_LAST;
+		rpc_cli_tx(cl, &c->peer, &h, c->req + c->req_next, len);
+		c->req_next += len;
+	}
+}
+
+static void rpc_call_send_ack(struct rpc_client *cl, struct rpc_call *c, uint16_t flags)
+{
+	struct ferry_hdr h;
+
+	rpc_call_hdr(cl, c, &h, FERRY_OP_ACK);
+	h.flags = flags;
+	h.ack = c->resp_contig;
+	rpc_cli_tx(cl, &c->peer, &h, NULL, 0);
+	cl->ctr.acks_tx++;
+}
+
+int rpc_client_start(struct rpc_client *cl, struct rpc_call *c)
+{
+	uint64_t now = util_now_ns();
+	uint32_t b;
+
+	if (c->req_len > cl->cfg.max_msg)
+		return -EMSGSIZE;
+	c->req_id = ++cl->next_req_id;
+	c->err = 0;
+	c->status = 0;
+	c->resp_len = 0;
+	c->resp_epoch = 0;
+	c->start_ns = c->progress_ns = now;
+	c->deadline_ns = now + (uint64_t)cl->cfg.timeout_ms * 1000000ull;
+	c->rto_ms = cl->cfg.rto_ms;
+	c->req_acked = c->req_next = 0;
+	c->srv_window = 32; /* until the server says otherwise */
+	c->resp_contig = c->resp_msg_len = 0;
+	c->resp_map = NULL;
+	c->resp_map_bits = 0;
+	c->ack_pending = 0;
+	c->req_sent0 = 0;
+	c->state = CALL_SENDING;
+	b = rpc_cli_hash(c->req_id);
+	c->next = cl->buckets[b];
+	cl->buckets[b] = c;
+	cl->inflight++;
+	rpc_call_send_req(cl, c, 0);
+	return 0;
+}
+
+/* A response datagram for call c. Returns 1 when the call completed. */
+static int rpc_call_on_resp(struct rpc_client *cl, struct rpc_call *c, const struct ferry_hdr *h,
+			    const uint8_t *payload)
+{
+	int placed;
+
+	if (h->op == FERRY_OP_ACK) {
+		if (c->state != CALL_SENDING)
+			return 0;
+		if (h->ack > c->req_acked && h->ack <= c->req_len) {
+			c->req_acked = h->ack;
+			c->progress_ns = util_now_ns();
+			c->rto_ms = cl->cfg.rto_ms;
+		}
+		c->srv_window = h->window ? h->window : 1;
+		rpc_call_send_req(cl, c, 0);
+		return 0;
+	}
+	if (h->op != c->op)
+		return 0;
+	if (c->state == CALL_SENDING || c->state == CALL_WAITING) {
+		/* The first answer datagram: the request got through whole. */
+		if (h->msg_len > c->resp_cap) {
+			rpc_call_finish(cl, c, -EMSGSIZE);
+			return 1;
+		}
+		c->req_acked = c->req_len;
+		c->resp_msg_len = h->msg_len;
+		c->status = h->status;
+		c->resp_epoch = h->epoch;
+		c->resp_map_bits = rpc_units(h->msg_len);
+		c->resp_map = calloc(1, c->resp_map_bits / 8 + 1);
+		if (!c->resp_map) {
+			rpc_call_finish(cl, c, -ENOMEM);
+			return 1;
+		}
+		c->state = CALL_RECEIVING;
+	} else if (h->msg_len != c->resp_msg_len) {
+		cl->ctr.drop[WIRE_ERR_LENGTH]++;
+		return 0;
+	}
+	placed = rpc_frag_place(c->resp_map, c->resp_msg_len, h->frag_off, h->frag_len,
+				&c->resp_contig);
+	if (placed < 0) {
+		cl->ctr.drop[WIRE_ERR_LENGTH]++;
+		return 0;
+	}
+	if (placed == 0) {
+		cl->ctr.dup_frags++;
+		return 0;
+	}
+	if (h->frag_len) {
+		memcpy(c->resp + h->frag_off, payload, h->frag_len);
+		cl->ctr.payload_copied += h->frag_len;
+	}
+	c->progress_ns = util_now_ns();
+	c->rto_ms = cl->cfg.rto_ms;
+	if (c->resp_contig >= c->resp_msg_len) {
+		c->resp_len = c->resp_msg_len;
+		rpc_call_send_ack(cl, c, FERRY_F_LAST);
+		rpc_call_finish(cl, c, 0);
+		return 1;
+	}
+	c->ack_pending = 1;
+	return 0;
+}
+
+static void rpc_client_timers(struct rpc_client *cl, uint64_t now, int *completed)
+{
+	for (uint32_t b = 0; b < RPC_CLI_BUCKETS && cl->inflight; b++) {
+		struct rpc_call *c = cl->buckets[b];
+		while (c) {
+			struct rpc_call *next = c->next;
+			if (now >= c->deadline_ns) {
+				rpc_call_finish(cl, c, -ETIMEDOUT);
+				(*completed)++;
+			} else if (now - c->progress_ns >= (uint64_t)c->rto_ms * 1000000ull) {
+				cl->ctr.retransmits++;
+				c->progress_ns = now;
+				c->rto_ms = MIN(c->rto_ms * 2, RPC_MAX_RTO_MS);
+				if (c->state == CALL_SENDING && c->req_acked < c->req_len) {
+					c->req_next = c->req_acked;
+					rpc_call_send_req(cl, c, FERRY_F_RETRY);
+				} else if (c->state == CALL_SENDING && c->req_len == 0) {
+					rpc_call_send_req(cl, c, FERRY_F_RETRY);
+				} else {
+					/* Request delivered; ask for the answer again
+					 * from what we have. */
+					if (c->state == CALL_SENDING)
+						c->state = CALL_WAITING;
+					rpc_call_send_ack(cl, c, FERRY_F_RETRY);
+				}
+			}
+			c = next;
+		}
+	}
+}
+
+static int rpc_client_next_timeout(struct rpc_client *cl, uint64_t now, int timeout_ms)
+{
+	uint64_t soonest = UINT64_MAX;
+
+	for (uint32_t b = 0; b < RPC_CLI_BUCKETS && cl->inflight; b++)
+		for (struct rpc_call *c = cl->buckets[b]; c; c = c->next) {
+			uint64_t t = c->progress_ns + (uint64_t)c->rto_ms * 1000000ull;
+			if (c->deadline_ns < t)
+				t = c->deadline_ns;
+			if (t < soonest)
+				soonest = t;
+		}
+	if (soonest != UINT64_MAX) {
+		int ms = soonest <= now ? 0 : (int)DIV_ROUND_UP(soonest - now, 1000000ull);
+		if (timeout_ms < 0 || ms < timeout_ms)
+			timeout_ms = ms;
+	}
+	return timeout_ms;
+}
+
+int rpc_client_poll(struct rpc_client *cl, int timeout_ms)
+{
+	struct net_pkt pkts[RPC_RX_BATCH];
+	struct transport *t = cl->t;
+	int completed = 0;
+	int n;
+	uint64_t now = util_now_ns();
+
+	t->ops->tx_flush(t);
+	n = t->ops->rx_burst(t, pkts, RPC_RX_BATCH);
+	if (n == 0) {
+		struct pollfd pfd = { .fd = t->ops->poll_fd(t), .events = POLLIN };
+		int wait = rpc_client_next_timeout(cl, now, timeout_ms);
+		if (pfd.fd >= 0 && wait != 0) {
+			if (poll(&pfd, 1, wait) < 0 && errno != EINTR)
+				return -errno;
+		}
+		n = t->ops->rx_burst(t, pkts, RPC_RX_BATCH);
+	}
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct ferry_hdr h;
+		const uint8_t *payload;
+		enum wire_err werr;
+		struct rpc_call *c;
+
+		cl->ctr.rx_datagrams++;
+		werr = wire_check(pkts[i].data, pkts[i].len, cl->cfg.cluster, &h, &payload);
+		if (werr != WIRE_OK) {
+			cl->ctr.drop[werr]++;
+			continue;
+		}
+		c = (h.flags & FERRY_F_RESP) && h.session == cl->session ? rpc_call_find(cl, h.req_id)
+									 : NULL;
+		if (!c || !net_addr_equal(&c->peer, &pkts[i].peer)) {
+			cl->ctr.drop_unexpected++;
+			continue;
+		}
+		completed += rpc_call_on_resp(cl, c, &h, payload);
+	}
+	if (n > 0)
+		t->ops->rx_release(t, pkts, n);
+	/* One ACK per call per batch. */
+	for (uint32_t b = 0; b < RPC_CLI_BUCKETS && cl->inflight && n > 0; b++)
+		for (struct rpc_call *c = cl->buckets[b]; c; c = c->next)
+			if (c->ack_pending) {
+				c->ack_pending = 0;
+				rpc_call_send_ack(cl, c, 0);
+			}
+	rpc_client_timers(cl, util_now_ns(), &completed);
+	t->ops->tx_flush(t);
+	return completed;
+}
+
+int rpc_client_call(struct rpc_client *cl, struct rpc_call *c)
+{
+	int err = rpc_client_start(cl, c);
+
+	if (err)
+		return err;
+	while (c->state != CALL_IDLE) {
+		err = rpc_client_poll(cl, 100);
+		if (err < 0) {
+			rpc_call_finish(cl, c, err);
+			break;
+		}
+	}
+	return c->err;
+}
+
+void rpc_client_cancel_all(struct rpc_client *cl)
+{
+	for (uint32_t b = 0; b < RPC_CLI_BUCKETS; b++)
+		while (cl->buckets[b])
+			rpc_call_finish(cl, cl->buckets[b], -ECANCELED);
+}
+
+uint32_t rpc_client_inflight(struct rpc_client *cl)
+{
+	return cl->inflight;
+}
+
+const struct rpc_counters *rpc_client_counters(struct rpc_client *cl)
+{
+	return &cl->ctr;
+}
+
+struct transport *rpc_client_transport(struct rpc_client *cl)
+{
+	return cl->t;
+}
+
+void rpc_client_close(struct rpc_client *cl)
+{
+	if (!cl)
+		return;
+	rpc_client_cancel_all(cl);
+	free(cl);
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.h - the chunk store: what the node asks of its disk.
+ *
+ * A store owns one disk (raw block device or regular file) through io_uring
+ * with O_DIRECT. Chunks are named by 128-bit ids and hold up to max_chunk
+ * bytes. Every call returns 0 or -errno:
+ *   -ENOENT  no such chunk           -ENOSPC  disk full
+ *   -EBADMSG stored data failed its checksum (never wrong bytes)
+ *   -EFBIG   beyond the maximum chunk size   -EIO device error
+ *
+ * Contract shared by all mutating calls: when the call returns 0 the change
+ * is durable (it survives power loss), and a crash at any instant leaves the
+ * chunk at its old or its new version, never a mix.
+ *
+ * Two ways in:
+ *   - the synchronous calls below (store_put ... store_list): submit, wait,
+ *     return. Used by the CLI, tests, and the simple node loop;
+ *   - the asynchronous interface (store_submit/store_poll, see the end), for
+ *     the run-to-completion node loop that also polls the NIC rings.
+ */
+#ifndef FERRY_STORE_H
+#define FERRY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define STORE_ID_LEN 16
+
+struct store;
+
+struct store_cfg {
+	const char *path;         /* block device or file */
+	uint32_t queue_depth;     /* io_uring SQ entries; 0 = default (64) */
+	const uint8_t *cluster;   /* 16 bytes: expected cluster UUID; NULL = any */
+	double scrub_mb_s;        /* background scrub rate; 0 = off */
+	int read_only;            /* fsck-style open: never writes */
+};
+
+struct store_format_cfg {
+	uint8_t cluster[16];      /* cluster UUID */
+	uint8_t node[16];         /* node UUID */
+	uint32_t max_chunk;       /* maximum chunk size; 0 = 4 MiB */
+};
+
+struct store_info {
+	uint8_t cluster[16];      /* cluster UUID from the superblock */
+	uint8_t node[16];         /* node UUID from the superblock */
+	uint8_t disk[16];         /* disk UUID */
+	uint64_t capacity;        /* bytes available for chunk data */
+	uint64_t used;            /* bytes allocated to chunks */
+	uint64_t chunks;          /* number of chunks */
+	uint32_t max_chunk;       /* maximum chunk size in bytes */
+	uint32_t format_version;  /* on-disk format version */
+};
+
+struct store_stat {
+	uint64_t size;            /* chunk size in bytes */
+	uint64_t version;         /* increases with every PUT/WRITE of the chunk */
+	uint32_t crc;             /* crc32c over the whole chunk */
+};
+
+struct store_list_entry {
+	uint8_t id[STORE_ID_LEN]; /* chunk id */
+	uint64_t version;         /* chunk version */
+	uint64_t size;            /* chunk size */
+};
+
+/* Lifecycle. store_open refuses a disk of another cluster (-EXDEV, with a log
+ * line naming both UUIDs) or with unknown incompat features (-EPROTONOSUPPORT). */
+int store_format(const char *path, const struct store_format_cfg *cfg);
+int store_open(const struct store_cfg *cfg, struct store **out);
+void store_close(struct store *s);
+void store_get_info(struct store *s, struct store_info *out);
+
+/* Synchronous data operations. iov describes the caller's bytes; they need
+ * not be aligned (the store copies into aligned buffers when they are not). */
+int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
+	      int iovcnt, uint64_t *version);
+int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,
+		const struct iovec *iov, int iovcnt, uint64_t *version);
+/* Reads [off, off+len) clipped to the chunk size; *got = bytes read. */
+int store_get(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off, uint32_t len,
+	      void *buf, uint32_t *got);
+int store_delete(struct store *s, const uint8_t id[STORE_ID_LEN]);
+int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_stat *out);
+/* Lists up to max entries with ids strictly greater than *cursor in id order
+ * (all-zero cursor starts); updates *cursor to the last id returned; *n = 0
+ * means the end. Resumable across calls and restarts. */
+int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_entry *out,
+	       uint32_t max, uint32_t *n);
+
+
+/* Counters (monotonic since open). */
+struct store_counters {
+	uint64_t gets, puts, writes, deletes, stats, lists; /* completed ops */
+	uint64_t errors;          /* ops that returned an error */
+	uint64_t crc_errors;      /* blocks or records that failed their checksum */
+	uint64_t io_errors;       /* device requests that failed */
+	uint64_t enospc;          /* allocations refused */
+	uint64_t flushes;         /* device flushes issued */
+	uint64_t bytes_read;      /* device bytes read */
+	uint64_t bytes_written;   /* device bytes written */
+	uint64_t bounce;          /* ops that copied through a bounce buffer */
+	uint64_t scrub_blocks;    /* blocks verified by scrub */
+	uint64_t scrub_bad;       /* blocks scrub found bad */
+	uint64_t scrub_passes;    /* completed scrub passes over the disk */
+};
+void store_get_counters(struct store *s, struct store_counters *out);
+
+/*
+ * Asynchronous interface. The synchronous calls above are built on it.
+ *
+ * The caller owns struct store_op until its callback runs. Data buffers of
+ * async ops must be 512-byte aligned (-EINVAL otherwise); when buf_cap also
+ * covers the whole 4 KiB blocks touched (and a GET starts 4 KiB-aligned),
+ * the device reads/writes the caller's memory directly (zero copy, as a
+ * fixed buffer when it lies in a region given to store_register_region);
+ * otherwise the store copies through one of its bounce buffers, and
+ * store_submit returns -EAGAIN when none is free (poll, then retry).
+ * At most one mutating op per chunk id may be in flight (-EBUSY).
+ */
+enum store_op_type {
+	STORE_OP_GET = 1,    /* read [off, off+len) into buf; res, got */
+	STORE_OP_PUT = 2,    /* replace the chunk with buf[0, len); version */
+	STORE_OP_WRITE = 3,  /* write buf[0, len) at off (chunk must exist); version */
+	STORE_OP_DELETE = 4, /* remove the chunk */
+	STORE_OP_STAT = 5,   /* fill stat */
+};
+
+#define STORE_OP_PRIV 320
+
+struct store_op {
+	/* set by the caller */
+	int type;                   /* enum store_op_type */
+	uint8_t id[STORE_ID_LEN];   /* chunk id */
+	uint64_t off;               /* GET/WRITE byte offset */
+	uint32_t len;               /* GET: bytes wanted; PUT: chunk size; WRITE: bytes */
+	uint32_t buf_cap;           /* usable bytes at buf (>= len) */
+	void *buf;                  /* PUT/WRITE source, GET destination */
+	void (*cb)(struct store_op *op); /* completion; called from store_poll */
+	void *user;                 /* caller's cookie */
+	/* results, valid in cb */
+	int res;                    /* 0 or -errno */
+	uint32_t got;               /* GET: bytes placed at buf */
+	uint64_t version;           /* PUT/WRITE: the new version */
+	struct store_stat stat;     /* STAT: the chunk's stat */
+	/* private to the store */
+	_Alignas(16) unsigned char priv[STORE_OP_PRIV];
+};
+
+/* store_submit - start op. Returns 0 when the callback will run later (from
+ * store_poll), or -errno at once (callback not called). Requests are batched:
+ * nothing reaches the device before the next store_poll. */
+int store_submit(struct store *s, struct store_op *op);
+/* store_poll - submit queued requests, reap completions and run callbacks;
+ * wait = block until at least one completion. Returns ops completed or -errno. */
+int store_poll(struct store *s, int wait);
+/* store_fd - the io_uring fd for an event loop (readable: call store_poll). */
+int store_fd(struct store *s);
+/* store_inflight - ops submitted whose callback has not run yet. */
+uint32_t store_inflight(struct store *s);
+/* store_register_region - make [base, base+len) (512-byte aligned address and
+ * length, e.g. the AF_XDP UMEM) an io_uring fixed buffer so ops whose buffers
+ * lie inside it use READ_FIXED/WRITE_FIXED. Returns a region handle >= 0. */
+int store_register_region(struct store *s, void *base, size_t len);
+int store_unregister_region(struct store *s, int region);
+
+/*
+ * Scrub: re-reads data and records at cfg.scrub_mb_s (or rate_mb_s if > 0),
+ * verifying checksums; bad blocks are logged and counted (scrub_bad).
+ * store_scrub_step - do the scrub work now_ns allows (token bucket), at most
+ * one chunk per call; returns 1 if it did work, 0 if idle or throttled.
+ */
+int store_scrub_step(struct store *s, uint64_t now_ns);
+
+/*
+ * fsck: verify both superblocks, every record, every block checksum, and
+ * that allocated space matches the records (no overlap). Every problem is
+ * logged with log_err. Returns 0 when clean, the (positive) number of
+ * problems found, or -errno when the disk could not be examined at all.
+ */
+struct store_fsck_report {
+	uint64_t chunks;         /* live chunks */
+	uint64_t blocks_used;    /* data blocks referenced */
+	uint64_t slots_used;     /* record slots referenced */
+	uint64_t problems;       /* inconsistencies */
+	uint64_t stale;          /* leftover records a read-write open would erase */
+};
+int store_fsck(const char *path, struct store_fsck_report *rep);
+
+#endif /* FERRY_STORE_H */
