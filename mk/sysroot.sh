@@ -125,7 +125,9 @@ cp -a /usr/include/linux /usr/include/asm-generic "$TMP/include/"
 cp -a /usr/include/$MULTIARCH/asm "$TMP/include/"
 # -isystem, not -I: as a user include dir, linux/limits.h would redefine musl's
 # NGROUPS_MAX and trip libbpf's -Werror.
-CC="$MUSLCC -isystem $TMP/include"
+# The prefix maps keep the random build paths out of the debug info, so the same
+# inputs give byte-identical archives.
+CC="$MUSLCC -isystem $TMP/include -ffile-prefix-map=$WORK/src=/usr/src -ffile-prefix-map=$TMP=$DIR"
 CFLAGS="-O2 -g -fPIC"
 
 # --- zlib --------------------------------------------------------------------------------
