@@ -1,0 +1,1854 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.c - the chunk store engine.
+ *
+ * On-disk format: see store_format.h. Device access: see store_io.h.
+ *
+ * How a mutation stays all-or-nothing (copy-on-write + one commit record):
+ *
+ *   PUT/WRITE  1. write the new data to freshly allocated blocks
+ *              2. flush                      (the data is durable)
+ *              3. write the new record, FUA  <- commit point; then ack
+ *              4. erase the old record's header (plain write), free old space
+ *   DELETE     1. flush                      (earlier erases are durable)
+ *              2. erase the record header, FUA <- commit point; then ack
+ *
+ * A crash before 3 lands leaves the old record (old version) and garbage in
+ * free blocks; after 3 the new record has the higher version and wins over
+ * any old record still on disk, which open then erases. Step 1 of DELETE is
+ * what makes that safe: the record it erases is the only one left for the
+ * id, because every older one was erased by a write that completed before
+ * this flush was issued (the same holds for every record write, which is
+ * always preceded by a flush), so a deleted chunk can never come back as an
+ * older version.
+ *
+ * Flush vs FUA: the data writes use plain writes plus one flush because a
+ * chunk is many blocks and the flush is shared by every op waiting at that
+ * moment (group commit: ops whose data landed while a flush was running
+ * wait for the next one). The record is one small write that must be durable
+ * before the ack; FUA (RWF_DSYNC on O_DIRECT) makes exactly that write
+ * durable without a second full cache flush. Old-record erases need no
+ * durability of their own: the next flush (every commit starts with one)
+ * carries them.
+ */
+#include "storage/store_int.h"
+
+#include "common/crc32c.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------ */
+/* small helpers */
+
+static void store_uuid_str(const uint8_t u[16], char out[37])
+{
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+		 u[12], u[13], u[14], u[15]);
+}
+
+/* store_balloc - 4 KiB-aligned memory for O_DIRECT, size rounded up. */
+static void *store_balloc(size_t size)
+{
+	return aligned_alloc(STORE_BLOCK, (size + STORE_BLOCK - 1) & ~(size_t)(STORE_BLOCK - 1));
+}
+
+static uint32_t store_nblocks(uint64_t size)
+{
+	return (uint32_t)((size + STORE_BLOCK - 1) / STORE_BLOCK);
+}
+
+static uint64_t store_block_off(const struct store *s, uint64_t block)
+{
+	return s->g.data_off + block * STORE_BLOCK;
+}
+
+static uint64_t store_slot_off(const struct store *s, uint64_t slot)
+{
+	return s->g.rec_off + slot * STORE_SLOT;
+}
+
+/* ------------------------------------------------------------------------ */
+/* index: open addressing, linear probing */
+
+static uint64_t store_hash(const uint8_t id[16])
+{
+	uint64_t a, b;
+
+	memcpy(&a, id, 8);
+	memcpy(&b, id + 8, 8);
+	a ^= b * 0x9e3779b97f4a7c15ull;
+	a ^= a >> 33;
+	a *= 0xff51afd7ed558ccdull;
+	a ^= a >> 33;
+	return a;
+}
+
+static int store_ix_init(struct store_index *ix, uint64_t cap)
+{
+	uint64_t c = 1024;
+
+	while (c < cap)
+		c <<= 1;
+	ix->tab = malloc(c * sizeof(*ix->tab));
+	if (!ix->tab)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < c; i++)
+		ix->tab[i].slot = STORE_ENT_FREE;
+	ix->cap = c;
+	ix->n = 0;
+	return 0;
+}
+
+static struct store_ent *store_ix_find(const struct store_index *ix, const uint8_t id[16])
+{
+	uint64_t m = ix->cap - 1, i = store_hash(id) & m;
+
+	for (;; i = (i + 1) & m) {
+		struct store_ent *e = &ix->tab[i];
+
+		if (e->slot == STORE_ENT_FREE)
+			return NULL;
+		if (memcmp(e->id, id, 16) == 0)
+			return e;
+	}
+}
+
+static void store_ix_place(struct store_index *ix, const struct store_ent *e)
+{
+	uint64_t m = ix->cap - 1, i = store_hash(e->id) & m;
+
+	while (ix->tab[i].slot != STORE_ENT_FREE)
+		i = (i + 1) & m;
+	ix->tab[i] = *e;
+	ix->n++;
+}
+
+/* store_ix_put - insert or replace; may grow the table (-ENOMEM). */
+static int store_ix_put(struct store_index *ix, const struct store_ent *e)
+{
+	struct store_ent *cur = store_ix_find(ix, e->id);
+
+	if (cur) {
+		*cur = *e;
+		return 0;
+	}
+	if ((ix->n + 1) * 4 > ix->cap * 3) {
+		struct store_index nix;
+
+		if (store_ix_init(&nix, ix->cap * 2) < 0)
+			return -ENOMEM;
+		for (uint64_t i = 0; i < ix->cap; i++)
+			if (ix->tab[i].slot != STORE_ENT_FREE)
+				store_ix_place(&nix, &ix->tab[i]);
+		free(ix->tab);
+		*ix = nix;
+	}
+	store_ix_place(ix, e);
+	return 0;
+}
+
+static void store_ix_del(struct store_index *ix, struct store_ent *e)
+{
+	uint64_t m = ix->cap - 1, i = (uint64_t)(e - ix->tab), j = i;
+
+	/* Backward-shift deletion keeps probe chains intact without tombstones. */
+	for (;;) {
+		j = (j + 1) & m;
+		if (ix->tab[j].slot == STORE_ENT_FREE)
+			break;
+		uint64_t h = store_hash(ix->tab[j].id) & m;
+		/* Move j to i if its home h is not in the cyclic range (i, j]. */
+		if ((i <= j) ? (h <= i || h > j) : (h <= i && h > j)) {
+			ix->tab[i] = ix->tab[j];
+			i = j;
+		}
+	}
+	ix->tab[i].slot = STORE_ENT_FREE;
+	ix->n--;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bitmap allocator */
+
+static int store_bmap_init(struct store_bmap *b, uint64_t n)
+{
+	b->w = calloc((n + 63) / 64 + 1, 8);
+	if (!b->w)
+		return -ENOMEM;
+	b->n = n;
+	b->used = 0;
+	b->cursor = 0;
+	return 0;
+}
+
+static int store_bmap_test(const struct store_bmap *b, uint64_t i)
+{
+	return (b->w[i >> 6] >> (i & 63)) & 1;
+}
+
+/* store_bmap_set - mark [start, start+count) used; returns how many of them
+ * were already used (fsck's double allocation). */
+static uint64_t store_bmap_set(struct store_bmap *b, uint64_t start, uint64_t count)
+{
+	uint64_t dup = 0;
+
+	for (uint64_t i = start; i < start + count; i++) {
+		if (store_bmap_test(b, i))
+			dup++;
+		else
+			b->used++;
+		b->w[i >> 6] |= 1ull << (i & 63);
+	}
+	return dup;
+}
+
+static void store_bmap_clear(struct store_bmap *b, uint64_t start, uint64_t count)
+{
+	for (uint64_t i = start; i < start + count; i++) {
+		if (store_bmap_test(b, i))
+			b->used--;
+		b->w[i >> 6] &= ~(1ull << (i & 63));
+	}
+}
+
+static int store_bmap_find(const struct store_bmap *b, uint64_t from, uint64_t to,
+			   uint64_t count, uint64_t *out)
+{
+	uint64_t run = 0, start = from, i = from;
+
+	while (i < to) {
+		if ((i & 63) == 0 && i + 64 <= to) {
+			uint64_t w = b->w[i >> 6];
+
+			if (w == ~0ull) {
+				run = 0;
+				i += 64;
+				start = i;
+				continue;
+			}
+			if (w == 0) {
+				if (!run)
+					start = i;
+				run += 64;
+				i += 64;
+				if (run >= count) {
+					*out = start;
+					return 0;
+				}
+				continue;
+			}
+		}
+		if (store_bmap_test(b, i)) {
+			run = 0;
+			start = i + 1;
+		} else {
+			if (!run)
+				start = i;
+			if (++run >= count) {
+				*out = start;
+				return 0;
+			}
+		}
+		i++;
+	}
+	return -ENOSPC;
+}
+
+/* store_bmap_alloc - next-fit run of count free bits; -ENOSPC. */
+static int store_bmap_alloc(struct store_bmap *b, uint64_t count, uint64_t *out)
+{
+	uint64_t start;
+
+	if (count == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (count > b->n - b->used)
+		return -ENOSPC;
+	if (store_bmap_find(b, b->cursor, b->n, count, &start) < 0 &&
+	    store_bmap_find(b, 0, b->n, count, &start) < 0)
+		return -ENOSPC;
+	store_bmap_set(b, start, count);
+	b->cursor = start + count;
+	if (b->cursor >= b->n)
+		b->cursor = 0;
+	*out = start;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* synchronous device access (open, fsck, scrub) */
+
+struct store_sync_req {
+	struct store_io_req r;   /* the request */
+	int done;                /* set by the callback */
+};
+
+static void store_sync_done(struct store_io_req *r)
+{
+	struct store_sync_req *sr = (struct store_sync_req *)r;
+
+	sr->done = 1;
+}
+
+static int store_fixed_index(const struct store *s, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	for (int i = 0; i < STORE_IO_NBUFS; i++) {
+		const uint8_t *b = s->regions[i].base;
+
+		if (b && p >= b && p + len <= b + s->regions[i].len)
+			return i;
+	}
+	return -1;
+}
+
+/* store_io_queue - queue r, submitting the batch when the ring is full. */
+static int store_io_queue(struct store *s, struct store_io_req *r)
+{
+	int ret = s->io->queue(s->ioctx, r);
+
+	if (ret == -EAGAIN) {
+		ret = s->io->submit(s->ioctx);
+		if (ret == 0)
+			ret = s->io->queue(s->ioctx, r);
+	}
+	if (ret == 0) {
+		s->io_inflight++;
+		if (r->kind == STORE_IO_READ)
+			s->ctr.bytes_read += r->len;
+		else if (r->kind == STORE_IO_WRITE)
+			s->ctr.bytes_written += r->len;
+		else
+			s->ctr.flushes++;
+	}
+	return ret;
+}
+
+int store_io_sync(struct store *s, int kind, void *buf, uint32_t len, uint64_t off, int fua)
+{
+	struct store_sync_req sr = { 0 };
+	int ret;
+
+	sr.r.kind = (uint8_t)kind;
+	sr.r.fua = (uint8_t)fua;
+	sr.r.buf = buf;
+	sr.r.len = len;
+	sr.r.off = off;
+	sr.r.buf_index = (int16_t)(buf ? store_fixed_index(s, buf, len) : -1);
+	sr.r.done = store_sync_done;
+	ret = store_io_queue(s, &sr.r);
+	if (ret < 0)
+		return ret;
+	ret = s->io->submit(s->ioctx);
+	while (ret == 0 && !sr.done) {
+		ret = s->io->reap(s->ioctx, 1);
+		ret = ret < 0 ? ret : 0;
+	}
+	if (ret < 0)
+		return ret;
+	s->io_inflight--;
+	if (sr.r.res < 0) {
+		s->ctr.io_errors++;
+		return sr.r.res;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* format */
+
+static int store_random(uint8_t *p, size_t n)
+{
+	FILE *f = fopen("/dev/urandom", "re");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fread(p, 1, n, f) != n)
+		ret = -EIO;
+	fclose(f);
+	return ret;
+}
+
+int store_format_io(const struct store_io_ops *io, void *ctx,
+		    const struct store_format_cfg *cfg, const uint8_t disk[16])
+{
+	struct store s0;
+	struct store_geom g;
+	uint8_t *buf = NULL;
+	const uint32_t zlen = 1u << 20;
+	uint64_t off;
+	int ret;
+
+	memset(&s0, 0, sizeof(s0));
+	s0.io = io;
+	s0.ioctx = ctx;
+	ret = store_fmt_geom_for(io->size(ctx), cfg->max_chunk, &g);
+	if (ret < 0) {
+		log_err("store: cannot format a %llu-byte device (minimum %llu bytes, "
+			"room for 4 chunks of max size)", (unsigned long long)io->size(ctx),
+			(unsigned long long)STORE_MIN_DEV);
+		return ret;
+	}
+	buf = store_balloc(zlen);
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, 0, zlen);
+	/* Zero the record area: stale records of an older format must not count. */
+	for (off = g.rec_off; off < g.data_off; off += zlen) {
+		uint32_t n = (uint32_t)(g.data_off - off < zlen ? g.data_off - off : zlen);
+
+		ret = store_io_sync(&s0, STORE_IO_WRITE, buf, n, off, 0);
+		if (ret < 0)
+			goto out;
+	}
+	store_sb_encode(buf, cfg->cluster, cfg->node, disk, &g, 1, (uint64_t)time(NULL));
+	/* Superblocks last, after a flush: a disk with a valid superblock always
+	 * has a zeroed record area. */
+	ret = store_io_sync(&s0, STORE_IO_FLUSH, NULL, 0, 0, 0);
+	if (ret == 0)
+		ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, g.dev_size - STORE_BLOCK, 1);
+	if (ret == 0)
+		ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, 0, 1);
+out:
+	free(buf);
+	return ret;
+}
+
+int store_format(const char *path, const struct store_format_cfg *cfg)
+{
+	const struct store_io_ops *io;
+	void *ctx;
+	uint8_t disk[16];
+	int ret;
+
+	ret = store_random(disk, 16);
+	if (ret < 0)
+		return ret;
+	disk[6] = (disk[6] & 0x0f) | 0x40; /* UUID v4 */
+	disk[8] = (disk[8] & 0x3f) | 0x80;
+	ret = store_uring_open(path, 8, 0, &io, &ctx);
+	if (ret < 0) {
+		log_err("store: cannot open %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = store_format_io(io, ctx, cfg, disk);
+	io->close(ctx);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* open: superblocks, record scan */
+
+/* store_sb_load - pick the superblock; repairs the other copy unless read-only. */
+static int store_sb_load(struct store *s, uint8_t *buf)
+{
+	struct store_sb_disk sb[2];
+	struct store_geom g[2];
+	uint64_t devsz = s->io->size(s->ioctx);
+	int ret[2], use, other;
+	uint64_t off1;
+
+	if (devsz < STORE_MIN_DEV) {
+		log_err("store: device is %llu bytes, smaller than the minimum %llu",
+			(unsigned long long)devsz, (unsigned long long)STORE_MIN_DEV);
+		return -ENOSPC;
+	}
+	ret[0] = store_io_sync(s, STORE_IO_READ, buf, STORE_BLOCK, 0, 0);
+	if (ret[0] == 0)
+		ret[0] = store_sb_decode(buf, STORE_BLOCK, &sb[0], &g[0]);
+	/* The copy is at the end of the formatted size; when the first copy is
+	 * unreadable, at the end of the device. */
+	off1 = (ret[0] == 0 ? g[0].dev_size : devsz & ~(uint64_t)(STORE_BLOCK - 1)) - STORE_BLOCK;
+	if (off1 + STORE_BLOCK > devsz)
+		ret[1] = -EINVAL;
+	else
+		ret[1] = store_io_sync(s, STORE_IO_READ, buf, STORE_BLOCK, off1, 0);
+	if (ret[1] == 0)
+		ret[1] = store_sb_decode(buf, STORE_BLOCK, &sb[1], &g[1]);
+	if (ret[0] < 0 && ret[1] < 0) {
+		int r = (ret[0] == -EPROTONOSUPPORT || ret[1] == -EPROTONOSUPPORT) ?
+			-EPROTONOSUPPORT : -EINVAL;
+		if (r == -EPROTONOSUPPORT)
+			log_err("store: unsupported format version %u or incompat features 0x%llx",
+				ret[0] == -EPROTONOSUPPORT ? sb[0].version : sb[1].version,
+				(unsigned long long)(ret[0] == -EPROTONOSUPPORT ?
+						     sb[0].incompat : sb[1].incompat));
+		else
+			log_err("store: no valid superblock (not formatted, or both copies corrupt)");
+		return r;
+	}
+	if (ret[0] == 0 && ret[1] == 0)
+		use = sb[1].generation > sb[0].generation ? 1 : 0;
+	else
+		use = ret[0] == 0 ? 0 : 1;
+	other = !use;
+	s->sb = sb[use];
+	s->g = g[use];
+	if (s->g.dev_size > devsz) {
+		log_err("store: device is %llu bytes but was formatted for %llu (truncated?)",
+			(unsigned long long)devsz, (unsigned long long)s->g.dev_size);
+		return -EINVAL;
+	}
+	if (ret[other] < 0 || sb[other].generation != sb[use].generation ||
+	    memcmp(sb[other].disk, sb[use].disk, 16) != 0) {
+		if (s->fsck) {
+			log_err("fsck: superblock copy %d is %s", other,
+				ret[other] < 0 ? "corrupt" : "out of date");
+			s->fsck_problems++;
+		} else {
+			log_warn("store: superblock copy %d is %s; using copy %d", other,
+				 ret[other] < 0 ? "corrupt" : "out of date", use);
+		}
+		/* The rw open rewrites both copies below (generation bump). */
+	}
+	return 0;
+}
+
+static int store_sb_write_both(struct store *s, uint8_t *buf)
+{
+	int ret;
+
+	memset(buf, 0, STORE_BLOCK);
+	store_sb_encode(buf, s->sb.cluster, s->sb.node, s->sb.disk, &s->g, s->sb.generation,
+			s->sb.created);
+	/* One copy at a time, each FUA: a crash leaves at least one valid. */
+	ret = store_io_sync(s, STORE_IO_WRITE, buf, STORE_BLOCK, 0, 1);
+	if (ret == 0)
+		ret = store_io_sync(s, STORE_IO_WRITE, buf, STORE_BLOCK,
+				    s->g.dev_size - STORE_BLOCK, 1);
+	return ret;
+}
+
+/* Read one record's version at slot (rare path: duplicate ids at open). */
+static int store_rec_read(struct store *s, uint32_t slot, uint8_t *meta, struct store_rec *rec)
+{
+	uint32_t ns = (uint32_t)(s->g.nslots - slot < s->g.rec_max_slots ?
+				 s->g.nslots - slot : s->g.rec_max_slots);
+	int ret = store_io_sync(s, STORE_IO_READ, meta, ns * STORE_SLOT, store_slot_off(s, slot), 0);
+
+	if (ret < 0)
+		return ret;
+	return store_rec_decode(meta, (size_t)ns * STORE_SLOT, &s->g, rec);
+}
+
+struct store_u32v {
+	uint32_t *v;              /* values */
+	size_t n, cap;            /* used, allocated */
+};
+
+static int store_u32v_push(struct store_u32v *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		uint32_t *nv = realloc(a->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n++] = x;
+	return 0;
+}
+
+/* store_scan - read the record area, build index and allocation maps; the
+ * slots of leftover records (stale versions, torn headers) go to *erase. */
+static int store_scan(struct store *s, struct store_u32v *erase)
+{
+	const uint32_t win_slots = (4u << 20) / STORE_SLOT; /* 4 MiB windows */
+	const uint32_t nreq = 8;
+	uint32_t extra = s->g.rec_max_slots;
+	uint8_t *buf = NULL, *meta = NULL;
+	struct store_sync_req req[8];
+	uint64_t slot = 0, max_version = 0;
+	int ret = 0;
+
+	buf = store_balloc((size_t)(win_slots + extra) * STORE_SLOT + STORE_BLOCK);
+	meta = store_balloc(s->meta_size);
+	if (!buf || !meta) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (slot < s->g.nslots) {
+		uint64_t want = win_slots + extra, end_parse;
+		uint64_t have = s->g.nslots - slot < want ? s->g.nslots - slot : want;
+		uint64_t bytes = have * STORE_SLOT, per;
+
+		/* One window in nreq parallel reads; the overlap of `extra` slots
+		 * lets a record starting near the end of the window be parsed whole. */
+		per = ((bytes + nreq - 1) / nreq + STORE_BLOCK - 1) & ~(uint64_t)(STORE_BLOCK - 1);
+		for (uint32_t i = 0; i < nreq; i++) {
+			uint64_t o = i * per;
+
+			req[i].done = 1;
+			if (o >= bytes)
+				continue;
+			memset(&req[i], 0, sizeof(req[i]));
+			req[i].r.kind = STORE_IO_READ;
+			req[i].r.buf = buf + o;
+			req[i].r.len = (uint32_t)(bytes - o < per ? bytes - o : per);
+			req[i].r.off = store_slot_off(s, slot) + o;
+			req[i].r.buf_index = -1;
+			req[i].r.done = store_sync_done;
+			ret = store_io_queue(s, &req[i].r);
+			if (ret < 0) {
+				req[i].done = 1;
+				break;
+			}
+		}
+		if (ret == 0)
+			ret = s->io->submit(s->ioctx);
+		for (uint32_t i = 0; i < nreq; i++) {
+			while (!req[i].done) {
+				int r = s->io->reap(s->ioctx, 1);
+
+				if (r < 0) {
+					ret = r;
+					goto out;
+				}
+			}
+		}
+		for (uint32_t i = 0; i < nreq; i++) {
+			if ((uint64_t)i * per >= bytes)
+				continue;
+			s->io_inflight--;
+			if (req[i].r.res < 0 && ret == 0)
+				ret = req[i].r.res;
+		}
+		if (ret < 0)
+			goto out;
+		end_parse = have < want ? have : win_slots;
+		for (uint64_t i = 0; i < end_parse;) {
+			struct store_rec rec;
+			struct store_ent e, *cur;
+			const uint8_t *p = buf + i * STORE_SLOT;
+			int r = store_rec_decode(p, (size_t)(have - i) * STORE_SLOT, &s->g, &rec);
+
+			if (r == -ENOENT) {
+				i++;
+				continue;
+			}
+			if (r < 0) {
+				/* A header-looking slot that does not check out: a torn
+				 * record write (crash) or corruption. Either way it is
+				 * free space; erase it so it cannot confuse anyone. */
+				if (memcmp(p, "FRC1", 4) == 0) {
+					s->fsck_stale++;
+					s->ctr.crc_errors++;
+					if (store_u32v_push(erase, (uint32_t)(slot + i)) < 0) {
+						ret = -ENOMEM;
+						goto out;
+					}
+				}
+				i++;
+				continue;
+			}
+			memset(&e, 0, sizeof(e));
+			memcpy(e.id, rec.id, 16);
+			e.block = (uint32_t)rec.block;
+			e.slot = (uint32_t)(slot + i);
+			e.size = (uint32_t)rec.size;
+			e.crc0 = rec.nblocks ? store_rec_crc(&rec, 0) : 0;
+			if (rec.version > max_version)
+				max_version = rec.version;
+			cur = store_ix_find(&s->ix, rec.id);
+			if (cur) {
+				struct store_rec other;
+				uint32_t loser;
+
+				r = store_rec_read(s, cur->slot, meta, &other);
+				if (r < 0 || other.version < rec.version) {
+					loser = cur->slot;
+					store_bmap_clear(&s->blocks, cur->block, store_nblocks(cur->size));
+					store_bmap_clear(&s->slots, cur->slot,
+							 store_fmt_rec_slots(store_nblocks(cur->size)));
+					*cur = e;
+				} else {
+					loser = e.slot;
+				}
+				s->fsck_stale++;
+				if (store_u32v_push(erase, loser) < 0) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				if (loser == e.slot) {
+					i += rec.nslots;
+					continue;
+				}
+			} else if (store_ix_put(&s->ix, &e) < 0) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			if (store_bmap_set(&s->slots, e.slot, rec.nslots) ||
+			    store_bmap_set(&s->blocks, e.block, rec.nblocks)) {
+				char hex[33];
+
+				for (int k = 0; k < 16; k++)
+					snprintf(hex + 2 * k, 3, "%02x", rec.id[k]);
+				log_err("store: chunk %s at slot %u overlaps space of another chunk",
+					hex, e.slot);
+				s->fsck_problems++;
+			}
+			i += rec.nslots;
+		}
+		slot += end_parse;
+	}
+	s->next_version = max_version + 1;
+out:
+	free(meta);
+	free(buf);
+	return ret;
+}
+
+static int store_alloc_buffers(struct store *s)
+{
+	size_t bytes;
+
+	s->meta_size = (s->g.rec_max_slots * STORE_SLOT + STORE_BLOCK - 1) & ~(STORE_BLOCK - 1);
+	s->nmeta = s->qd;
+	s->meta_pool = store_balloc((size_t)s->meta_size * s->nmeta);
+	s->meta_free = calloc(s->nmeta, sizeof(*s->meta_free));
+	s->bounce_size = (s->g.max_chunk + STORE_BLOCK - 1) & ~(STORE_BLOCK - 1);
+	bytes = (size_t)s->bounce_size * STORE_NBOUNCE;
+	s->bounce_pool = store_balloc(bytes);
+	s->zero = store_balloc(STORE_BLOCK);
+	if (!s->meta_pool || !s->meta_free || !s->bounce_pool || !s->zero)
+		return -ENOMEM;
+	memset(s->zero, 0, STORE_BLOCK);
+	memset(s->meta_pool, 0, (size_t)s->meta_size * s->nmeta);
+	for (uint32_t i = 0; i < s->nmeta; i++)
+		s->meta_free[i] = s->nmeta - 1 - i;
+	s->nmeta_free = s->nmeta;
+	/* Fixed buffers 0 and 1: the store's pools. Failure is not fatal. */
+	if (s->io->register_buf(s->ioctx, 0, s->meta_pool, (size_t)s->meta_size * s->nmeta) == 0) {
+		s->regions[0].base = s->meta_pool;
+		s->regions[0].len = (size_t)s->meta_size * s->nmeta;
+	}
+	if (s->io->register_buf(s->ioctx, 1, s->bounce_pool, bytes) == 0) {
+		s->regions[1].base = s->bounce_pool;
+		s->regions[1].len = bytes;
+	}
+	return 0;
+}
+
+int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, void *ctx,
+		  int fsck, struct store **out)
+{
+	struct store *s;
+	struct store_u32v erase = { 0 };
+	uint8_t *buf;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	buf = store_balloc(STORE_BLOCK);
+	if (!s || !buf) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	s->io = io;
+	s->ioctx = ctx;
+	s->fsck = fsck;
+	s->read_only = cfg->read_only || fsck;
+	s->qd = cfg->queue_depth ? cfg->queue_depth : 64;
+	s->scrub_mb_s = cfg->scrub_mb_s;
+	ret = store_sb_load(s, buf);
+	if (ret < 0)
+		goto err;
+	if (cfg->cluster && memcmp(cfg->cluster, s->sb.cluster, 16) != 0) {
+		char a[37], b[37];
+
+		store_uuid_str(s->sb.cluster, a);
+		store_uuid_str(cfg->cluster, b);
+		log_err("store: %s belongs to cluster %s, not to this cluster %s", cfg->path ?
+			cfg->path : "disk", a, b);
+		ret = -EXDEV;
+		goto err;
+	}
+	if (s->sb.ro_compat & ~STORE_RO_COMPAT_KNOWN) {
+		log_warn("store: unknown ro_compat features 0x%llx; opening read-only",
+			 (unsigned long long)s->sb.ro_compat);
+		s->read_only = 1;
+	}
+	ret = store_alloc_buffers(s);
+	if (ret < 0)
+		goto err;
+	if (store_ix_init(&s->ix, 1024) < 0 || store_bmap_init(&s->blocks, s->g.nblocks) < 0 ||
+	    store_bmap_init(&s->slots, s->g.nslots) < 0) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = store_scan(s, &erase);
+	if (ret < 0)
+		goto err;
+	if (!s->read_only) {
+		/* Erase leftovers, make that durable, then bump the generation. */
+		for (size_t i = 0; i < erase.n && ret == 0; i++)
+			ret = store_io_sync(s, STORE_IO_WRITE, s->zero, STORE_SLOT,
+					    store_slot_off(s, erase.v[i]), 0);
+		if (ret == 0)
+			ret = store_io_sync(s, STORE_IO_FLUSH, NULL, 0, 0, 0);
+		s->sb.generation++;
+		if (ret == 0)
+			ret = store_sb_write_both(s, buf);
+		if (ret < 0) {
+			log_err("store: cannot write to the disk: %s", strerror(-ret));
+			goto err;
+		}
+		if (erase.n)
+			log_info("store: erased %zu leftover records of an interrupted write",
+				 erase.n);
+	}
+	free(erase.v);
+	free(buf);
+	*out = s;
+	return 0;
+err:
+	free(erase.v);
+	free(buf);
+	if (s) {
+		s->io = NULL; /* the caller still owns the backend */
+		store_close(s);
+	}
+	return ret;
+}
+
+int store_open(const struct store_cfg *cfg, struct store **out)
+{
+	const struct store_io_ops *io;
+	void *ctx;
+	int ret;
+
+	ret = store_uring_open(cfg->path, cfg->queue_depth ? cfg->queue_depth : 64,
+			       cfg->read_only, &io, &ctx);
+	if (ret < 0) {
+		log_err("store: cannot open %s: %s", cfg->path, strerror(-ret));
+		return ret;
+	}
+	ret = store_open_io(cfg, io, ctx, 0, out);
+	if (ret < 0)
+		io->close(ctx);
+	return ret;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	while (s->io && s->inflight && store_poll(s, 1) >= 0)
+		;
+	if (s->io)
+		s->io->close(s->ioctx);
+	free(s->ix.tab);
+	free(s->blocks.w);
+	free(s->slots.w);
+	free(s->meta_pool);
+	free(s->meta_free);
+	free(s->bounce_pool);
+	free(s->zero);
+	free(s);
+}
+
+void store_get_info(struct store *s, struct store_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->cluster, s->sb.cluster, 16);
+	memcpy(out->node, s->sb.node, 16);
+	memcpy(out->disk, s->sb.disk, 16);
+	out->capacity = s->g.nblocks * STORE_BLOCK;
+	out->used = s->blocks.used * STORE_BLOCK;
+	out->chunks = s->ix.n;
+	out->max_chunk = s->g.max_chunk;
+	out->format_version = s->sb.version;
+}
+
+void store_get_counters(struct store *s, struct store_counters *out)
+{
+	*out = s->ctr;
+}
+
+/* ------------------------------------------------------------------------ */
+/* async ops: state machine */
+
+enum {
+	ST_GET_READ = 1, /* reading data (+ record) */
+	ST_STAT_READ,    /* reading the record */
+	ST_WR_READ,      /* WRITE: reading the old chunk */
+	ST_PUT_DATA,     /* writing new data */
+	ST_PUT_FLUSH,    /* waiting for the group flush */
+	ST_PUT_REC,      /* writing the record (FUA) */
+	ST_PUT_ERASE,    /* erasing the old record header */
+	ST_DEL_FLUSH,    /* DELETE: waiting for the flush */
+	ST_DEL_ERASE,    /* DELETE: erasing the header (FUA) */
+};
+
+struct store_op_priv {
+	struct store_op *op;     /* the public op */
+	struct store *s;         /* owner */
+	struct store_op_priv *next; /* flush-wait / done list */
+	struct store_op_priv *mnext; /* mutating list */
+	int stage;               /* ST_* */
+	int pending;             /* device requests outstanding */
+	int err;                 /* first error */
+	int mutating;            /* on the mutating list */
+	int bounce;              /* bounce buffer index or -1 */
+	int meta_i;              /* meta buffer index or -1 */
+	uint8_t *data;           /* buffer the device reads/writes */
+	uint8_t *meta;           /* record buffer */
+	struct store_ent old;    /* entry at start */
+	int had_old;             /* old is valid */
+	struct store_ent nw;     /* new entry being written */
+	uint64_t new_size;       /* new chunk size */
+	uint32_t b0, nb;         /* GET: first block, block count */
+	struct store_io_req io[2]; /* device requests */
+};
+_Static_assert(sizeof(struct store_op_priv) <= STORE_OP_PRIV, "STORE_OP_PRIV too small");
+
+static struct store_op_priv *store_priv(struct store_op *op)
+{
+	return (struct store_op_priv *)(void *)op->priv;
+}
+
+static void store_op_advance(struct store_op_priv *p);
+
+static void store_io_done(struct store_io_req *r)
+{
+	struct store_op_priv *p = r->owner;
+
+	p->s->io_inflight--;
+	if (r->res < 0) {
+		p->s->ctr.io_errors++;
+		if (r->kind != STORE_IO_READ)
+			p->s->failed = 1;
+		if (!p->err)
+			p->err = r->res;
+	}
+	if (--p->pending == 0)
+		store_op_advance(p);
+}
+
+static int store_op_io(struct store_op_priv *p, int kind, void *buf, uint32_t len,
+		       uint64_t off, int fua)
+{
+	struct store_io_req *r = &p->io[p->pending];
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->kind = (uint8_t)kind;
+	r->fua = (uint8_t)fua;
+	r->buf = buf;
+	r->len = len;
+	r->off = off;
+	r->buf_index = (int16_t)store_fixed_index(p->s, buf, len);
+	r->done = store_io_done;
+	r->owner = p;
+	p->pending++;
+	ret = store_io_queue(p->s, r);
+	if (ret < 0)
+		p->pending--;
+	return ret;
+}
+
+static void store_release(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+
+	if (p->meta_i >= 0)
+		s->meta_free[s->nmeta_free++] = (uint32_t)p->meta_i;
+	p->meta_i = -1;
+	if (p->bounce >= 0)
+		s->bounce_busy[p->bounce] = 0;
+	p->bounce = -1;
+	if (p->mutating) {
+		struct store_op_priv **pp = &s->mutating;
+
+		while (*pp && *pp != p)
+			pp = &(*pp)->mnext;
+		if (*pp)
+			*pp = p->mnext;
+		p->mutating = 0;
+	}
+}
+
+/* store_complete - finish op with res; the callback runs from store_poll. */
+static void store_complete(struct store_op_priv *p, int res)
+{
+	struct store *s = p->s;
+	struct store_op *op = p->op;
+
+	store_release(p);
+	op->res = res;
+	if (res < 0) {
+		s->ctr.errors++;
+		if (res == -ENOSPC)
+			s->ctr.enospc++;
+	} else {
+		switch (op->type) {
+		case STORE_OP_GET: s->ctr.gets++; break;
+		case STORE_OP_PUT: s->ctr.puts++; break;
+		case STORE_OP_WRITE: s->ctr.writes++; break;
+		case STORE_OP_DELETE: s->ctr.deletes++; break;
+		default: s->ctr.stats++; break;
+		}
+	}
+	p->next = NULL;
+	if (s->done_tail)
+		s->done_tail->next = p;
+	else
+		s->done_head = p;
+	s->done_tail = p;
+}
+
+static void store_flush_done(struct store_io_req *r);
+
+static void store_flush_kick(struct store *s)
+{
+	if (s->flush_inflight || !s->flush_wait)
+		return;
+	s->flush_batch = s->flush_wait;
+	s->flush_wait = NULL;
+	memset(&s->flush_req, 0, sizeof(s->flush_req));
+	s->flush_req.kind = STORE_IO_FLUSH;
+	s->flush_req.buf_index = -1;
+	s->flush_req.done = store_flush_done;
+	s->flush_req.owner = s;
+	s->flush_inflight = 1;
+	if (store_io_queue(s, &s->flush_req) < 0) {
+		s->flush_req.res = -EIO;
+		s->io_inflight++;
+		store_flush_done(&s->flush_req);
+	}
+}
+
+static void store_flush_done(struct store_io_req *r)
+{
+	struct store *s = r->owner;
+	struct store_op_priv *p = s->flush_batch, *n;
+
+	s->io_inflight--;
+	s->flush_batch = NULL;
+	s->flush_inflight = 0;
+	if (r->res < 0) {
+		s->ctr.io_errors++;
+		s->failed = 1;
+	}
+	for (; p; p = n) {
+		n = p->next;
+		if (r->res < 0 && !p->err)
+			p->err = r->res;
+		store_op_advance(p);
+	}
+	store_flush_kick(s);
+}
+
+static void store_flush_join(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	struct store_op_priv **pp = &s->flush_wait;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	p->next = NULL;
+	*pp = p;
+	store_flush_kick(s);
+}
+
+static int store_take_meta(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+
+	if (!s->nmeta_free)
+		return -EAGAIN;
+	p->meta_i = (int)s->meta_free[--s->nmeta_free];
+	p->meta = s->meta_pool + (size_t)p->meta_i * s->meta_size;
+	return 0;
+}
+
+static int store_take_bounce(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+
+	for (int i = 0; i < STORE_NBOUNCE; i++) {
+		if (!s->bounce_busy[i]) {
+			s->bounce_busy[i] = 1;
+			p->bounce = i;
+			p->data = s->bounce_pool + (size_t)i * s->bounce_size;
+			s->ctr.bounce++;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+static void store_count_bad(struct store *s, const uint8_t id[16], uint64_t block, const char *what)
+{
+	char hex[33];
+
+	s->ctr.crc_errors++;
+	for (int k = 0; k < 16; k++)
+		snprintf(hex + 2 * k, 3, "%02x", id[k]);
+	log_warn("store: checksum mismatch in %s of chunk %s (block %llu)", what, hex,
+		 (unsigned long long)block);
+}
+
+/* Check the record in p->meta against the index entry it was read for. */
+static int store_check_rec(struct store_op_priv *p, const struct store_ent *e,
+			   struct store_rec *rec)
+{
+	uint32_t ns = store_fmt_rec_slots(store_nblocks(e->size));
+
+	if (store_rec_decode(p->meta, (size_t)ns * STORE_SLOT, &p->s->g, rec) < 0 ||
+	    memcmp(rec->id, e->id, 16) != 0 || rec->block != e->block || rec->size != e->size) {
+		store_count_bad(p->s, e->id, e->slot, "record");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Start the write half of PUT/WRITE: p->data holds new_size bytes (padded). */
+static int store_put_start(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	uint32_t nb = store_nblocks(p->new_size), ns = store_fmt_rec_slots(nb);
+	uint64_t blk = 0, slot = 0;
+	struct store_rec rec;
+	uint32_t crc0 = 0;
+	int ret;
+
+	ret = store_bmap_alloc(&s->blocks, nb, &blk);
+	if (ret < 0)
+		return ret;
+	ret = store_bmap_alloc(&s->slots, ns, &slot);
+	if (ret < 0) {
+		store_bmap_clear(&s->blocks, blk, nb);
+		return ret;
+	}
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.id, p->op->id, 16);
+	rec.version = s->next_version++;
+	rec.size = p->new_size;
+	rec.block = blk;
+	rec.nblocks = nb;
+	rec.chunk_crc = crc32c(0, p->data, p->new_size);
+	for (uint32_t i = 0; i < nb; i++) {
+		uint32_t c = crc32c(0, p->data + (size_t)i * STORE_BLOCK, STORE_BLOCK);
+
+		if (i == 0)
+			crc0 = c;
+		store_rec_put_crc(p->meta, i, c);
+	}
+	store_rec_encode(p->meta, &rec, NULL);
+	p->op->version = rec.version;
+	memcpy(p->nw.id, p->op->id, 16);
+	p->nw.block = (uint32_t)blk;
+	p->nw.slot = (uint32_t)slot;
+	p->nw.size = (uint32_t)p->new_size;
+	p->nw.crc0 = crc0;
+	p->stage = ST_PUT_DATA;
+	if (nb) {
+		ret = store_op_io(p, STORE_IO_WRITE, p->data, nb * STORE_BLOCK,
+				  store_block_off(s, blk), 0);
+		if (ret < 0) {
+			store_bmap_clear(&s->blocks, blk, nb);
+			store_bmap_clear(&s->slots, slot, ns);
+			return ret;
+		}
+	} else {
+		/* No data, but the flush still orders earlier erases before
+		 * this record (see the comment at the top). */
+		p->stage = ST_PUT_FLUSH;
+		store_flush_join(p);
+	}
+	return 0;
+}
+
+static void store_free_new(struct store_op_priv *p)
+{
+	uint32_t nb = store_nblocks(p->nw.size);
+
+	store_bmap_clear(&p->s->blocks, p->nw.block, nb);
+	store_bmap_clear(&p->s->slots, p->nw.slot, store_fmt_rec_slots(nb));
+}
+
+static void store_free_ent(struct store *s, const struct store_ent *e)
+{
+	uint32_t nb = store_nblocks(e->size);
+
+	store_bmap_clear(&s->blocks, e->block, nb);
+	store_bmap_clear(&s->slots, e->slot, store_fmt_rec_slots(nb));
+}
+
+static void store_op_advance(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	struct store_op *op = p->op;
+	struct store_rec rec;
+	int ret;
+
+	switch (p->stage) {
+	case ST_GET_READ: {
+		uint32_t skip = (uint32_t)(op->off - (uint64_t)p->b0 * STORE_BLOCK);
+
+		if (p->err) {
+			store_complete(p, p->err);
+			return;
+		}
+		if (p->old.size > STORE_BLOCK && store_check_rec(p, &p->old, &rec) < 0) {
+			store_complete(p, -EBADMSG);
+			return;
+		}
+		for (uint32_t i = 0; i < p->nb; i++) {
+			uint32_t want = p->old.size > STORE_BLOCK ? store_rec_crc(&rec, p->b0 + i) :
+				       p->old.crc0;
+
+			if (crc32c(0, p->data + (size_t)i * STORE_BLOCK, STORE_BLOCK) != want) {
+				store_count_bad(s, p->old.id, p->b0 + i, "data");
+				store_complete(p, -EBADMSG);
+				return;
+			}
+		}
+		if (p->bounce >= 0)
+			memcpy(op->buf, p->data + skip, op->got);
+		store_complete(p, 0);
+		return;
+	}
+	case ST_STAT_READ:
+		if (p->err) {
+			store_complete(p, p->err);
+			return;
+		}
+		if (store_check_rec(p, &p->old, &rec) < 0) {
+			store_complete(p, -EBADMSG);
+			return;
+		}
+		op->stat.size = rec.size;
+		op->stat.version = rec.version;
+		op->stat.crc = rec.chunk_crc;
+		store_complete(p, 0);
+		return;
+	case ST_WR_READ: {
+		uint32_t nb_old = store_nblocks(p->old.size);
+		uint32_t nb_new = store_nblocks(p->new_size);
+
+		if (p->err) {
+			store_complete(p, p->err);
+			return;
+		}
+		if (p->old.size > STORE_BLOCK && store_check_rec(p, &p->old, &rec) < 0) {
+			store_complete(p, -EBADMSG);
+			return;
+		}
+		for (uint32_t i = 0; i < nb_old; i++) {
+			uint32_t want = p->old.size > STORE_BLOCK ? store_rec_crc(&rec, i) :
+				       p->old.crc0;
+
+			if (crc32c(0, p->data + (size_t)i * STORE_BLOCK, STORE_BLOCK) != want) {
+				store_count_bad(s, p->old.id, i, "data");
+				store_complete(p, -EBADMSG);
+				return;
+			}
+		}
+		/* Merge: old bytes, zeros up to the new end, then the caller's bytes. */
+		memset(p->data + p->old.size, 0, (size_t)nb_new * STORE_BLOCK - p->old.size);
+		if (op->len)
+			memcpy(p->data + op->off, op->buf, op->len);
+		ret = store_put_start(p);
+		if (ret < 0)
+			store_complete(p, ret);
+		return;
+	}
+	case ST_PUT_DATA:
+		if (p->err) {
+			store_free_new(p);
+			store_complete(p, p->err);
+			return;
+		}
+		p->stage = ST_PUT_FLUSH;
+		store_flush_join(p);
+		return;
+	case ST_PUT_FLUSH:
+		if (p->err) {
+			store_free_new(p);
+			store_complete(p, p->err);
+			return;
+		}
+		p->stage = ST_PUT_REC;
+		ret = store_op_io(p, STORE_IO_WRITE, p->meta,
+				  store_fmt_rec_slots(store_nblocks(p->new_size)) * STORE_SLOT,
+				  store_slot_off(s, p->nw.slot), 1);
+		if (ret < 0) {
+			store_free_new(p);
+			store_complete(p, ret);
+		}
+		return;
+	case ST_PUT_REC:
+		if (p->err) {
+			/* The record may or may not be on disk: keep its space
+			 * allocated (a leak until restart, never a double use). */
+			store_complete(p, p->err);
+			return;
+		}
+		/* Committed. */
+		if (store_ix_put(&s->ix, &p->nw) < 0) {
+			store_complete(p, -ENOMEM);
+			return;
+		}
+		if (!p->had_old) {
+			store_complete(p, 0);
+			return;
+		}
+		p->stage = ST_PUT_ERASE;
+		ret = store_op_io(p, STORE_IO_WRITE, s->zero, STORE_SLOT,
+				  store_slot_off(s, p->old.slot), 0);
+		if (ret < 0)
+			store_complete(p, 0); /* old record stays: open erases it */
+		return;
+	case ST_PUT_ERASE:
+		/* The old space is reusable once its header erase has completed:
+		 * any reuse is followed by a flush before it commits. */
+		if (!p->err)
+			store_free_ent(s, &p->old);
+		store_complete(p, 0);
+		return;
+	case ST_DEL_FLUSH:
+		if (p->err) {
+			store_complete(p, p->err);
+			return;
+		}
+		p->stage = ST_DEL_ERASE;
+		ret = store_op_io(p, STORE_IO_WRITE, s->zero, STORE_SLOT,
+				  store_slot_off(s, p->old.slot), 1);
+		if (ret < 0)
+			store_complete(p, ret);
+		return;
+	case ST_DEL_ERASE: {
+		struct store_ent *e;
+
+		if (p->err) {
+			store_complete(p, p->err);
+			return;
+		}
+		e = store_ix_find(&s->ix, op->id);
+		if (e && e->slot == p->old.slot)
+			store_ix_del(&s->ix, e);
+		store_free_ent(s, &p->old);
+		store_complete(p, 0);
+		return;
+	}
+	}
+}
+
+/* Can the device use the caller's buffer directly for [0, need)? */
+static int store_direct_ok(const struct store_op *op, uint64_t need)
+{
+	return op->buf && ((uintptr_t)op->buf & (STORE_SLOT - 1)) == 0 && op->buf_cap >= need;
+}
+
+static void store_mark_mutating(struct store_op_priv *p)
+{
+	p->mutating = 1;
+	p->mnext = p->s->mutating;
+	p->s->mutating = p;
+}
+
+static int store_start(struct store *s, struct store_op_priv *p)
+{
+	struct store_op *op = p->op;
+	struct store_ent *e = store_ix_find(&s->ix, op->id);
+	int ret;
+
+	if (e) {
+		p->old = *e;
+		p->had_old = 1;
+	}
+	if (op->type != STORE_OP_GET && op->type != STORE_OP_STAT) {
+		struct store_op_priv *m;
+
+		if (s->read_only)
+			return -EROFS;
+		if (s->failed)
+			return -EIO;
+		for (m = s->mutating; m; m = m->mnext)
+			if (memcmp(m->op->id, op->id, 16) == 0)
+				return -EBUSY;
+	}
+	switch (op->type) {
+	case STORE_OP_GET: {
+		uint64_t end;
+
+		if (!e)
+			return -ENOENT;
+		op->got = 0;
+		if (op->off >= e->size || op->len == 0) {
+			store_complete(p, 0);
+			return 0;
+		}
+		end = op->off + op->len < e->size ? op->off + op->len : e->size;
+		op->got = (uint32_t)(end - op->off);
+		p->b0 = (uint32_t)(op->off / STORE_BLOCK);
+		p->nb = store_nblocks(end) - p->b0;
+		if (op->off % STORE_BLOCK == 0 && store_direct_ok(op, (uint64_t)p->nb * STORE_BLOCK))
+			p->data = op->buf;
+		else if ((ret = store_take_bounce(p)) < 0)
+			return ret;
+		if (e->size > STORE_BLOCK && (ret = store_take_meta(p)) < 0)
+			goto fail;
+		p->stage = ST_GET_READ;
+		ret = store_op_io(p, STORE_IO_READ, p->data, p->nb * STORE_BLOCK,
+				  store_block_off(s, e->block + p->b0), 0);
+		if (ret == 0 && e->size > STORE_BLOCK)
+			ret = store_op_io(p, STORE_IO_READ, p->meta,
+					  store_fmt_rec_slots(store_nblocks(e->size)) * STORE_SLOT,
+					  store_slot_off(s, e->slot), 0);
+		break;
+	}
+	case STORE_OP_STAT:
+		if (!e)
+			return -ENOENT;
+		if ((ret = store_take_meta(p)) < 0)
+			return ret;
+		p->stage = ST_STAT_READ;
+		ret = store_op_io(p, STORE_IO_READ, p->meta,
+				  store_fmt_rec_slots(store_nblocks(e->size)) * STORE_SLOT,
+				  store_slot_off(s, e->slot), 0);
+		break;
+	case STORE_OP_PUT:
+		if (op->len > s->g.max_chunk)
+			return -EFBIG;
+		p->new_size = op->len;
+		if ((ret = store_take_meta(p)) < 0)
+			return ret;
+		if (store_direct_ok(op, (uint64_t)store_nblocks(op->len) * STORE_BLOCK)) {
+			p->data = op->buf;
+		} else {
+			if ((ret = store_take_bounce(p)) < 0)
+				goto fail;
+			if (op->len)
+				memcpy(p->data, op->buf, op->len);
+			memset(p->data + op->len, 0,
+			       (size_t)store_nblocks(op->len) * STORE_BLOCK - op->len);
+		}
+		store_mark_mutating(p);
+		ret = store_put_start(p);
+		break;
+	case STORE_OP_WRITE:
+		if (!e)
+			return -ENOENT;
+		if (op->off > s->g.max_chunk || op->len > s->g.max_chunk - op->off)
+			return -EFBIG;
+		p->new_size = op->off + op->len > e->size ? op->off + op->len : e->size;
+		if ((ret = store_take_meta(p)) < 0)
+			return ret;
+		if ((ret = store_take_bounce(p)) < 0)
+			goto fail;
+		store_mark_mutating(p);
+		p->stage = ST_WR_READ;
+		ret = 0;
+		if (e->size)
+			ret = store_op_io(p, STORE_IO_READ, p->data,
+					  store_nblocks(e->size) * STORE_BLOCK,
+					  store_block_off(s, e->block), 0);
+		if (ret == 0 && e->size > STORE_BLOCK)
+			ret = store_op_io(p, STORE_IO_READ, p->meta,
+					  store_fmt_rec_slots(store_nblocks(e->size)) * STORE_SLOT,
+					  store_slot_off(s, e->slot), 0);
+		if (ret == 0 && p->pending == 0)
+			store_op_advance(p);
+		break;
+	case STORE_OP_DELETE:
+		if (!e)
+			return -ENOENT;
+		store_mark_mutating(p);
+		p->stage = ST_DEL_FLUSH;
+		store_flush_join(p);
+		ret = 0;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret < 0 && p->pending)
+		return ret; /* cannot happen: queue failures come before any IO */
+fail:
+	return ret;
+}
+
+int store_submit(struct store *s, struct store_op *op)
+{
+	struct store_op_priv *p = store_priv(op);
+	int ret;
+
+	if (s->inflight >= s->qd)
+		return -EAGAIN;
+	memset(p, 0, sizeof(*p));
+	p->op = op;
+	p->s = s;
+	p->bounce = -1;
+	p->meta_i = -1;
+	op->res = 0;
+	op->got = 0;
+	ret = store_start(s, p);
+	if (ret < 0) {
+		store_release(p);
+		if (ret != -EAGAIN && ret != -ENOENT && ret != -EBUSY)
+			s->ctr.errors++;
+		if (ret == -ENOSPC)
+			s->ctr.enospc++;
+		return ret;
+	}
+	s->inflight++;
+	return 0;
+}
+
+static int store_run_done(struct store *s)
+{
+	int n = 0;
+
+	while (s->done_head) {
+		struct store_op_priv *p = s->done_head;
+
+		s->done_head = p->next;
+		if (!s->done_head)
+			s->done_tail = NULL;
+		s->inflight--;
+		n++;
+		if (p->op->cb)
+			p->op->cb(p->op);
+	}
+	return n;
+}
+
+int store_poll(struct store *s, int wait)
+{
+	int n = 0, ret;
+
+	for (;;) {
+		ret = s->io->submit(s->ioctx);
+		if (ret < 0)
+			return ret;
+		n += store_run_done(s);
+		ret = s->io->reap(s->ioctx, wait && !n && s->io_inflight > 0);
+		if (ret < 0)
+			return ret;
+		n += store_run_done(s);
+		if (ret == 0)
+			break;
+		if (n)
+			wait = 0;
+	}
+	return n;
+}
+
+int store_fd(struct store *s)
+{
+	return s->io->fd(s->ioctx);
+}
+
+uint32_t store_inflight(struct store *s)
+{
+	return s->inflight;
+}
+
+int store_register_region(struct store *s, void *base, size_t len)
+{
+	if (((uintptr_t)base | len) & (STORE_SLOT - 1) || !len)
+		return -EINVAL;
+	for (int i = 2; i < STORE_IO_NBUFS; i++) {
+		if (!s->regions[i].base) {
+			int ret = s->io->register_buf(s->ioctx, i, base, len);
+
+			if (ret < 0)
+				return ret;
+			s->regions[i].base = base;
+			s->regions[i].len = len;
+			return i;
+		}
+	}
+	return -ENOSPC;
+}
+
+int store_unregister_region(struct store *s, int region)
+{
+	if (region < 2 || region >= STORE_IO_NBUFS || !s->regions[region].base)
+		return -EINVAL;
+	s->regions[region].base = NULL;
+	return s->io->register_buf(s->ioctx, region, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* synchronous calls: submit one op and poll until it is done */
+
+static void store_sync_cb(struct store_op *op)
+{
+	*(int *)op->user = 1;
+}
+
+static int store_sync_run(struct store *s, struct store_op *op)
+{
+	int done = 0, ret;
+
+	op->cb = store_sync_cb;
+	op->user = &done;
+	for (;;) {
+		ret = store_submit(s, op);
+		if (ret != -EAGAIN)
+			break;
+		if (!s->inflight)
+			return -ENOMEM; /* nothing to wait for: cannot happen */
+		ret = store_poll(s, 1);
+		if (ret < 0)
+			return ret;
+	}
+	if (ret < 0)
+		return ret;
+	while (!done) {
+		ret = store_poll(s, 1);
+		if (ret < 0)
+			return ret;
+	}
+	return op->res;
+}
+
+static int store_gather(struct store *s, const struct iovec *iov, int iovcnt, uint8_t *dst,
+			uint64_t *len)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > s->g.max_chunk - n)
+			return -EFBIG;
+		if (iov[i].iov_len)
+			memcpy(dst + n, iov[i].iov_base, iov[i].iov_len);
+		n += iov[i].iov_len;
+	}
+	*len = n;
+	return 0;
+}
+
+static int store_iov_len(const struct iovec *iov, int iovcnt, uint64_t *len)
+{
+	uint64_t n = 0;
+
+	if (iovcnt < 0 || (iovcnt > 0 && !iov))
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	*len = n;
+	return 0;
+}
+
+/* A private scratch buffer for the sync calls (the bounce pool is for ops). */
+static int store_sync_mut(struct store *s, int type, const uint8_t id[STORE_ID_LEN],
+			  uint64_t off, const struct iovec *iov, int iovcnt, uint64_t *version)
+{
+	struct store_op op;
+	uint8_t *tmp = NULL;
+	uint64_t len;
+	int ret;
+
+	ret = store_iov_len(iov, iovcnt, &len);
+	if (ret < 0)
+		return ret;
+	if (len > s->g.max_chunk || (type == STORE_OP_WRITE && off > s->g.max_chunk - len))
+		return -EFBIG;
+	memset(&op, 0, sizeof(op));
+	op.type = type;
+	memcpy(op.id, id, STORE_ID_LEN);
+	op.off = off;
+	op.len = (uint32_t)len;
+	if (iovcnt == 1) {
+		op.buf = iov[0].iov_base;
+		op.buf_cap = (uint32_t)len;
+	} else if (len) {
+		tmp = malloc(len);
+		if (!tmp)
+			return -ENOMEM;
+		ret = store_gather(s, iov, iovcnt, tmp, &len);
+		if (ret < 0)
+			goto out;
+		op.buf = tmp;
+		op.buf_cap = (uint32_t)len;
+	}
+	ret = store_sync_run(s, &op);
+	if (ret == 0 && version)
+		*version = op.version;
+out:
+	free(tmp);
+	return ret;
+}
+
+int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
+	      int iovcnt, uint64_t *version)
+{
+	return store_sync_mut(s, STORE_OP_PUT, id, 0, iov, iovcnt, version);
+}
+
+int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,
+		const struct iovec *iov, int iovcnt, uint64_t *version)
+{
+	return store_sync_mut(s, STORE_OP_WRITE, id, off, iov, iovcnt, version);
+}
+
+int store_get(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off, uint32_t len,
+	      void *buf, uint32_t *got)
+{
+	struct store_op op;
+	int ret;
+
+	memset(&op, 0, sizeof(op));
+	op.type = STORE_OP_GET;
+	memcpy(op.id, id, STORE_ID_LEN);
+	op.off = off;
+	op.len = len;
+	op.buf = buf;
+	op.buf_cap = len;
+	ret = store_sync_run(s, &op);
+	if (got)
+		*got = ret == 0 ? op.got : 0;
+	return ret;
+}
+
+int store_delete(struct store *s, const uint8_t id[STORE_ID_LEN])
+{
+	struct store_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.type = STORE_OP_DELETE;
+	memcpy(op.id, id, STORE_ID_LEN);
+	return store_sync_run(s, &op);
+}
+
+int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_stat *out)
+{
+	struct store_op op;
+	int ret;
+
+	memset(&op, 0, sizeof(op));
+	op.type = STORE_OP_STAT;
+	memcpy(op.id, id, STORE_ID_LEN);
+	ret = store_sync_run(s, &op);
+	if (ret == 0)
+		*out = op.stat;
+	return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* list: the smallest `max` ids above the cursor (one pass over the index,
+ * a bounded max-heap), then their versions from the records in one batch. */
+
+static void store_heap_sift(struct store_ent **h, uint32_t n, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < n && memcmp(h[l]->id, h[m]->id, 16) > 0)
+			m = l;
+		if (r < n && memcmp(h[r]->id, h[m]->id, 16) > 0)
+			m = r;
+		if (m == i)
+			return;
+		struct store_ent *t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static int store_ent_cmp(const void *a, const void *b)
+{
+	const struct store_ent *const *x = a, *const *y = b;
+
+	return memcmp((*x)->id, (*y)->id, 16);
+}
+
+int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_entry *out,
+	       uint32_t max, uint32_t *n)
+{
+	struct store_ent **h = NULL;
+	struct store_op *ops = NULL;
+	uint32_t cnt = 0, done = 0;
+	int ret = 0;
+
+	*n = 0;
+	if (!max)
+		return 0;
+	h = calloc(max, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->ix.cap; i++) {
+		struct store_ent *e = &s->ix.tab[i];
+
+		if (e->slot == STORE_ENT_FREE || memcmp(e->id, cursor, 16) <= 0)
+			continue;
+		if (cnt < max) {
+			h[cnt++] = e;
+			if (cnt == max)
+				for (uint32_t k = max / 2 + 1; k-- > 0;)
+					store_heap_sift(h, cnt, k);
+		} else if (memcmp(e->id, h[0]->id, 16) < 0) {
+			h[0] = e;
+			store_heap_sift(h, cnt, 0);
+		}
+	}
+	qsort(h, cnt, sizeof(*h), store_ent_cmp);
+	ops = calloc(cnt ? cnt : 1, sizeof(*ops));
+	if (!ops) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* STAT them in batches of up to the queue depth. */
+	while (done < cnt && ret == 0) {
+		uint32_t start = done, k = done;
+		int fin = 0;
+
+		for (; k < cnt; k++) {
+			ops[k].type = STORE_OP_STAT;
+			memcpy(ops[k].id, h[k]->id, 16);
+			ops[k].cb = store_sync_cb;
+			ops[k].user = &fin;
+			if (store_submit(s, &ops[k]) < 0)
+				break;
+		}
+		if (k == start) {
+			ret = -EAGAIN;
+			break;
+		}
+		while (s->inflight) {
+			int r = store_poll(s, 1);
+
+			if (r < 0) {
+				ret = r;
+				break;
+			}
+		}
+		for (uint32_t j = start; j < k; j++) {
+			if (ops[j].res < 0) {
+				ret = ops[j].res;
+				break;
+			}
+			memcpy(out[j].id, ops[j].id, 16);
+			out[j].version = ops[j].stat.version;
+			out[j].size = ops[j].stat.size;
+		}
+		done = k;
+	}
+	if (ret == 0) {
+		*n = cnt;
+		if (cnt)
+			memcpy(cursor, out[cnt - 1].id, 16);
+		s->ctr.lists++;
+	}
+out:
+	free(ops);
+	free(h);
+	return ret;
+}

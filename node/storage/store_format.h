@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_format.h - Ferry on-disk format v1: layout, encoders and pure parsers.
+ *
+ * Everything here works on byte buffers only (no IO), so the parsers can be
+ * fuzzed (tests/fuzz/fuzz_store_superblock.c, fuzz_store_record.c) and used
+ * by fsck. All integers are little-endian; all structs have explicit padding.
+ *
+ * Layout of a disk of T 4 KiB blocks (byte offsets in the superblock):
+ *
+ *   block 0          superblock (primary)
+ *   blocks 1..M      record area: nslots 512-byte slots (M = nslots / 8)
+ *   blocks M+1..     data area: nblocks 4 KiB blocks
+ *   block T-1        superblock copy (same bytes as the primary)
+ *
+ * Superblock: struct store_sb_disk in the first 256 bytes of its block,
+ * crc32c over the bytes before .crc; the rest of the block is zero. The
+ * copy at the end lets a disk whose first block was overwritten be found
+ * again; open uses the valid copy with the higher generation and rewrites
+ * the other. Feature flags: an unknown incompat bit refuses the open, an
+ * unknown ro_compat bit forces read-only, unknown compat bits are ignored.
+ *
+ * Record: one per live chunk version, in a run of 1..N consecutive slots:
+ * a 64-byte header (struct store_rec_disk) followed by one crc32c per 4 KiB
+ * data block; crc32c over the whole run (with .crc = 0) commits it. A chunk's
+ * data is one contiguous extent of ceil(size / 4096) blocks, the tail of the
+ * last block padded (block crcs cover the full 4096 bytes as written).
+ * A slot run that does not start with a valid header is free space. When two
+ * valid records name the same id, the higher version wins (the lower one is
+ * a leftover of a crash between commit and cleanup; open erases it).
+ *
+ * Sizing: the record area gets one slot per two data blocks (about 6% of the
+ * disk), so a disk full of <= 4 KiB chunks runs out of slots at half its data
+ * capacity (then -ENOSPC); 4 MiB chunks use 9 slots each (0.1%).
+ */
+#ifndef FERRY_STORE_FORMAT_H
+#define FERRY_STORE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_BLOCK        4096u             /* data block and superblock size */
+#define STORE_SLOT         512u              /* record slot size (one sector) */
+#define STORE_SB_SIZE      256u              /* encoded superblock bytes */
+#define STORE_REC_HDR      64u               /* record header bytes */
+#define STORE_FORMAT_V1    1u
+#define STORE_MAX_CHUNK_DEFAULT (4u << 20)
+#define STORE_MAX_CHUNK_LIMIT   (64u << 20)  /* sizes fit in 32 bits in memory */
+#define STORE_MIN_DEV      (16ull << 20)     /* smallest disk format accepts */
+#define STORE_MAX_DATA_BLOCKS 0xfffffff0ull  /* block numbers fit 32 bits: 16 TiB */
+
+/* Feature flags (none defined in v1; the masks say what this build knows). */
+#define STORE_COMPAT_KNOWN    0ull
+#define STORE_RO_COMPAT_KNOWN 0ull
+#define STORE_INCOMPAT_KNOWN  0ull
+
+struct store_sb_disk {
+	uint8_t magic[8];      /* "FERRYSB1" */
+	uint32_t version;      /* STORE_FORMAT_V1 */
+	uint32_t sb_size;      /* STORE_SB_SIZE */
+	uint64_t compat;       /* features an old reader may ignore */
+	uint64_t ro_compat;    /* features an old reader may only read */
+	uint64_t incompat;     /* features an old reader must refuse */
+	uint8_t cluster[16];   /* cluster UUID */
+	uint8_t node[16];      /* node UUID */
+	uint8_t disk[16];      /* disk UUID, random at format */
+	uint32_t block_size;   /* STORE_BLOCK */
+	uint32_t slot_size;    /* STORE_SLOT */
+	uint32_t max_chunk;    /* largest chunk in bytes */
+	uint32_t pad0;         /* zero */
+	uint64_t dev_size;     /* bytes covered by this format (T * 4096) */
+	uint64_t rec_off;      /* byte offset of the record area */
+	uint64_t nslots;       /* record slots */
+	uint64_t data_off;     /* byte offset of the data area */
+	uint64_t nblocks;      /* data blocks */
+	uint64_t generation;   /* bumped by every read-write open */
+	uint64_t created;      /* unix seconds at format */
+	uint8_t reserved[92];  /* zero */
+	uint32_t crc;          /* crc32c of the bytes above */
+};
+_Static_assert(sizeof(struct store_sb_disk) == STORE_SB_SIZE, "superblock size");
+
+struct store_rec_disk {
+	uint8_t magic[4];      /* "FRC1" */
+	uint16_t nslots;       /* slots in this record's run */
+	uint16_t flags;        /* zero in v1 */
+	uint8_t id[16];        /* chunk id */
+	uint64_t version;      /* store-wide increasing version */
+	uint64_t size;         /* chunk bytes */
+	uint64_t block;        /* first data block (index into the data area) */
+	uint32_t nblocks;      /* ceil(size / 4096) */
+	uint32_t chunk_crc;    /* crc32c over the size bytes of the chunk */
+	uint32_t pad;          /* zero */
+	uint32_t crc;          /* crc32c over the nslots * 512 bytes, this field 0 */
+	/* uint32_t block_crc[nblocks] follows */
+};
+_Static_assert(sizeof(struct store_rec_disk) == STORE_REC_HDR, "record header size");
+
+/* Geometry decoded from a superblock (host order). */
+struct store_geom {
+	uint64_t dev_size;     /* bytes */
+	uint64_t rec_off;      /* record area offset */
+	uint64_t nslots;       /* record slots */
+	uint64_t data_off;     /* data area offset */
+	uint64_t nblocks;      /* data blocks */
+	uint32_t max_chunk;    /* bytes */
+	uint32_t rec_max_slots; /* slots of the largest record */
+};
+
+/* A decoded record (host order); crcs points into the parsed buffer. */
+struct store_rec {
+	uint8_t id[16];        /* chunk id */
+	uint64_t version;      /* version */
+	uint64_t size;         /* bytes */
+	uint64_t block;        /* first data block */
+	uint32_t nblocks;      /* data blocks */
+	uint32_t nslots;       /* record slots */
+	uint32_t chunk_crc;    /* crc of the chunk */
+	const uint8_t *crcs;   /* nblocks little-endian crc32c values */
+};
+
+/* store_fmt_geom_for - the geometry format chooses for dev_size bytes;
+ * -ENOSPC if the device is below STORE_MIN_DEV or too small for max_chunk,
+ * -EFBIG if it has more data blocks than 32-bit block numbers reach. */
+int store_fmt_geom_for(uint64_t dev_size, uint32_t max_chunk, struct store_geom *g);
+
+/* store_fmt_rec_slots - slots a record of nblocks needs. */
+uint32_t store_fmt_rec_slots(uint32_t nblocks);
+
+/* store_sb_encode - fill a STORE_SB_SIZE buffer (crc included). */
+void store_sb_encode(uint8_t *buf, const uint8_t cluster[16], const uint8_t node[16],
+		     const uint8_t disk[16], const struct store_geom *g, uint64_t generation,
+		     uint64_t created);
+
+/* store_sb_decode - parse and check a superblock image of len bytes.
+ * Returns 0 with *g, *sb filled; -EINVAL bad magic/crc/geometry,
+ * -EPROTONOSUPPORT unknown version or incompat feature. Pure function. */
+int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
+		    struct store_geom *g);
+
+/* store_rec_encode - write a record for rec into buf of nslots*512 bytes;
+ * block crcs come from crcs[] (host order), or with crcs == NULL are already
+ * at buf + STORE_REC_HDR (little-endian). */
+void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t *crcs);
+
+/* store_rec_decode - parse the record starting at buf (len bytes available)
+ * against geometry g. Returns 0 and fills *rec; -ENOENT if the slot is all
+ * zero (free), -EINVAL for anything else that is not a valid record
+ * (garbage, torn write, impossible lengths). Pure function. */
+int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
+		     struct store_rec *rec);
+
+/* store_rec_crc - block i's crc from a decoded record. */
+uint32_t store_rec_crc(const struct store_rec *rec, uint32_t i);
+/* store_rec_put_crc - place block crc i (little-endian) in a record buffer. */
+void store_rec_put_crc(uint8_t *buf, uint32_t i, uint32_t crc);
+
+#endif /* FERRY_STORE_FORMAT_H */

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_int.h - private structures of the store (engine, fsck, scrub).
+ */
+#ifndef FERRY_STORE_INT_H
+#define FERRY_STORE_INT_H
+
+#include "storage/store.h"
+#include "storage/store_format.h"
+#include "storage/store_io.h"
+
+/*
+ * One index entry per live chunk: 32 bytes. The version is not kept in
+ * memory (STAT and LIST read it from the record); the crc of block 0 is,
+ * so a GET of a single-block chunk needs one device read.
+ */
+struct store_ent {
+	uint8_t id[STORE_ID_LEN]; /* chunk id */
+	uint32_t block;           /* first data block */
+	uint32_t slot;            /* first record slot; STORE_ENT_FREE = empty */
+	uint32_t size;            /* chunk bytes */
+	uint32_t crc0;            /* crc32c of data block 0 (valid when size <= 4096) */
+};
+_Static_assert(sizeof(struct store_ent) == 32, "index entry is 32 bytes");
+#define STORE_ENT_FREE UINT32_MAX
+
+/* Open-addressing hash table (linear probing, backward-shift delete). */
+struct store_index {
+	struct store_ent *tab;    /* cap entries */
+	uint64_t cap;             /* power of two */
+	uint64_t n;               /* live entries */
+};
+
+/* Bitmap allocator over blocks or slots; next-fit. */
+struct store_bmap {
+	uint64_t *w;              /* bits, 1 = used */
+	uint64_t n;               /* bits */
+	uint64_t used;            /* bits set */
+	uint64_t cursor;          /* next-fit start */
+};
+
+#define STORE_NBOUNCE 2
+
+struct store_region {
+	void *base;               /* NULL = unused */
+	size_t len;               /* bytes */
+};
+
+struct store_op_priv;
+
+struct store {
+	const struct store_io_ops *io; /* backend */
+	void *ioctx;              /* backend context */
+	struct store_sb_disk sb;  /* the superblock in use */
+	struct store_geom g;      /* its geometry */
+	int read_only;            /* never writes */
+	int failed;               /* a write or flush failed: refuse mutations */
+	int fsck;                 /* opened by fsck: count problems, repair nothing */
+	uint64_t fsck_problems;   /* problems found while opening */
+	uint64_t fsck_stale;      /* leftover records found while opening */
+	uint32_t qd;              /* queue depth (max ops in flight) */
+	struct store_index ix;    /* chunk index */
+	struct store_bmap blocks; /* data block allocation */
+	struct store_bmap slots;  /* record slot allocation */
+	uint64_t next_version;    /* next version to hand out */
+	/* buffers (all registered as fixed buffers when the backend can) */
+	uint8_t *meta_pool;       /* nmeta buffers of meta_size */
+	uint32_t meta_size;       /* largest record, rounded to 4 KiB */
+	uint32_t nmeta;           /* = qd */
+	uint32_t *meta_free;      /* stack of free meta indices */
+	uint32_t nmeta_free;      /* entries on the stack */
+	uint8_t *bounce_pool;     /* STORE_NBOUNCE buffers of bounce_size */
+	uint32_t bounce_size;     /* max_chunk rounded up to 4 KiB */
+	int bounce_busy[STORE_NBOUNCE]; /* 1 = taken */
+	uint8_t *zero;            /* one zero 4 KiB block (record erase) */
+	struct store_region regions[STORE_IO_NBUFS]; /* fixed buffers */
+	/* group commit */
+	struct store_op_priv *flush_wait; /* ops waiting for the next flush */
+	struct store_op_priv *flush_batch; /* ops the in-flight flush covers */
+	int flush_inflight;       /* a flush is queued or running */
+	struct store_io_req flush_req; /* the one flush request */
+	/* op tracking */
+	struct store_op_priv *done_head, *done_tail; /* callbacks to run */
+	struct store_op_priv *mutating; /* mutating ops in flight */
+	uint32_t inflight;        /* ops submitted, callback not run */
+	uint32_t io_inflight;     /* device requests queued or running */
+	struct store_counters ctr; /* counters */
+	/* scrub */
+	double scrub_mb_s;        /* rate; 0 = off */
+	double scrub_tokens;      /* bytes allowed now */
+	uint64_t scrub_last_ns;   /* last refill */
+	uint64_t scrub_pos;       /* next index slot to scrub */
+};
+
+/* Private helpers shared by store.c, store_fsck.c. */
+int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, void *ctx,
+		  int fsck, struct store **out);
+int store_format_io(const struct store_io_ops *io, void *ctx,
+		    const struct store_format_cfg *cfg, const uint8_t disk[16]);
+int store_io_sync(struct store *s, int kind, void *buf, uint32_t len, uint64_t off, int fua);
+/* store_verify_ent - read a chunk's record and blocks and check them all;
+ * 0, -EBADMSG (logged, counted), or -errno. buf: bounce_size bytes. */
+int store_verify_ent(struct store *s, const struct store_ent *e, uint8_t *buf,
+		     uint8_t *meta, uint64_t *bad_blocks);
+
+#endif /* FERRY_STORE_INT_H */

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_io.h - the storage ops table: every byte the store reads or writes
+ * goes through one of these (SQLite-VFS style), so tests can swap the
+ * io_uring backend for one that injects crashes, torn writes and errors.
+ *
+ * The table is asynchronous because the engine is: the engine queues
+ * requests (read, write, flush), asks the backend to submit them as one
+ * batch, and reaps completions, which call req->done. A backend may
+ * complete requests synchronously inside submit() or reap().
+ *
+ * Durability model the engine relies on (and tests/unit/test_store_crash.c
+ * simulates): a completed write is volatile until a flush that was *queued
+ * after the write completed* completes; a write with fua = 1 is durable
+ * when it completes. A write in flight at power loss may land in part, at
+ * 512-byte sector granularity.
+ */
+#ifndef FERRY_STORE_IO_H
+#define FERRY_STORE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_io_kind {
+	STORE_IO_READ = 0,  /* read len bytes at off into buf */
+	STORE_IO_WRITE = 1, /* write len bytes from buf at off */
+	STORE_IO_FLUSH = 2, /* make every completed write durable */
+};
+
+struct store_io_req {
+	uint8_t kind;            /* enum store_io_kind */
+	uint8_t fua;             /* write: durable on completion (RWF_DSYNC/FUA) */
+	int16_t buf_index;       /* registered buffer index, -1 = not registered */
+	uint32_t len;            /* bytes; multiple of 512 */
+	uint64_t off;            /* byte offset; multiple of 512 */
+	void *buf;               /* 512-byte aligned */
+	int res;                 /* result: bytes or -errno */
+	void (*done)(struct store_io_req *r); /* called by reap/submit */
+	void *owner;             /* engine op this belongs to */
+};
+
+struct store_io_ops {
+	/* queue - add r to the next batch; -EAGAIN when the queue is full
+	 * (the caller submits and retries). */
+	int (*queue)(void *ctx, struct store_io_req *r);
+	/* submit - hand the queued batch to the device; returns 0 or -errno. */
+	int (*submit)(void *ctx);
+	/* reap - run done() for completed requests; wait = block for at least one.
+	 * Returns the number reaped or -errno. */
+	int (*reap)(void *ctx, int wait);
+	/* fd - a file descriptor that becomes readable when completions are
+	 * ready (the io_uring fd), or -1. */
+	int (*fd)(void *ctx);
+	/* register_buf - make [base, base+len) fixed buffer index idx (or
+	 * unregister it with base == NULL); -EOPNOTSUPP if not supported. */
+	int (*register_buf)(void *ctx, int idx, void *base, size_t len);
+	/* size - device size in bytes. */
+	uint64_t (*size)(void *ctx);
+	/* close - release everything. */
+	void (*close)(void *ctx);
+};
+
+/* Fixed-buffer table size of the backends: index 0 and 1 are the store's own
+ * pools (meta, bounce); 2 and up are caller regions (store_register_region). */
+#define STORE_IO_NBUFS 64
+
+/*
+ * store_uring_open - the io_uring backend on path (O_DIRECT; block device or
+ * regular file), with queue_depth SQ entries, the file registered as fixed
+ * file 0 and a sparse fixed-buffer table of STORE_IO_NBUFS. read_only opens
+ * O_RDONLY. Returns 0 and fills ops and ctx, or -errno.
+ */
+int store_uring_open(const char *path, uint32_t queue_depth, int read_only,
+		     const struct store_io_ops **ops, void **ctx);
+
+#endif /* FERRY_STORE_IO_H */
