@@ -48,7 +48,7 @@ else
 SANFLAGS :=
 HB       := $(B)/host
 endif
-HOST_CFLAGS := $(CSTD) $(WARN) $(OPT) $(INCS) $(SANFLAGS) -DFERRY_BUILD_VERSION='"$(VERSION)"' -MMD -MP
+HOST_CFLAGS := $(CSTD) $(WARN) $(OPT) $(INCS) -Itests $(SANFLAGS) -DFERRY_BUILD_VERSION='"$(VERSION)"' -MMD -MP
 HOST_LIBS   := -lxdp -lbpf -lelf -lz -luring -lpthread
 
 # --- sources -------------------------------------------------------------------

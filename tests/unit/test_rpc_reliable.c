@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_rpc_reliable - requests and answers of every size complete with the
+ * right bytes under loss, duplication, corruption and reordering, and each
+ * request executes exactly once.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "lib/memnet.h"
+#include "lib/test.h"
+#include "net/rpc.h"
+
+#define SLOTS 16
+
+struct srv_state {
+	uint8_t *data[SLOTS];  /* last PUT payload per chunk[0] */
+	uint32_t len[SLOTS];
+	uint32_t execs[SLOTS]; /* handler runs per chunk[0] */
+};
+
+static uint8_t pattern(uint32_t i, uint8_t seed)
+{
+	return (uint8_t)(i * 31u + seed);
+}
+
+static void handler(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	struct srv_state *s = arg;
+	const struct ferry_hdr *h = rpc_sreq_hdr(r);
+	uint32_t len;
+	uint8_t *p = rpc_sreq_payload(r, &len);
+	unsigned slot = h->chunk[0] % SLOTS;
+
+	s->execs[slot]++;
+	if (h->op == FERRY_OP_PUT) {
+		free(s->data[slot]);
+		s->data[slot] = len ? malloc(len) : NULL;
+		if (len)
+			memcpy(s->data[slot], p, len);
+		s->len[slot] = len;
+		rpc_sreq_reply(srv, r, 0, 0);
+	} else if (h->op == FERRY_OP_GET) {
+		uint8_t *out = h->length ? rpc_sreq_reply_buf(srv, r, h->length) : NULL;
+		for (uint32_t i = 0; i < h->length && out; i++)
+			out[i] = pattern(i, h->chunk[1]);
+		rpc_sreq_reply(srv, r, out || !h->length ? 0 : -ENOMEM, out ? h->length : 0);
+	} else {
+		rpc_sreq_reply(srv, r, -EOPNOTSUPP, 0);
+	}
+}
+
+static void pump(struct rpc_client *cl, struct rpc_srv *srv, struct transport *st)
+{
+	struct net_pkt p[64];
+	int n;
+
+	rpc_client_poll(cl, 0);
+	n = st->ops->rx_burst(st, p, 64);
+	uint64_t now = util_now_ns();
+	for (int i = 0; i < n; i++)
+		rpc_srv_input(srv, &p[i], now);
+	rpc_srv_flush(srv);
+	rpc_srv_tick(srv, now);
+}
+
+static int run_profile(const char *name, const struct memnet_faults *f, uint64_t seed)
+{
+	static const uint32_t sizes[] = { 0, 1, 511, 512, 513, 4096, 100000, 1 << 20 };
+	struct memnet *m = memnet_open(1472, seed);
+	struct srv_state st = { 0 };
+	struct rpc_cfg cfg;
+	struct rpc_srv *srv;
+	struct rpc_client *cl;
+	struct rpc_call calls[ARRAY_SIZE(sizes) * 2];
+	uint8_t *bufs[ARRAY_SIZE(sizes) * 2];
+	int before = test_failures;
+
+	REQUIRE(m);
+	memnet_set_faults(m, f);
+	rpc_cfg_default(&cfg);
+	cfg.rto_ms = 2;
+	cfg.timeout_ms = 60000;
+	cfg.window = 64;
+	REQUIRE(rpc_srv_open(&cfg, memnet_b(m), handler, &st, &srv) == 0);
+	REQUIRE(rpc_client_open(&cfg, memnet_a(m), &cl) == 0);
+
+	/* All PUTs and GETs in flight at once. */
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct rpc_call *c = &calls[2 * i];
+		memset(c, 0, sizeof(*c));
+		c->peer = memnet_b(m)->local;
+		c->op = FERRY_OP_PUT;
+		c->chunk[0] = (uint8_t)i;
+		bufs[2 * i] = malloc(sizes[i] + 1);
+		for (uint32_t k = 0; k < sizes[i]; k++)
+			bufs[2 * i][k] = (uint8_t)(rand() & 0xff);
+		c->req = bufs[2 * i];
+		c->req_len = sizes[i];
+		c->length = sizes[i];
+		REQUIRE(rpc_client_start(cl, c) == 0);
+
+		c = &calls[2 * i + 1];
+		memset(c, 0, sizeof(*c));
+		c->peer = memnet_b(m)->local;
+		c->op = FERRY_OP_GET;
+		c->chunk[0] = (uint8_t)(i + 8);
+		c->chunk[1] = (uint8_t)(i * 7);
+		c->length = sizes[i];
+		bufs[2 * i + 1] = malloc(sizes[i] + 1);
+		c->resp = bufs[2 * i + 1];
+		c->resp_cap = sizes[i];
+		REQUIRE(rpc_client_start(cl, c) == 0);
+	}
+	uint64_t deadline = util_now_ns() + 60ull * 1000000000ull;
+	while (rpc_client_inflight(cl) && util_now_ns() < deadline)
+		pump(cl, srv, memnet_b(m));
+	CHECK_EQ(rpc_client_inflight(cl), 0);
+
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		struct rpc_call *put = &calls[2 * i], *get = &calls[2 * i + 1];
+		CHECK_EQ(put->err, 0);
+		CHECK_EQ(put->status, 0);
+		CHECK_EQ(st.len[i], sizes[i]);
+		CHECK(sizes[i] == 0 || (st.data[i] && memcmp(st.data[i], bufs[2 * i], sizes[i]) == 0));
+		CHECK_EQ(st.execs[i], 1); /* exactly once, whatever was retried */
+		CHECK_EQ(get->err, 0);
+		CHECK_EQ(get->resp_len, sizes[i]);
+		int ok = 1;
+		for (uint32_t k = 0; k < get->resp_len; k++)
+			ok &= bufs[2 * i + 1][k] == pattern(k, (uint8_t)(i * 7));
+		CHECK(ok);
+		CHECK_EQ(st.execs[i + 8], 1);
+	}
+	const struct rpc_counters *sc = rpc_srv_counters(srv);
+	if (f->drop_pm || f->corrupt_pm)
+		CHECK(rpc_client_counters(cl)->retransmits > 0);
+	if (f->corrupt_pm)
+		CHECK(sc->drop[WIRE_ERR_HDR_CRC] + sc->drop[WIRE_ERR_PAYLOAD_CRC] +
+		      sc->drop[WIRE_ERR_MAGIC] + sc->drop[WIRE_ERR_LENGTH] + sc->drop[WIRE_ERR_FLAGS] +
+		      sc->drop[WIRE_ERR_OP] + sc->drop[WIRE_ERR_VERSION] +
+		      rpc_client_counters(cl)->drop[WIRE_ERR_PAYLOAD_CRC] +
+		      rpc_client_counters(cl)->drop[WIRE_ERR_HDR_CRC] > 0);
+	if (f->dup_pm)
+		CHECK(sc->dup_frags + rpc_client_counters(cl)->dup_frags > 0);
+	fprintf(stderr, "%-10s client retransmits %llu, server dups %llu\n", name,
+		(unsigned long long)rpc_client_counters(cl)->retransmits,
+		(unsigned long long)sc->dup_frags);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bufs); i++)
+		free(bufs[i]);
+	for (int i = 0; i < SLOTS; i++)
+		free(st.data[i]);
+	rpc_client_close(cl);
+	rpc_srv_close(srv);
+	memnet_close(m);
+	return test_failures == before;
+}
+
+int main(void)
+{
+	const struct { const char *name; struct memnet_faults f; } profiles[] = {
+		{ "clean", { 0, 0, 0, 0 } },
+		{ "loss5", { 50, 0, 0, 0 } },
+		{ "loss20", { 200, 0, 0, 0 } },
+		{ "dup", { 0, 100, 0, 0 } },
+		{ "reorder", { 0, 0, 0, 300 } },
+		{ "corrupt", { 0, 0, 20, 0 } },
+		{ "mixed", { 50, 50, 10, 100 } },
+	};
+
+	srand(42);
+	for (size_t i = 0; i < ARRAY_SIZE(profiles); i++)
+		if (!run_profile(profiles[i].name, &profiles[i].f, 1000 + i))
+			fprintf(stderr, "profile %s failed\n", profiles[i].name);
+	return test_done();
+}
