@@ -49,6 +49,9 @@
 #define INIT_CTL_STATE     "/run/ferry/ctl"
 #define INIT_ARGV_MAX      48
 #define INIT_CMDLINE_MAX   4096
+#ifndef FERRY_BUILD_VERSION
+#define FERRY_BUILD_VERSION "unknown"
+#endif
 
 struct init_child {
 	const char *name;              /* "node" or "ctl" */
@@ -521,7 +524,7 @@ int init_main(int argc, char **argv)
 	if (init_cmdline_parse(cmdline, len, &init_cfg, err, sizeof(err)))
 		init_fatal("kernel command line: %s", err);
 	log_set_level((enum log_level)init_cfg.log_level);
-	log_info("init: ferry %s as PID 1, role %s%s%s", FERRY_VERSION,
+	log_info("init: ferry %s as PID 1, role %s%s%s", FERRY_BUILD_VERSION,
 		 (const char *[]){ "node", "ctl", "both" }[init_cfg.role],
 		 init_cfg.build[0] ? ", build " : "", init_cfg.build);
 

@@ -8,6 +8,7 @@
  */
 #include "init/netlink.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
