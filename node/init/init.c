@@ -33,6 +33,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/auxv.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -329,15 +330,28 @@ static void init_children_describe(const struct init_disks *disks, const char *i
 	if (init_cfg.role == INIT_ROLE_NODE || init_cfg.role == INIT_ROLE_BOTH) {
 		c = init_child_add("node");
 		init_child_arg(c, "node");
-		for (int i = 0; i < disks->n; i++) {
-			init_child_arg(c, "--disk");
-			init_child_arg(c, disks->path[i]);
-		}
+		/* ferry node serves one disk per process today: take the first
+		 * (sorted) and say so when there are more. */
+		init_child_arg(c, "--disk");
+		init_child_arg(c, disks->path[0]);
+		for (int i = 1; i < disks->n; i++)
+			log_warn("disks: %s not served (ferry node takes one --disk)",
+				 disks->path[i]);
 		init_child_arg(c, "--listen");
 		snprintf(buf, sizeof(buf), "%s:%u", ip, init_cfg.port);
 		init_child_arg(c, buf);
 		init_child_arg(c, "--iface");
 		init_child_arg(c, ifname);
+		if (init_cfg.has_cluster) {
+			char u[37];
+
+			init_uuid_format(init_cfg.cluster, u);
+			init_child_arg(c, "--cluster");
+			init_child_arg(c, u);
+		}
+		init_child_arg(c, "--log-level");
+		init_child_arg(c, (const char *[]){ "err", "warn", "info", "debug" }
+					  [init_cfg.log_level & 3]);
 		if (init_cfg.transport[0]) {
 			init_child_arg(c, "--transport");
 			init_child_arg(c, init_cfg.transport);
@@ -552,4 +566,21 @@ int init_main(int argc, char **argv)
 		init_child_start(&init_children[i]);
 	init_loop(sfd);
 	init_fatal("supervisor loop ended");
+}
+
+/*
+ * init_ctor - become PID 1 before main() when the kernel started us as /init.
+ *
+ * node/main.c is meant to call init_main() itself when getpid() == 1; this
+ * constructor makes the image boot regardless of main.c's dispatch. It acts
+ * only when we are PID 1 *and* were executed as "/init" (AT_EXECFN), so a
+ * ferry run as PID 1 of a test's PID namespace (unshare -fp) is untouched.
+ */
+__attribute__((constructor)) static void init_ctor(void)
+{
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	char *argv[] = { (char *)"/init", NULL };
+
+	if (getpid() == 1 && fn && strcmp(fn, "/init") == 0)
+		init_main(1, argv);
 }
