@@ -52,14 +52,14 @@ mirror() {
 	local f uri=""
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
 		[ -r "$f" ] || continue
-		uri=$(grep -Eo '(https?)://[^ ]+/debian/?( |$)' "$f" | grep -v -- '-security' | head -n1 | tr -d ' ') || true
+		uri=$(grep -Ev '^[[:space:]]*#' "$f" | grep -Eo 'https?://[^ ]+/debian/?( |$)' |
+			head -n1 | tr -d ' ') || true
 		[ -n "$uri" ] && break
 	done
 	uri=${uri:-http://deb.debian.org/debian}
 	echo "${uri%/}"
 }
 MIRROR=$(mirror)
-SECURITY=${MIRROR%/debian}/debian-security
 
 mkdir -p "$(dirname "$DIR")"
 # One builder per DIR: a concurrent make (or another clone) waits, then finds it done.
@@ -94,10 +94,9 @@ start=$(date +%s)
 step "fetching Debian sources from $MIRROR"
 A=$WORK/apt
 mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/etc" "$WORK/src"
+# All four pinned versions are in bookworm (libbpf's deb12u1 came with a point release).
 cat >"$A/etc/sources.list" <<EOF
 deb-src [signed-by=$KEYRING] $MIRROR bookworm main
-deb-src [signed-by=$KEYRING] $MIRROR bookworm-updates main
-deb-src [signed-by=$KEYRING] $SECURITY bookworm-security main
 EOF
 APT=(apt-get -q -o Dir::Etc::SourceList="$A/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
 	-o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache" -o Dir::State::status=/var/lib/dpkg/status
