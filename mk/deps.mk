@@ -5,7 +5,7 @@
 # Debian 12 machine needs nothing but `make test` or `make run`.
 
 DEB_PKGS := build-essential clang llvm lld musl-tools libbpf-dev libxdp-dev liburing-dev \
-            libelf-dev zlib1g-dev linux-libc-dev bpftool xdp-tools iproute2 ethtool \
+            libelf-dev zlib1g-dev linux-libc-dev bpftool xdp-tools iproute2 iputils-ping ethtool \
             libclang-rt-14-dev dpkg-dev debian-archive-keyring file cpio zstd xz-utils \
             fio gnuplot-nox python3 procps util-linux kmod ca-certificates git
 # Tools whose absence means "run make deps".
