@@ -102,12 +102,21 @@ $(HB)/tests/%: tests/%.c $(HB)/libferry.a $(TESTLIB_OBJS)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(HOST_CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJS) $(HB)/libferry.a $(HOST_LIBS)
 
-# libFuzzer targets (always ASan+UBSan; make test replays their corpora).
-FUZZ_FLAGS := $(CSTD) $(WARN) -O1 -g $(INCS) -fsanitize=fuzzer,address,undefined \
-              -fno-sanitize-recover=all -DFERRY_BUILD_VERSION='"$(VERSION)"'
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(SKELS)
+# libFuzzer targets (always ASan+UBSan; make test replays their corpora). The
+# library is built once with coverage instrumentation; each target links it.
+FB := $(B)/fuzzlib
+FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g $(INCS) -Itests -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=all -DFERRY_BUILD_VERSION='"$(VERSION)"' -MMD -MP
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(FB)/%.o) $(TESTLIB_SRCS:%.c=$(FB)/%.o)
+$(FB)/%.o: %.c $(SKELS) | check-deps
 	@mkdir -p $(@D)
-	$(HOSTCC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(HOST_LIBS)
+	$(HOSTCC) $(FUZZ_CFLAGS) -c $< -o $@
+$(FB)/libferry.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/fuzz/%: tests/fuzz/%.c $(FB)/libferry.a
+	@mkdir -p $(@D)
+	$(HOSTCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FB)/libferry.a $(HOST_LIBS)
 fuzz: $(FUZZ_BINS)
 
 # --- tests -------------------------------------------------------------------------------------
@@ -129,4 +138,4 @@ run: $(B)/ferry
 clean:
 	rm -rf $(B)
 
--include $(MUSL_OBJS:.o=.d) $(HOST_OBJS:.o=.d)
+-include $(MUSL_OBJS:.o=.d) $(HOST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

@@ -14,8 +14,8 @@ DEP_HEADERS := /usr/include/bpf/libbpf.h /usr/include/xdp/xsk.h /usr/include/lib
                /usr/lib/x86_64-linux-gnu/libxdp.a
 
 deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
+	apt-get -o DPkg::Lock::Timeout=300 update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $(DEB_PKGS)
 
 check-deps:
 	@missing=0; for t in $(DEP_MARKERS); do command -v $$t >/dev/null || missing=1; done; \

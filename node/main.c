@@ -13,7 +13,9 @@
 #include "common/util.h"
 
 static const struct cmd_def *const cli_commands[] = {
-	&cmd_node, &cmd_put, &cmd_get, &cmd_rm, &cmd_ls, &cmd_stat, &cmd_version,
+	&cmd_node, &cmd_put, &cmd_get, &cmd_rm, &cmd_ls, &cmd_stat, &cmd_format, &cmd_fsck,
+	&cmd_version,
+	&cmd_fault, /* test tool: fault injection on an interface */
 };
 
 static void main_usage(FILE *f)
