@@ -98,6 +98,7 @@ veth_pair() {
 # sets BG_PID. Killed (TERM, then KILL) at cleanup.
 bg_start() {
 	local n; n=$(ns "$1"); local logf=$2; shift 2
+	: >"$logf" # truncate now: a waiter must not see a previous run's lines
 	ip netns exec "$n" "$@" >"$logf" 2>&1 &
 	BG_PID=$!
 	LIB_PIDS+=("$BG_PID")

@@ -19,9 +19,34 @@ command -v python3 >/dev/null || skip "needs python3"
 ns_create srv
 ns_create cli
 veth_pair srv veth-s 10.77.0.1/24 cli veth-c 10.77.0.2/24 4000
+# An off-link peer: 10.99.0.5 lives in cli, reached from srv via 10.77.0.2.
+nsx cli ip addr add 10.99.0.5/32 dev veth-c
+nsx srv ip route add 10.99.0.0/24 via 10.77.0.2
+
+# Node-initiated sends: listeners for the echo server's "hello" datagrams,
+# which need route + neighbour resolution (nothing has been received yet).
+HELLO=$FERRY_TEST_TMP/hello.out
+cat >"$FERRY_TEST_TMP/hello.py" <<'PY'
+import select, socket, sys, time
+socks = []
+for a in ('10.77.0.2', '10.99.0.5'):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((a, 9999)); socks.append(s)
+got = {}
+end = time.time() + 6
+while time.time() < end and len(got) < 2:
+    r, _, _ = select.select(socks, [], [], 0.2)
+    for s in r:
+        d, a = s.recvfrom(100)
+        if d.startswith(b'hello') and a == ('10.77.0.1', 7480):
+            got[s.getsockname()[0]] = d
+print(' '.join('%s=%s' % (k, v.decode()) for k, v in sorted(got.items())))
+PY
+bg_start cli "$HELLO" python3 "$FERRY_TEST_TMP/hello.py"
+HELLO_PID=$BG_PID
+sleep 0.3
 
 LOG=$FERRY_TEST_TMP/echo.log
-bg_start srv "$LOG" "$ECHO" veth-s 10.77.0.1 7480
+bg_start srv "$LOG" "$ECHO" veth-s 10.77.0.1 7480 auto auto 10.77.0.2:9999,10.99.0.5:9999
 ECHO_PID=$BG_PID
 wait_for "$LOG" '^ready' 10 || { cat "$LOG" >&2; fail "echo server did not come up"; }
 grep -E '^(xsk_mode|xdp_attach) ' "$LOG" | sed 's/^/# /' >&2
@@ -30,6 +55,10 @@ grep -q '^xdp_attach native' "$LOG" || fail "expected native XDP on veth"
 xdp_attached srv veth-s || fail "no XDP program on veth-s"
 
 nsx cli ping -c 2 -W 2 -q 10.77.0.1 >/dev/null || fail "ping while bound"
+wait "$HELLO_PID"
+log "hello: $(cat "$HELLO")"
+grep -q '10.77.0.2=hello' "$HELLO" || fail "no node-initiated datagram reached an on-link peer"
+grep -q '10.99.0.5=hello' "$HELLO" || fail "no node-initiated datagram reached an off-link peer"
 
 CLIENT=$FERRY_TEST_TMP/client.py
 cat >"$CLIENT" <<'PY'
@@ -108,7 +137,7 @@ for k in drop_magic drop_version drop_op drop_flags drop_reserved drop_length dr
 done
 [ "$drops" -ge "$NBAD" ] || fail "xdp_drop $drops < $NBAD"
 [ "$rxp" -ge 396 ] || fail "xsk_rx_packets $rxp"
-[ "$rxp" = "$txp" ] || fail "rx $rxp != tx $txp"
+[ "$txp" -ge "$rxp" ] || fail "rx $rxp > tx $txp"
 [ "$(stat_of "$S" xsk_rx_bad)" = 0 ] || fail "xsk_rx_bad != 0"
 
 # A crashed node must not leave a program that blackholes the interface.

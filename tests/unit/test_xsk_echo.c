@@ -3,13 +3,16 @@
  * test_xsk_echo - echo server over the AF_XDP transport, driven by
  * tests/integ/xdp_*.sh.
  *
- *   test_xsk_echo IFACE IPV4 PORT [copy|zerocopy|auto] [native|generic]
+ *   test_xsk_echo IFACE IPV4 PORT [copy|zerocopy|auto] [native|generic] [HELLO]
  *
  * Opens xsk_transport on IFACE queue 0 with IPV4:PORT as the node address
  * and sends every received datagram back to its sender unchanged (through
  * tx/tx_flush, so headers, checksum and neighbour code all run). Prints
  * "ready" once bound, the transport stats on SIGUSR1 and at exit
- * (SIGINT/SIGTERM). Without arguments it skips (77): it is a helper, not a
+ * (SIGINT/SIGTERM). HELLO is a comma-separated list of IPV4:PORT peers the
+ * server sends "hello N" datagrams to, 20 times 100 ms apart, before any
+ * traffic arrives from them: node-initiated sends, which must resolve the
+ * next hop through the kernel (route + neighbour table). Without arguments it skips (77): it is a helper, not a
  * standalone test, but lives here so the build links it against libferry.a.
  */
 #include <arpa/inet.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/test.h"
 #include "net/xsk.h"
@@ -31,6 +35,37 @@ static void echo_sig(int sig)
 		echo_dump = 1;
 	else
 		echo_stop = 1;
+}
+
+#define ECHO_HELLO_MAX 4
+
+static uint64_t echo_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* echo_parse_hello - "IP:PORT,IP:PORT" into to[]; returns the count. */
+static int echo_parse_hello(char *list, struct net_addr *to)
+{
+	char *tok, *save = NULL, *colon;
+	int n = 0;
+
+	for (tok = strtok_r(list, ",", &save); tok && n < ECHO_HELLO_MAX;
+	     tok = strtok_r(NULL, ",", &save)) {
+		colon = strchr(tok, ':');
+		if (!colon)
+			continue;
+		*colon = 0;
+		memset(&to[n], 0, sizeof(to[n]));
+		to[n].family = AF_INET;
+		to[n].port = htons((uint16_t)atoi(colon + 1));
+		if (inet_pton(AF_INET, tok, to[n].ip) == 1)
+			n++;
+	}
+	return n;
 }
 
 static void echo_print_stats(struct transport *t)
@@ -49,6 +84,10 @@ int main(int argc, char **argv)
 	struct transport *t;
 	struct net_pkt pkts[64];
 	struct sigaction sa;
+	struct net_addr hello[ECHO_HELLO_MAX];
+	int nhello = 0, hello_sent = 0;
+	uint64_t hello_next = 0;
+	char hello_buf[32];
 	struct pollfd pfd;
 	int n, i, err;
 
@@ -65,6 +104,8 @@ int main(int argc, char **argv)
 		cfg.bind_mode = xsk_bind_mode_parse(argv[4]);
 	if (argc > 5)
 		cfg.xdp_mode = xdp_link_mode_parse(argv[5]);
+	if (argc > 6)
+		nhello = echo_parse_hello(argv[6], hello);
 	cfg.max_peers = 1;
 
 	memset(&sa, 0, sizeof(sa));
@@ -88,13 +129,27 @@ int main(int argc, char **argv)
 			echo_dump = 0;
 			echo_print_stats(t);
 		}
+		if (hello_sent < 20 && nhello && echo_now_ms() >= hello_next) {
+			struct iovec hv = { .iov_base = hello_buf };
+
+			hv.iov_len = (size_t)snprintf(hello_buf, sizeof(hello_buf), "hello %d",
+						      hello_sent);
+			for (i = 0; i < nhello; i++) {
+				err = t->ops->tx(t, &hello[i], &hv, 1);
+				if (err)
+					fprintf(stderr, "hello tx: %s\n", strerror(-err));
+			}
+			t->ops->tx_flush(t);
+			hello_sent++;
+			hello_next = echo_now_ms() + 100;
+		}
 		n = t->ops->rx_burst(t, pkts, 64);
 		if (n < 0) {
 			fprintf(stderr, "rx_burst: %s\n", strerror(-n));
 			break;
 		}
 		if (n == 0) {
-			poll(&pfd, 1, 100);
+			poll(&pfd, 1, hello_sent < 20 && nhello ? 20 : 100);
 			continue;
 		}
 		for (i = 0; i < n; i++) {
