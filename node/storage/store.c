@@ -566,7 +566,7 @@ static int store_u32v_push(struct store_u32v *a, uint32_t x)
  * slots of leftover records (stale versions, torn headers) go to *erase. */
 static int store_scan(struct store *s, struct store_u32v *erase)
 {
-	const uint32_t win_slots = (4u << 20) / STORE_SLOT; /* 4 MiB windows */
+	uint32_t win_slots = (4u << 20) / STORE_SLOT; /* 4 MiB windows */
 	const uint32_t nreq = 8;
 	uint32_t extra = s->g.rec_max_slots;
 	uint8_t *buf = NULL, *meta = NULL;
@@ -574,6 +574,8 @@ static int store_scan(struct store *s, struct store_u32v *erase)
 	uint64_t slot = 0, max_version = 0;
 	int ret = 0;
 
+	if (win_slots > s->g.nslots)
+		win_slots = (uint32_t)s->g.nslots;
 	buf = store_balloc((size_t)(win_slots + extra) * STORE_SLOT + STORE_BLOCK);
 	meta = store_balloc(s->meta_size);
 	if (!buf || !meta) {

@@ -72,10 +72,6 @@ int store_verify_ent(struct store *s, const struct store_ent *e, uint8_t *buf,
 int store_fsck(const char *path, struct store_fsck_report *rep)
 {
 	const struct store_io_ops *io;
-	struct store_cfg cfg = { .path = path, .read_only = 1, .queue_depth = 8 };
-	struct store *s = NULL;
-	uint8_t *buf = NULL, *meta = NULL;
-	uint64_t problems, blocks = 0, slots = 0;
 	void *ctx;
 	int ret;
 
@@ -85,6 +81,18 @@ int store_fsck(const char *path, struct store_fsck_report *rep)
 		log_err("fsck: cannot open %s: %s", path, strerror(-ret));
 		return ret;
 	}
+	return store_fsck_io(io, ctx, rep);
+}
+
+int store_fsck_io(const struct store_io_ops *io, void *ctx, struct store_fsck_report *rep)
+{
+	struct store_cfg cfg = { .read_only = 1, .queue_depth = 8 };
+	struct store *s = NULL;
+	uint8_t *buf = NULL, *meta = NULL;
+	uint64_t problems, blocks = 0, slots = 0;
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
 	ret = store_open_io(&cfg, io, ctx, 1, &s);
 	if (ret < 0) {
 		io->close(ctx);

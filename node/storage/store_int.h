@@ -98,6 +98,8 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 int store_format_io(const struct store_io_ops *io, void *ctx,
 		    const struct store_format_cfg *cfg, const uint8_t disk[16]);
 int store_io_sync(struct store *s, int kind, void *buf, uint32_t len, uint64_t off, int fua);
+/* store_fsck_io - store_fsck on a backend; consumes (closes) it. */
+int store_fsck_io(const struct store_io_ops *io, void *ctx, struct store_fsck_report *rep);
 /* store_verify_ent - read a chunk's record and blocks and check them all;
  * 0, -EBADMSG (logged, counted), or -errno. buf: bounce_size bytes. */
 int store_verify_ent(struct store *s, const struct store_ent *e, uint8_t *buf,

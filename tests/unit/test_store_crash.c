@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_store_crash - power loss at every write and flush of a mixed workload.
+ *
+ * The store runs on an in-memory disk behind the storage ops table that
+ * models a volatile write cache: completed writes are pending until a flush
+ * (or are durable at once with FUA). For crash point N the workload runs
+ * from a freshly formatted disk until the Nth write-or-flush, which does
+ * not complete; every later request fails. The post-crash disk is the
+ * durable image plus a random choice of the pending writes: each dropped,
+ * applied, or torn at 512-byte sectors. The store is then reopened and
+ * must hold, for every chunk, the last acknowledged state or (for the one
+ * op in flight) its new state, never anything else; fsck must be clean.
+ *
+ * Env: STORE_CRASH_OPS (workload length), STORE_CRASH_STRIDE (test every
+ * k-th crash point; default 1 = all).
+ */
+#include "lib/test.h"
+#include "common/crc32c.h"
+#include "common/log.h"
+#include "storage/store_int.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PG 4096u
+#define DEV_SIZE (16u << 20)
+#define MAX_CHUNK (16u << 10)
+#define NIDS 6
+
+/* ---- page-shared disk images (cheap clones) ---- */
+
+struct img {
+	uint8_t **pg;   /* DEV_SIZE / PG pages */
+	uint8_t *own;   /* 1 = this image owns (may write) the page */
+};
+
+static uint8_t *zero_page;
+
+static struct img *img_new(void)
+{
+	struct img *m = calloc(1, sizeof(*m));
+
+	m->pg = calloc(DEV_SIZE / PG, sizeof(*m->pg));
+	m->own = calloc(DEV_SIZE / PG, 1);
+	for (size_t i = 0; i < DEV_SIZE / PG; i++)
+		m->pg[i] = zero_page;
+	return m;
+}
+
+static struct img *img_clone(const struct img *src)
+{
+	struct img *m = calloc(1, sizeof(*m));
+
+	m->pg = malloc(DEV_SIZE / PG * sizeof(*m->pg));
+	memcpy(m->pg, src->pg, DEV_SIZE / PG * sizeof(*m->pg));
+	m->own = calloc(DEV_SIZE / PG, 1);
+	return m;
+}
+
+static void img_free(struct img *m)
+{
+	for (size_t i = 0; i < DEV_SIZE / PG; i++)
+		if (m->own[i])
+			free(m->pg[i]);
+	free(m->pg);
+	free(m->own);
+	free(m);
+}
+
+static void img_write(struct img *m, uint64_t off, const uint8_t *d, uint32_t len)
+{
+	while (len) {
+		size_t p = off / PG, o = off % PG, n = PG - o < len ? PG - o : len;
+
+		if (!m->own[p]) {
+			uint8_t *c = malloc(PG);
+			memcpy(c, m->pg[p], PG);
+			m->pg[p] = c;
+			m->own[p] = 1;
+		}
+		memcpy(m->pg[p] + o, d, n);
+		off += n;
+		d += n;
+		len -= (uint32_t)n;
+	}
+}
+
+static void img_read(const struct img *m, uint64_t off, uint8_t *d, uint32_t len)
+{
+	while (len) {
+		size_t p = off / PG, o = off % PG, n = PG - o < len ? PG - o : len;
+
+		memcpy(d, m->pg[p] + o, n);
+		off += n;
+		d += n;
+		len -= (uint32_t)n;
+	}
+}
+
+/* ---- the crash-simulating backend ---- */
+
+struct pw {
+	uint64_t off;   /* byte offset */
+	uint32_t len;   /* bytes */
+	uint64_t seq;   /* write order */
+	uint8_t *data;  /* copy */
+};
+
+struct cdisk {
+	struct img *cur;            /* what reads see */
+	struct img *dur;            /* what survives power loss */
+	struct pw *pend;            /* completed, not yet durable */
+	size_t npend, cappend;
+	struct pw *fua;             /* FUA writes since the last flush (supersede pend) */
+	size_t nfua, capfua;
+	struct store_io_req *q[512]; /* queued */
+	size_t nq;
+	struct store_io_req *cq[512]; /* completed */
+	size_t ncq;
+	long events;                /* writes + flushes seen */
+	long crash_at;              /* event number that crashes; 0 = never */
+	int crashed;
+	uint64_t seq;
+};
+
+static void pw_push(struct pw **a, size_t *n, size_t *cap, uint64_t off, const void *d,
+		    uint32_t len, uint64_t seq)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*a = realloc(*a, *cap * sizeof(**a));
+	}
+	(*a)[*n].off = off;
+	(*a)[*n].len = len;
+	(*a)[*n].seq = seq;
+	(*a)[*n].data = malloc(len);
+	memcpy((*a)[*n].data, d, len);
+	(*n)++;
+}
+
+static void pw_clear(struct pw *a, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free(a[i].data);
+	*n = 0;
+}
+
+static int cd_queue(void *ctx, struct store_io_req *r)
+{
+	struct cdisk *d = ctx;
+
+	if (d->nq == 512)
+		return -EAGAIN;
+	d->q[d->nq++] = r;
+	return 0;
+}
+
+static void cd_do(struct cdisk *d, struct store_io_req *r)
+{
+	if (r->kind != STORE_IO_READ)
+		d->events++;
+	if (!d->crashed && d->crash_at && d->events == d->crash_at && r->kind != STORE_IO_READ) {
+		d->crashed = 1;
+		/* The request in flight at power loss may land in part. */
+		if (r->kind == STORE_IO_WRITE)
+			pw_push(&d->pend, &d->npend, &d->cappend, r->off, r->buf, r->len, ++d->seq);
+	}
+	if (d->crashed) {
+		r->res = -EIO;
+		return;
+	}
+	REQUIRE(r->off + r->len <= DEV_SIZE);
+	REQUIRE(r->off % 512 == 0 && r->len % 512 == 0);
+	switch (r->kind) {
+	case STORE_IO_READ:
+		img_read(d->cur, r->off, r->buf, r->len);
+		break;
+	case STORE_IO_WRITE:
+		img_write(d->cur, r->off, r->buf, r->len);
+		d->seq++;
+		if (r->fua) {
+			img_write(d->dur, r->off, r->buf, r->len);
+			pw_push(&d->fua, &d->nfua, &d->capfua, r->off, r->buf, r->len, d->seq);
+		} else {
+			pw_push(&d->pend, &d->npend, &d->cappend, r->off, r->buf, r->len, d->seq);
+		}
+		break;
+	default:
+		for (size_t i = 0; i < d->npend; i++)
+			img_write(d->dur, d->pend[i].off, d->pend[i].data, d->pend[i].len);
+		/* Re-apply FUA writes newer than pending ones to the same sectors. */
+		for (size_t i = 0; i < d->nfua; i++)
+			img_write(d->dur, d->fua[i].off, d->fua[i].data, d->fua[i].len);
+		pw_clear(d->pend, &d->npend);
+		pw_clear(d->fua, &d->nfua);
+		break;
+	}
+	r->res = r->kind == STORE_IO_FLUSH ? 0 : (int)r->len;
+}
+
+static int cd_submit(void *ctx)
+{
+	struct cdisk *d = ctx;
+
+	for (size_t i = 0; i < d->nq; i++) {
+		cd_do(d, d->q[i]);
+		REQUIRE(d->ncq < 512);
+		d->cq[d->ncq++] = d->q[i];
+	}
+	d->nq = 0;
+	return 0;
+}
+
+static int cd_reap(void *ctx, int wait)
+{
+	struct cdisk *d = ctx;
+	int n = 0;
+
+	if (wait && !d->ncq && !d->nq)
+		return -EDEADLK; /* the engine waits for nothing: a bug */
+	cd_submit(d);
+	while (d->ncq) {
+		struct store_io_req *batch[512];
+		size_t nb = d->ncq;
+
+		memcpy(batch, d->cq, nb * sizeof(*batch));
+		d->ncq = 0;
+		for (size_t i = 0; i < nb; i++)
+			batch[i]->done(batch[i]);
+		n += (int)nb;
+	}
+	return n;
+}
+
+static int cd_fd(void *ctx)
+{
+	(void)ctx;
+	return -1;
+}
+
+static int cd_register(void *ctx, int idx, void *base, size_t len)
+{
+	(void)ctx;
+	(void)idx;
+	(void)base;
+	(void)len;
+	return 0;
+}
+
+static uint64_t cd_size(void *ctx)
+{
+	(void)ctx;
+	return DEV_SIZE;
+}
+
+static void cd_close(void *ctx)
+{
+	(void)ctx; /* the test owns the disk */
+}
+
+static const struct store_io_ops cd_ops = {
+	.queue = cd_queue, .submit = cd_submit, .reap = cd_reap, .fd = cd_fd,
+	.register_buf = cd_register, .size = cd_size, .close = cd_close,
+};
+
+static struct cdisk *cd_new(const struct img *base)
+{
+	struct cdisk *d = calloc(1, sizeof(*d));
+
+	d->cur = img_clone(base);
+	d->dur = img_clone(base);
+	return d;
+}
+
+static void cd_free(struct cdisk *d)
+{
+	img_free(d->cur);
+	img_free(d->dur);
+	pw_clear(d->pend, &d->npend);
+	pw_clear(d->fua, &d->nfua);
+	free(d->pend);
+	free(d->fua);
+	free(d);
+}
+
+/* ---- workload and model ---- */
+
+static uint64_t rng_state;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)rng_state;
+}
+
+struct cstate {
+	int present;               /* chunk exists */
+	uint32_t size;             /* bytes */
+	uint64_t version;          /* version (0 = unknown) */
+	uint8_t data[MAX_CHUNK];   /* content */
+};
+
+static struct cstate acked[NIDS];   /* last acknowledged state per id */
+static struct cstate flight;        /* new state of the op in flight at the crash */
+static int flight_id;               /* its id, -1 none */
+
+static const uint8_t cluster[16] = { 0xc7 };
+
+static void mkid(int i, uint8_t id[16])
+{
+	memset(id, 0, 16);
+	id[0] = 0xa0;
+	id[15] = (uint8_t)i;
+}
+
+enum { W_PUT, W_WRITE, W_DELETE, W_REOPEN };
+
+/* Run the workload (seeded) on d until it ends or the disk crashes. */
+static void run_workload(struct cdisk *d, int nops, struct store **sp)
+{
+	struct store_cfg cfg = { .cluster = cluster, .queue_depth = 16 };
+	struct store *s = NULL;
+	static uint8_t buf[MAX_CHUNK];
+
+	memset(acked, 0, sizeof(acked));
+	flight_id = -1;
+	rng_state = 0x9e3779b97f4a7c15ull;
+	if (store_open_io(&cfg, &cd_ops, d, 0, &s) < 0) {
+		REQUIRE(d->crashed);
+		*sp = NULL;
+		return;
+	}
+	for (int k = 0; k < nops; k++) {
+		uint32_t r = rnd() % 100;
+		int kind = r < 50 ? W_PUT : r < 75 ? W_WRITE : r < 99 ? W_DELETE : W_REOPEN;
+		int i = (int)(rnd() % NIDS), ret;
+		uint8_t id[16];
+		uint64_t ver = 0;
+
+		mkid(i, id);
+		if (kind == W_WRITE && !acked[i].present)
+			kind = W_PUT;
+		if (kind == W_DELETE && !acked[i].present)
+			kind = W_PUT;
+		flight = acked[i];
+		if (kind == W_PUT) {
+			/* Sizes around block edges: 0, < 4K, 4K, multi-block, max. */
+			static const uint32_t sizes[] = { 0, 1, 100, 4095, 4096, 4097, 8192,
+							  12000, MAX_CHUNK };
+			uint32_t sz = sizes[rnd() % 9];
+			struct iovec iov = { buf, sz };
+
+			for (uint32_t b = 0; b < sz; b++)
+				buf[b] = (uint8_t)rnd();
+			flight.present = 1;
+			flight.size = sz;
+			memcpy(flight.data, buf, sz);
+			flight_id = i;
+			ret = store_put(s, id, &iov, 1, &ver);
+		} else if (kind == W_WRITE) {
+			uint32_t off = rnd() % (acked[i].size + 2048);
+			uint32_t len = 1 + rnd() % 6000;
+			struct iovec iov = { buf, len };
+
+			if (rnd() % 2)
+				off &= ~4095u; /* aligned half the time */
+			if (off >= MAX_CHUNK)
+				off = MAX_CHUNK - 1;
+			if (off + len > MAX_CHUNK)
+				len = MAX_CHUNK - off;
+			iov.iov_len = len;
+			for (uint32_t b = 0; b < len; b++)
+				buf[b] = (uint8_t)rnd();
+			if (off > flight.size)
+				memset(flight.data + flight.size, 0, off - flight.size);
+			memcpy(flight.data + off, buf, len);
+			if (off + len > flight.size)
+				flight.size = off + len;
+			flight_id = i;
+			ret = store_write(s, id, off, &iov, 1, &ver);
+		} else if (kind == W_DELETE) {
+			flight.present = 0;
+			flight_id = i;
+			ret = store_delete(s, id);
+		} else {
+			flight_id = -1;
+			store_close(s);
+			s = NULL;
+			ret = store_open_io(&cfg, &cd_ops, d, 0, &s);
+			if (ret < 0) {
+				REQUIRE(d->crashed);
+				*sp = NULL;
+				return;
+			}
+			continue;
+		}
+		if (ret < 0) {
+			if (!d->crashed)
+				fprintf(stderr, "op %d kind %d on id %d failed: %d\n", k, kind, i, ret);
+			REQUIRE(d->crashed);
+			*sp = s;
+			return;
+		}
+		flight.version = ver;
+		acked[i] = flight;
+		flight_id = -1;
+	}
+	*sp = s;
+}
+
+/* Build the post-crash image: durable + some of the pending writes. */
+static struct img *crash_image(struct cdisk *d, int variant)
+{
+	struct img *m = img_clone(d->dur);
+
+	for (size_t i = 0; i < d->npend; i++) {
+		struct pw *w = &d->pend[i];
+		uint32_t mode = variant == 0 ? 0 : variant == 1 ? 1 : rnd() % 3;
+
+		if (mode == 0)
+			continue;
+		for (uint32_t o = 0; o < w->len; o += 512) {
+			int covered = 0;
+
+			if (mode == 2 && rnd() % 2)
+				continue; /* torn: this sector did not land */
+			/* A newer FUA write to the sector supersedes this one. */
+			for (size_t f = 0; f < d->nfua; f++)
+				if (d->fua[f].seq > w->seq && w->off + o >= d->fua[f].off &&
+				    w->off + o < d->fua[f].off + d->fua[f].len)
+					covered = 1;
+			if (!covered)
+				img_write(m, w->off + o, w->data + o, 512);
+		}
+	}
+	return m;
+}
+
+static int matches(const struct cstate *c, const uint8_t *got, uint32_t size)
+{
+	return c->present && c->size == size && memcmp(c->data, got, size) == 0;
+}
+
+/* Reopen the crashed disk and check every invariant; returns failures. */
+static int verify(struct img *m, long point)
+{
+	struct cdisk *d = cd_new(m);
+	struct store_cfg cfg = { .cluster = cluster, .queue_depth = 16 };
+	struct store_fsck_report rep;
+	struct store *s;
+	static uint8_t got[MAX_CHUNK + 4096];
+	int bad = 0, present = 0, ret;
+
+	ret = store_open_io(&cfg, &cd_ops, d, 0, &s);
+	if (ret < 0) {
+		fprintf(stderr, "crash point %ld: reopen failed: %d\n", point, ret);
+		cd_free(d);
+		return 1;
+	}
+	for (int i = 0; i < NIDS; i++) {
+		uint8_t id[16];
+		struct store_stat st;
+		uint32_t n = 0;
+		int in_flight = flight_id == i;
+
+		mkid(i, id);
+		ret = store_stat(s, id, &st);
+		if (ret == -ENOENT) {
+			if (acked[i].present && !(in_flight && !flight.present)) {
+				fprintf(stderr, "crash point %ld: id %d lost (acked v%llu)\n", point,
+					i, (unsigned long long)acked[i].version);
+				bad++;
+			}
+			continue;
+		}
+		present++;
+		if (ret < 0 || store_get(s, id, 0, MAX_CHUNK, got, &n) < 0 || n != st.size) {
+			fprintf(stderr, "crash point %ld: id %d unreadable (%d)\n", point, i, ret);
+			bad++;
+			continue;
+		}
+		if (st.crc != crc32c(0, got, n)) {
+			fprintf(stderr, "crash point %ld: id %d stat crc wrong\n", point, i);
+			bad++;
+		}
+		if (matches(&acked[i], got, n) && st.version == acked[i].version)
+			continue;
+		if (in_flight && matches(&flight, got, n) && st.version > acked[i].version)
+			continue;
+		fprintf(stderr, "crash point %ld: id %d is neither old nor new (size %u v%llu; "
+			"acked %d/%u v%llu; in flight %d)\n", point, i, n,
+			(unsigned long long)st.version, acked[i].present, acked[i].size,
+			(unsigned long long)acked[i].version, in_flight);
+		bad++;
+	}
+	{
+		struct store_info info;
+
+		store_get_info(s, &info);
+		if (info.chunks != (uint64_t)present) {
+			fprintf(stderr, "crash point %ld: %llu chunks, expected %d\n", point,
+				(unsigned long long)info.chunks, present);
+			bad++;
+		}
+	}
+	store_close(s);
+	/* fsck the repaired image: clean, no leftovers. */
+	d->crash_at = 0;
+	ret = store_fsck_io(&cd_ops, d, &rep);
+	if (ret != 0 || rep.stale) {
+		fprintf(stderr, "crash point %ld: fsck %d, stale %llu\n", point, ret,
+			(unsigned long long)rep.stale);
+		bad++;
+	}
+	cd_free(d);
+	return bad;
+}
+
+static void quiet_sink(enum log_level lvl, const char *line, void *arg)
+{
+	(void)arg;
+	if (lvl == LOG_LVL_ERR && getenv("STORE_CRASH_VERBOSE"))
+		fprintf(stderr, "%s\n", line);
+}
+
+int main(void)
+{
+	const char *e = getenv("STORE_CRASH_OPS");
+	const char *st = getenv("STORE_CRASH_STRIDE");
+	int nops = e ? atoi(e) : 600;
+	long stride = st ? atol(st) : 1, total, tested = 0, bad = 0;
+	struct store_format_cfg fc = { .max_chunk = MAX_CHUNK };
+	struct img *base;
+	struct cdisk *d;
+	struct store *s;
+	uint8_t disk[16] = { 0xd1 };
+
+	log_set_sink(quiet_sink, NULL);
+	zero_page = calloc(1, PG);
+	memcpy(fc.cluster, cluster, 16);
+	base = img_new();
+	d = cd_new(base);
+	REQUIRE(store_format_io(&cd_ops, d, &fc, disk) == 0);
+	img_free(base);
+	base = img_clone(d->cur);
+	/* base shares d->cur's pages: keep d alive until the end. */
+
+	/* Reference run: no crash; count the events. */
+	{
+		struct cdisk *r = cd_new(base);
+
+		run_workload(r, nops, &s);
+		REQUIRE(s);
+		store_close(s);
+		total = r->events;
+		cd_free(r);
+	}
+	for (long n = 1; n <= total; n += stride) {
+		struct cdisk *c = cd_new(base);
+		struct img *m;
+
+		c->crash_at = n;
+		run_workload(c, nops, &s);
+		REQUIRE(c->crashed);
+		store_close(s);
+		rng_state = (uint64_t)n * 0x2545f4914f6cdd1dull + 1;
+		m = crash_image(c, (int)(n % 3));
+		bad += verify(m, n);
+		img_free(m);
+		cd_free(c);
+		tested++;
+		if (bad > 10)
+			break;
+	}
+	printf("crash points tested: %ld of %ld events (%d ops), failures: %ld\n", tested, total,
+	       nops, bad);
+	CHECK(bad == 0);
+	CHECK(tested > 0);
+	img_free(base);
+	cd_free(d);
+	free(zero_page);
+	return test_done();
+}
