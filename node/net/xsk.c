@@ -324,17 +324,17 @@ static int xsk_tx_flush(struct transport *t)
 	/* Copy mode transmits inside sendto(), at most 32 frames a call: keep
 	 * kicking while the kernel makes progress and frames are left. */
 	for (rounds = 0; rounds < XSK_KICK_ROUNDS; rounds++) {
-		if (*x->tx.consumer == *x->tx.producer)
-			break;
+		before = __atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE);
+		if (before == *x->tx.producer)
+			break; /* the kernel took everything */
 		if (!xsk_ring_prod__needs_wakeup(&x->tx))
 			break; /* zero-copy driver is polling the ring itself */
-		before = *x->tx.consumer;
 		x->tx_kicks++;
 		if (sendto(x->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0) {
 			if (errno == EAGAIN || errno == EBUSY || errno == ENOBUFS) {
 				/* completion ring or skb memory tight: reclaim, retry later */
 				xsk_reclaim(x);
-				if (*x->tx.consumer == before) {
+				if (__atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) == before) {
 					x->tx_kick_errors++;
 					break;
 				}
@@ -345,8 +345,8 @@ static int xsk_tx_flush(struct transport *t)
 			log_warn("xsk: sendto kick on %s: %s", x->ifname, strerror(-err));
 			break;
 		}
-		if (*x->tx.consumer == before && rounds > 2)
-			break;
+		if (__atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE) == before && rounds > 2)
+			break; /* no progress: leave the rest to the next flush */
 	}
 	xsk_reclaim(x);
 	return err;
