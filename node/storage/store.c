@@ -131,6 +131,11 @@ static void store_ix_place(struct store_index *ix, const struct store_ent *e)
 	ix->n++;
 }
 
+const struct store_ent *store_index_find(struct store *s, const uint8_t id[16])
+{
+	return store_ix_find(&s->ix, id);
+}
+
 /* store_ix_put - insert or replace; may grow the table (-ENOMEM). */
 static int store_ix_put(struct store_index *ix, const struct store_ent *e)
 {

@@ -98,6 +98,8 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 int store_format_io(const struct store_io_ops *io, void *ctx,
 		    const struct store_format_cfg *cfg, const uint8_t disk[16]);
 int store_io_sync(struct store *s, int kind, void *buf, uint32_t len, uint64_t off, int fua);
+/* store_index_find - the index entry of id, or NULL (tests, fsck). */
+const struct store_ent *store_index_find(struct store *s, const uint8_t id[16]);
 /* store_fsck_io - store_fsck on a backend; consumes (closes) it. */
 int store_fsck_io(const struct store_io_ops *io, void *ctx, struct store_fsck_report *rep);
 /* store_verify_ent - read a chunk's record and blocks and check them all;

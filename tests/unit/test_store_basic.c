@@ -30,7 +30,7 @@ static char *make_disk(uint64_t size)
 	return path;
 }
 
-static void fill(uint8_t *p, size_t n, uint32_t seed)
+__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
 {
 	for (size_t i = 0; i < n; i++) {
 		seed = seed * 1103515245u + 12345u;
