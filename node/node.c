@@ -11,24 +11,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "net/rpc.h"
 #include "net/transport.h"
+#include "net/xsk.h"
 #include "storage/store.h"
 
 #define NODE_RX_BATCH  64
 #define NODE_TICK_MS   10
 #define NODE_LIST_MAX  1024 /* entries per LIST answer */
+#define NODE_MAX_QUEUES 16
+
+/* One receive path: a transport (a NIC queue or a UDP socket) and the RPC
+ * server state of the clients that reach the node through it. */
+struct node_path {
+	struct transport *t;
+	struct rpc_srv *srv;
+};
 
 struct node {
 	const struct node_cfg *cfg;
 	struct store *store;
 	struct store_info info;
-	struct transport *t;
-	struct rpc_srv *srv;
+	struct node_path paths[NODE_MAX_QUEUES];
+	uint32_t npaths;
 	uint64_t cluster_id;           /* first 8 bytes of the cluster UUID */
 	uint64_t ops[FERRY_OP_MAX];    /* requests served per op */
 	uint64_t op_errors;            /* requests answered with an error */
@@ -80,8 +90,11 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		if (k > 0)
 			off += MIN((size_t)k, cap - off - 1);
 	}
-	off += rpc_counters_format(rpc_srv_counters(n->srv), buf + off, cap - off);
-	off += n->t->ops->stats(n->t, buf + off, cap - off);
+	for (uint32_t i = 0; i < n->npaths; i++) {
+		/* Counters of every path, summed per name by readers when > 1. */
+		off += rpc_counters_format(rpc_srv_counters(n->paths[i].srv), buf + off, cap - off);
+		off += n->paths[i].t->ops->stats(n->paths[i].t, buf + off, cap - off);
+	}
 	return (uint32_t)off;
 }
 
@@ -222,28 +235,91 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 	rpc_sreq_reply(srv, r, err, 0);
 }
 
-/* One pass of the loop: returns the number of datagrams handled. */
-static int node_loop_once(struct node *n, int wait_ms)
+/* One pass over a path: returns the number of datagrams handled. */
+static int node_path_poll(struct node_path *p)
 {
 	struct net_pkt pkts[NODE_RX_BATCH];
-	int cnt = n->t->ops->rx_burst(n->t, pkts, NODE_RX_BATCH);
+	int cnt = p->t->ops->rx_burst(p->t, pkts, NODE_RX_BATCH);
 	uint64_t now;
 
-	if (cnt == 0 && wait_ms) {
-		struct pollfd pfd = { .fd = n->t->ops->poll_fd(n->t), .events = POLLIN };
-		if (pfd.fd >= 0)
-			poll(&pfd, 1, wait_ms);
-		cnt = n->t->ops->rx_burst(n->t, pkts, NODE_RX_BATCH);
-	}
-	if (cnt < 0)
+	if (cnt <= 0) {
+		rpc_srv_flush(p->srv);
 		return cnt;
+	}
 	now = util_now_ns();
 	for (int i = 0; i < cnt; i++)
-		rpc_srv_input(n->srv, &pkts[i], now);
-	if (cnt)
-		n->t->ops->rx_release(n->t, pkts, cnt);
-	rpc_srv_flush(n->srv);
+		rpc_srv_input(p->srv, &pkts[i], now);
+	p->t->ops->rx_release(p->t, pkts, cnt);
+	rpc_srv_flush(p->srv);
 	return cnt;
+}
+
+/* Sleep until a path has work or wait_ms passes. */
+static void node_wait(struct node *n, int wait_ms)
+{
+	struct pollfd pfd[NODE_MAX_QUEUES];
+	nfds_t k = 0;
+
+	for (uint32_t i = 0; i < n->npaths; i++) {
+		int fd = n->paths[i].t->ops->poll_fd(n->paths[i].t);
+		if (fd >= 0)
+			pfd[k++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	if (k)
+		poll(pfd, k, wait_ms);
+}
+
+static int node_open_paths(struct node *n, const struct net_addr *local, struct rpc_cfg *rcfg)
+{
+	const struct node_cfg *cfg = n->cfg;
+	int use_xdp = cfg->transport == NODE_TRANSPORT_XDP ||
+		      (cfg->transport == NODE_TRANSPORT_AUTO && cfg->iface);
+	uint32_t queues = cfg->queues ? cfg->queues : 1;
+	int err = 0;
+
+	if (queues > NODE_MAX_QUEUES) {
+		log_err("node: at most %d queues", NODE_MAX_QUEUES);
+		return -EINVAL;
+	}
+	if (!use_xdp)
+		queues = 1;
+	for (uint32_t q = 0; q < queues; q++) {
+		struct node_path *p = &n->paths[n->npaths];
+
+		if (use_xdp) {
+			struct xsk_transport_cfg xcfg = {
+				.ifname = cfg->iface,
+				.queue_id = q,
+				.local = *local,
+				.cluster = n->cluster_id,
+				.bind_mode = XSK_BIND_AUTO,
+				.xdp_mode = cfg->xdp_generic ? XDP_LINK_GENERIC : XDP_LINK_AUTO,
+			};
+			if (local->family != AF_INET) {
+				log_err("node: AF_XDP serves IPv4 addresses only");
+				return -EAFNOSUPPORT;
+			}
+			err = xsk_transport_open(&xcfg, &p->t);
+			if (err) {
+				log_err("node: cannot open AF_XDP on %s queue %u: %s", cfg->iface, q,
+					strerror(-err));
+				return err;
+			}
+		} else {
+			err = udp_transport_open(local, &p->t);
+			if (err) {
+				log_err("node: cannot listen on %s: %s", cfg->listen, strerror(-err));
+				return err;
+			}
+		}
+		err = rpc_srv_open(rcfg, p->t, node_handle, n, &p->srv);
+		if (err) {
+			p->t->ops->close(p->t);
+			return err;
+		}
+		n->npaths++;
+	}
+	return 0;
 }
 
 int node_run(const struct node_cfg *cfg)
@@ -271,48 +347,48 @@ int node_run(const struct node_cfg *cfg)
 	store_get_info(n.store, &n.info);
 	n.cluster_id = node_cluster_id(n.info.cluster);
 
-	if (cfg->transport == NODE_TRANSPORT_XDP) {
-		log_err("node: --transport xdp is not available in this build");
-		err = -EOPNOTSUPP;
-		goto out_store;
-	}
-	err = udp_transport_open(&local, &n.t);
-	if (err) {
-		log_err("node: cannot listen on %s: %s", cfg->listen, strerror(-err));
-		goto out_store;
-	}
 	rpc_cfg_default(&rcfg);
 	rcfg.cluster = n.cluster_id;
 	rcfg.max_msg = MAX(n.info.max_chunk, 64u << 10) + 4096;
 	if (cfg->mtu)
 		rcfg.mtu = cfg->mtu;
-	err = rpc_srv_open(&rcfg, n.t, node_handle, &n, &n.srv);
+	err = node_open_paths(&n, &local, &rcfg);
 	if (err)
-		goto out_t;
-	log_info("node %s serving %s on %s (transport %s, %llu chunks)",
+		goto out;
+	log_info("node %s serving %s on %s (transport %s, %u queue%s, %llu chunks)",
 		 util_uuid_format(n.info.node, uuid), cfg->disk,
-		 net_addr_format(&n.t->local, addr, sizeof(addr)), n.t->ops->name,
-		 (unsigned long long)n.info.chunks);
+		 net_addr_format(&local, addr, sizeof(addr)), n.paths[0].t->ops->name, n.npaths,
+		 n.npaths == 1 ? "" : "s", (unsigned long long)n.info.chunks);
 
 	while (!*cfg->stop) {
+		int busy = 0;
 		uint64_t now;
-		err = node_loop_once(&n, NODE_TICK_MS);
-		if (err < 0 && err != -EINTR) {
-			log_err("node: receive failed: %s", strerror(-err));
-			break;
+
+		for (uint32_t i = 0; i < n.npaths; i++) {
+			int cnt = node_path_poll(&n.paths[i]);
+			if (cnt < 0 && cnt != -EINTR && cnt != -EAGAIN) {
+				log_err("node: receive failed: %s", strerror(-cnt));
+				err = cnt;
+				goto stop;
+			}
+			busy += cnt > 0;
 		}
+		if (!busy)
+			node_wait(&n, NODE_TICK_MS);
 		now = util_now_ns();
 		if (now - last_tick > NODE_TICK_MS * 1000000ull) {
-			rpc_srv_tick(n.srv, now);
+			for (uint32_t i = 0; i < n.npaths; i++)
+				rpc_srv_tick(n.paths[i].srv, now);
 			last_tick = now;
 		}
 	}
-	err = err < 0 && err != -EINTR ? err : 0;
+stop:
 	log_info("node stopping");
-	rpc_srv_close(n.srv);
-out_t:
-	n.t->ops->close(n.t);
-out_store:
+out:
+	for (uint32_t i = 0; i < n.npaths; i++) {
+		rpc_srv_close(n.paths[i].srv);
+		n.paths[i].t->ops->close(n.paths[i].t);
+	}
 	store_close(n.store);
 	return err;
 }

@@ -432,7 +432,10 @@ int client_obj_put_file(struct client *cl, const char *path, const char *name)
 	err = util_random(&m.generation, sizeof(m.generation));
 	if (err)
 		goto out;
-	have_old = client_manifest_get(cl, name, &old) == 0;
+	err = client_manifest_get(cl, name, &old);
+	if (err && err != -ENOENT && err != -EBADMSG)
+		goto out; /* the node is unreachable or failing: say so now */
+	have_old = err == 0;
 	cl->err[0] = 0;
 	p.m = &m;
 	err = client_pipeline(&p, m.nchunks);
