@@ -18,15 +18,21 @@ NETNS_PREFIX=
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 
+# Runs from the EXIT trap, possibly under set -e: nothing here may fail.
 netns_cleanup() {
 	local pid ns
-	for pid in "${NETNS_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${NETNS_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 	for pid in "${NETNS_PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	done
-	for ns in "${NETNS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	NETNS_PIDS=()
+	for ns in "${NETNS_LIST[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+	NETNS_LIST=()
 }
 
 netns_init() {
