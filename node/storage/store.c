@@ -1429,9 +1429,15 @@ static int store_start(struct store *s, struct store_op_priv *p)
 				  store_fmt_rec_slots(store_nblocks(e->size)) * STORE_SLOT,
 				  store_slot_off(s, e->slot), 0);
 		break;
-	case STORE_OP_PUT:
+	case STORE_OP_PUT: {
+		static const uint8_t zero_id[STORE_ID_LEN];
+
+		/* The all-zero id is the LIST start cursor; it cannot name a chunk. */
+		if (memcmp(op->id, zero_id, STORE_ID_LEN) == 0)
+			return -EINVAL;
 		if (op->len > s->g.max_chunk)
 			return -EFBIG;
+	}
 		p->new_size = op->len;
 		if ((ret = store_take_meta(p)) < 0)
 			return ret;
