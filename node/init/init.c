@@ -66,6 +66,7 @@ struct init_child {
 
 static struct init_cfg init_cfg;            /* from /proc/cmdline */
 static int init_kmsg_fd = -1;               /* /dev/kmsg, or -1 */
+static char init_last_err[512];             /* last error line, for the FATAL line */
 static const char *init_self = "/init";     /* what children execute */
 static struct init_child init_children[2];
 static int init_nchildren;
@@ -87,6 +88,8 @@ static void init_log_sink(enum log_level lvl, const char *line, void *arg)
 	int n;
 
 	(void)arg;
+	if (lvl == LOG_LVL_ERR && strncmp(line, "FATAL", 5))
+		snprintf(init_last_err, sizeof(init_last_err), "%s", line);
 	if (init_kmsg_fd >= 0) {
 		n = snprintf(buf, sizeof(buf), "<%d>ferry: %s\n", prio[lvl & 3], line);
 		if (n > 0 && write(init_kmsg_fd, buf, (size_t)n) >= 0)
@@ -546,14 +549,14 @@ int init_main(int argc, char **argv)
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
 		log_warn("init: RLIMIT_MEMLOCK: %s", strerror(errno));
 	if (init_modules_load("", cmdline, len))
-		init_fatal("could not load the board's kernel modules (see above)");
+		init_fatal("kernel modules: %s", init_last_err);
 	if (init_net_setup(&init_cfg, INIT_WAIT_NIC_MS, ifname))
-		init_fatal("network setup failed (see above)");
+		init_fatal("network setup: %s", init_last_err);
 
 	disks.n = 0;
 	if (init_cfg.role != INIT_ROLE_CTL) {
 		if (init_disks_find(&init_cfg, INIT_WAIT_DISK_MS, &disks))
-			init_fatal("no usable disks (see above)");
+			init_fatal("no usable disks: %s", init_last_err);
 		for (int i = 0; i < disks.n; i++)
 			log_info("disks: found %s", disks.path[i]);
 		if (init_cfg.format)

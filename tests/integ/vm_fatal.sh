@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# vm_fatal.sh - bad boot input ends the VM with one clear console line, not a hang or panic.
+#
+# Boots the qemu-x86_64 image three times with broken command lines
+# (unknown ferry.* key; BOOTIF naming no NIC; no disk attached) and expects
+# each time: a "ferry: FATAL: ..." console line naming the problem, and QEMU
+# exit status 3 (PID 1 wrote isa-debug-exit 0x01 because ferry.debug_exit=1,
+# then powered off as ferry.on_fatal=poweroff says). Status 1 would be a
+# kernel panic, a timeout a hang.
+# Exit: 0 pass, 1 fail, 77 skip.
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+[ -n "${FERRY:-}" ] && [ -x "$FERRY" ] || { echo "SKIP: no \$FERRY binary" >&2; exit 77; }
+FERRY=$(readlink -f "$FERRY")
+tmp=${FERRY_TEST_TMP:-$(mktemp -d)}
+if [ -z "${FERRY_VM_NETNS:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for unshare -n" >&2; exit 77; }
+	FERRY_VM_NETNS=1 exec unshare -n "$0" "$@"
+fi
+ip link set lo up
+. "$here/qemu/lib.sh"
+fq_init qemu-x86_64
+rc=$?
+[ $rc = 77 ] && { echo "SKIP: qemu or kernel not installed" >&2; exit 77; }
+[ $rc = 0 ] || { echo "FAIL: qemu setup" >&2; exit 1; }
+trap 'fq_cleanup' EXIT INT TERM
+
+FQ_IMAGE=$tmp/image
+"$here/image/build.sh" --ferry "$FERRY" --out "$FQ_IMAGE" >"$tmp/image.log" 2>&1 ||
+	{ cat "$tmp/image.log" >&2; echo "FAIL: image build" >&2; exit 1; }
+truncate -s 64M "$tmp/nvme0.img"
+base="$(cat "$FQ_IMAGE/cmdline") ferry.on_fatal=poweroff ferry.debug_exit=1"
+ip="ip=10.0.2.15::10.0.2.2:255.255.255.0:fatal::off"
+nic=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0,mac=52:54:00:f0:00:02)
+disk=(-drive file="$tmp/nvme0.img",if=none,id=d0,format=raw -device nvme,serial=ferry-fatal-0,drive=d0)
+
+failed=0
+# check NAME WANT APPEND QEMU-ARGS... : boot, expect exit 3 and WANT on the console.
+check() {
+	local name=$1 want=$2 append=$3
+	shift 3
+	fq_vm_start "$name" "$tmp/$name" "$append" "$@"
+	fq_wait "$tmp/$name" 'ferry: FATAL' 90
+	local w=$?
+	for _ in $(seq 50); do [ -s "$tmp/$name/qemu.rc" ] && break; sleep 0.2; done
+	local rc
+	rc=$(cat "$tmp/$name/qemu.rc" 2>/dev/null || echo none)
+	if [ $w = 0 ] && [ "$rc" = 3 ] && grep -aq -- "$want" "$tmp/$name/serial.log"; then
+		echo "# $name: exit 3 and: $(tr -d '\r' <"$tmp/$name/serial.log" | grep -a -m1 'ferry: FATAL' | cut -c1-160)" >&2
+	else
+		echo "# $name: FAILED ($FQ_WHY; qemu status $rc; wanted '$want')" >&2
+		fq_tail "$tmp/$name" 20
+		failed=1
+	fi
+	fq_vm_stop "$tmp/$name"
+}
+
+check badkey 'unknown key ferry.colour' \
+	"$base $ip BOOTIF=01-52-54-00-f0-00-02 ferry.colour=blue" "${nic[@]}" -- "${disk[@]}"
+check nonic 'no NIC with MAC 52:54:00:f0:00:99' \
+	"$base $ip BOOTIF=01-52-54-00-f0-00-99" "${nic[@]}" -- "${disk[@]}"
+check nodisk 'no disks found' \
+	"$base $ip BOOTIF=01-52-54-00-f0-00-02" "${nic[@]}"
+[ $failed = 0 ] || { echo "FAIL: see above" >&2; exit 1; }
+echo "PASS: bad key, missing NIC and missing disk each end in one FATAL line and debug-exit 3"

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# vm_smoke.sh - one node VM boots from the image and serves a PUT/GET.
+#
+# Builds the qemu-x86_64 image of $FERRY into $FERRY_TEST_TMP, boots it with
+# the PVH vmlinux (-kernel) under TCG with an emulated NVMe disk (blank,
+# formatted by PID 1 because of ferry.format=1) and user-mode networking
+# with a UDP hostfwd, inside a private network namespace. Then PUTs and GETs
+# a file from the host side and compares. Hard deadlines everywhere; only
+# the QEMU pid this test started is killed.
+# Exit: 0 pass, 1 fail (the serial log tail says why: fatal, panic, hang), 77 skip.
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+[ -n "${FERRY:-}" ] && [ -x "$FERRY" ] || { echo "SKIP: no \$FERRY binary" >&2; exit 77; }
+FERRY=$(readlink -f "$FERRY")
+tmp=${FERRY_TEST_TMP:-$(mktemp -d)}
+# Own network namespace: slirp's hostfwd binds 127.0.0.1 there, nothing leaks.
+if [ -z "${FERRY_VM_NETNS:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for unshare -n" >&2; exit 77; }
+	FERRY_VM_NETNS=1 exec unshare -n "$0" "$@"
+fi
+ip link set lo up
+
+. "$here/qemu/lib.sh"
+fq_init qemu-x86_64
+rc=$?
+[ $rc = 77 ] && { echo "SKIP: qemu or kernel $BOARD_KVER not installed" >&2; exit 77; }
+[ $rc = 0 ] || { echo "FAIL: qemu setup" >&2; exit 1; }
+trap 'fq_cleanup' EXIT INT TERM
+
+FQ_IMAGE=$tmp/image
+"$here/image/build.sh" --board qemu-x86_64 --ferry "$FERRY" --out "$FQ_IMAGE" >"$tmp/image.log" 2>&1 ||
+	{ cat "$tmp/image.log" >&2; echo "FAIL: image build" >&2; exit 1; }
+grep 'initrd.img' "$tmp/image.log" >&2
+
+cluster=5eb0a1c0-0000-4000-8000-00000000f001
+truncate -s 256M "$tmp/nvme0.img"
+append="$(cat "$FQ_IMAGE/cmdline") ip=10.0.2.15::10.0.2.2:255.255.255.0:smoke::off BOOTIF=01-52-54-00-f0-00-01 ferry.format=1 ferry.cluster=$cluster ferry.on_fatal=poweroff ferry.debug_exit=1"
+fq_vm_start smoke "$tmp/vm" "$append" \
+	-netdev user,id=n0,hostfwd=udp:127.0.0.1:17480-10.0.2.15:7480 \
+	-device virtio-net-pci,netdev=n0,mac=52:54:00:f0:00:01 -- \
+	-drive file="$tmp/nvme0.img",if=none,id=d0,format=raw -device nvme,serial=ferry-smoke-0,drive=d0
+
+if ! fq_wait "$tmp/vm" 'serving /dev/' 120; then
+	fq_tail "$tmp/vm" 40
+	echo "FAIL: node VM did not reach serving state: $FQ_WHY" >&2
+	exit 1
+fi
+echo "# boot-to-serving: ${FQ_WAITED_MS} ms (TCG, PVH vmlinux)" >&2
+tr -d '\r' <"$tmp/vm/serial.log" | grep -a 'ferry: probe' | sed 's/^/# /' >&2
+
+head -c 300000 /dev/urandom >"$tmp/sample"
+ok=0
+for _ in 1 2 3; do
+	if timeout 60 "$FERRY" put --node 127.0.0.1:17480 "$tmp/sample" smoke-obj >"$tmp/put.log" 2>&1 &&
+		timeout 60 "$FERRY" get --node 127.0.0.1:17480 smoke-obj "$tmp/back" >"$tmp/get.log" 2>&1 &&
+		cmp -s "$tmp/sample" "$tmp/back"; then
+		ok=1
+		break
+	fi
+	sleep 2
+done
+if [ $ok != 1 ]; then
+	cat "$tmp/put.log" "$tmp/get.log" >&2
+	fq_tail "$tmp/vm" 30
+	echo "FAIL: PUT/GET through the VM failed" >&2
+	exit 1
+fi
+echo "PASS: VM booted to serving in ${FQ_WAITED_MS} ms; 300 KB PUT/GET round trip matches"
