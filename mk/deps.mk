@@ -7,7 +7,8 @@
 DEB_PKGS := build-essential clang llvm lld musl-tools libbpf-dev libxdp-dev liburing-dev \
             libelf-dev zlib1g-dev linux-libc-dev bpftool xdp-tools iproute2 iputils-ping ethtool \
             libclang-rt-14-dev dpkg-dev debian-archive-keyring file cpio zstd xz-utils \
-            fio gnuplot-nox python3 procps util-linux kmod ca-certificates git
+            fio gnuplot-nox python3 procps util-linux kmod ca-certificates git \
+            qemu-system-x86 ipxe-qemu seabios linux-image-6.1.0-56-amd64
 # Tools whose absence means "run make deps".
 DEP_MARKERS := musl-gcc clang bpftool fio gnuplot cpio file
 DEP_HEADERS := /usr/include/bpf/libbpf.h /usr/include/xdp/xsk.h /usr/include/liburing.h \
