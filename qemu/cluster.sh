@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# qemu/cluster.sh - a Ferry cluster of QEMU/TCG VMs on a private network.
+#
+#   qemu/cluster.sh [--nodes N] [--board B] [--image DIR] [--ferry BIN] [--dir DIR]
+#                   [--hold | --test] [--host-veth | --no-host-veth]
+#
+# Starts a ctl VM (when the binary has `ferry ctl`) and N node VMs booted from
+# the image (PVH vmlinux + initrd.img, the image's cmdline + per-VM ip=,
+# BOOTIF=, ferry.* keys). Each node has an emulated NVMe disk (raw file under
+# DIR, fixed serial ferry-<name>-nvme0; blank disks are formatted by PID 1)
+# and a virtio-net NIC on a tap in one bridge inside a network namespace the
+# script creates (ferry-vmc-<pid>). With --host-veth (default with --hold) a
+# veth pair joins that bridge to the host as 10.213.0.1/24, so host tools
+# reach the VMs directly; otherwise clients run inside the namespace.
+#
+# Then: prints boot-to-serving time per node, PUTs and GETs a sample file,
+# prints each node's status. --hold keeps the cluster up until Ctrl-C.
+# --test also checks rejoin-by-disk: stop node n<N>, boot a fresh VM on its
+# NVMe image, expect the same node UUID and the object back.
+# Everything (VMs by pid, the namespace with its taps, the veth) is torn down
+# on exit, error or Ctrl-C. Exit: 0 ok, 1 failure, 77 QEMU/kernel missing.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+nodes=3 board=qemu-x86_64 image= ferry=$here/build/ferry dir=$here/build/vmc mode=once veth=
+cluster=c1a55e5e-f00d-4e77-8a1e-000000000001
+while [ $# -gt 0 ]; do
+	case $1 in
+	--nodes) nodes=$2; shift 2 ;;
+	--board) board=$2; shift 2 ;;
+	--image) image=$2; shift 2 ;;
+	--ferry) ferry=$2; shift 2 ;;
+	--dir) dir=$2; shift 2 ;;
+	--hold) mode=hold; shift ;;
+	--test) mode=test; shift ;;
+	--host-veth) veth=1; shift ;;
+	--no-host-veth) veth=0; shift ;;
+	*) echo "cluster: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+[ -n "$veth" ] || { [ $mode = hold ] && veth=1 || veth=0; }
+[ "$(id -u)" = 0 ] || { echo "cluster: needs root (netns, taps)" >&2; exit 77; }
+ferry=$(readlink -f "$ferry")
+[ -x "$ferry" ] || { echo "cluster: $ferry missing (make)" >&2; exit 1; }
+. "$here/qemu/lib.sh"
+FQ_IMAGE=${image:-$here/build/image/$board}
+fq_init "$board" || exit $?
+[ -f "$FQ_IMAGE/initrd.img" ] || { echo "cluster: no image in $FQ_IMAGE (make image)" >&2; exit 1; }
+
+ns=ferry-vmc-$$
+net=10.213.0
+gw=$net.1
+hostif=fvc$$
+cleanup() {
+	trap - EXIT INT TERM
+	fq_cleanup
+	ip netns del "$ns" 2>/dev/null
+	ip link del "$hostif" 2>/dev/null
+	return 0
+}
+trap 'cleanup' EXIT
+trap 'echo; echo "cluster: stopping" >&2; exit 130' INT TERM
+
+in_ns() { ip netns exec "$ns" "$@"; }
+# client: the ferry CLI where it can reach the VMs.
+client() { if [ "$veth" = 1 ]; then "$ferry" "$@"; else in_ns "$ferry" "$@"; fi; }
+
+ip netns add "$ns" || exit 1
+in_ns ip link set lo up
+in_ns ip link add fbr0 type bridge
+in_ns ip link set fbr0 up
+if [ "$veth" = 1 ]; then
+	ip link add "$hostif" type veth peer name uplink netns "$ns" || exit 1
+	in_ns ip link set uplink master fbr0 up
+	ip addr add "$gw/24" dev "$hostif"
+	ip link set "$hostif" up
+else
+	in_ns ip addr add "$gw/24" dev fbr0
+fi
+FQ_EXEC=(ip netns exec "$ns")
+
+have_ctl=0
+"$ferry" ctl --help >/dev/null 2>&1 && have_ctl=1
+mkdir -p "$dir"
+base=$(cat "$FQ_IMAGE/cmdline")
+
+# vm NAME INDEX ROLE [DISK] - start one VM; index picks MAC, IP, tap.
+vm() {
+	local name=$1 i=$2 role=$3 disk=${4:-} mac ip keys drive=()
+	mac=$(printf '52:54:00:fe:00:%02x' "$i")
+	ip=$net.$((10 + i))
+	in_ns ip tuntap add dev "tap$i" mode tap 2>/dev/null
+	in_ns ip link set "tap$i" master fbr0 up
+	keys="ferry.role=$role ferry.cluster=$cluster ferry.format=1 ferry.zone=z$i ferry.on_fatal=poweroff ferry.debug_exit=1"
+	[ $have_ctl = 1 ] && keys="$keys ferry.ctl=$net.10:7481"
+	if [ -n "$disk" ]; then
+		[ -f "$disk" ] || truncate -s 256M "$disk"
+		drive=(-drive "file=$disk,if=none,id=d0,format=raw" -device "nvme,serial=ferry-$name-nvme0,drive=d0")
+	fi
+	fq_vm_start "$name" "$dir/$name" \
+		"$base ip=$ip::$gw:255.255.255.0:$name::off BOOTIF=01-${mac//:/-} $keys" \
+		-netdev "tap,id=n0,ifname=tap$i,script=no,downscript=no,vhost=off" \
+		-device "virtio-net-pci,netdev=n0,mac=$mac" -- "${drive[@]}"
+}
+
+rm -rf "${dir:?}"/n* "$dir/ctl" "$dir"/*.img
+if [ $have_ctl = 1 ]; then
+	vm ctl 0 ctl
+else
+	echo "cluster: this ferry has no 'ctl' subcommand yet; nodes run standalone" >&2
+fi
+for i in $(seq 1 "$nodes"); do vm "n$i" "$i" node "$dir/n$i.img"; done
+
+failed=0
+printf '%-6s %-14s %s\n' VM ADDRESS BOOT-TO-SERVING
+for i in $(seq 1 "$nodes"); do
+	if fq_wait "$dir/n$i" 'serving /dev/' 300; then
+		printf '%-6s %-14s %6.1f s  node %s\n' "n$i" "$net.$((10 + i)):7480" \
+			"$(echo "$FQ_WAITED_MS / 1000" | bc -l 2>/dev/null || echo "$FQ_WAITED_MS ms")" \
+			"$(fq_node_uuid "$dir/n$i")"
+	else
+		echo "n$i: $FQ_WHY" >&2
+		fq_tail "$dir/n$i" 30
+		failed=1
+	fi
+done
+if [ $have_ctl = 1 ] && ! fq_wait "$dir/ctl" 'ferry: ctl: started' 60; then
+	echo "ctl: $FQ_WHY" >&2; fq_tail "$dir/ctl" 20; failed=1
+fi
+[ $failed = 0 ] || { echo "cluster: FAIL: not every VM came up" >&2; exit 1; }
+grep -ah 'ferry: probe' "$dir/n1/serial.log" | tr -d '\r' | sed 's/^.*ferry: /n1: /'
+
+# put_get NODE NAME - PUT a sample through NODE, GET it back, compare.
+sample=$dir/sample.bin
+head -c 1000000 /dev/urandom >"$sample"
+put_get() {
+	local node=$1 name=$2
+	for _ in 1 2 3; do
+		client put --node "$node" "$sample" "$name" >/dev/null &&
+			client get --node "$node" "$name" "$dir/$name.back" >/dev/null &&
+			cmp -s "$sample" "$dir/$name.back" && return 0
+		sleep 2
+	done
+	return 1
+}
+for i in $(seq 1 "$nodes"); do
+	if put_get "$net.$((10 + i)):7480" "sample-n$i"; then
+		echo "n$i: PUT/GET of 1 MB sample-n$i ok"
+	else
+		echo "n$i: FAIL: PUT/GET" >&2; failed=1
+	fi
+done
+for i in $(seq 1 "$nodes"); do
+	echo "--- status n$i ($net.$((10 + i)):7480)"
+	client stat --node "$net.$((10 + i)):7480" --node-stats 2>&1 | head -20
+done
+[ $failed = 0 ] || exit 1
+
+if [ $mode = test ]; then
+	# Rejoin by disk: the last node goes away; a fresh VM gets its NVMe image.
+	last=n$nodes
+	uuid=$(fq_node_uuid "$dir/$last")
+	fq_vm_stop "$dir/$last"
+	echo "rejoin: stopped $last (node $uuid); booting a fresh VM on $last.img"
+	in_ns ip link del "tap$nodes" 2>/dev/null
+	vm "$last-again" "$nodes" node "$dir/$last.img"
+	if ! fq_wait "$dir/$last-again" 'serving /dev/' 300; then
+		echo "rejoin: FAIL: $FQ_WHY" >&2; fq_tail "$dir/$last-again" 30; exit 1
+	fi
+	uuid2=$(fq_node_uuid "$dir/$last-again")
+	[ -n "$uuid" ] && [ "$uuid" = "$uuid2" ] || { echo "rejoin: FAIL: node UUID $uuid became '$uuid2'" >&2; exit 1; }
+	client get --node "$net.$((10 + nodes)):7480" "sample-$last" "$dir/rejoin.back" >/dev/null &&
+		cmp -s "$sample" "$dir/rejoin.back" || { echo "rejoin: FAIL: sample-$last not readable after rejoin" >&2; exit 1; }
+	echo "rejoin: $last came back as node $uuid2 in $((FQ_WAITED_MS / 1000)) s with its data"
+	echo "cluster: PASS"
+	exit 0
+fi
+if [ $mode = hold ]; then
+	echo
+	echo "cluster up: nodes $net.11..$net.$((10 + nodes)) port 7480${veth:+ (reachable from this host via $hostif)}"
+	echo "  e.g. $ferry put --node $net.11:7480 FILE NAME ; serial logs in $dir/*/serial.log"
+	echo "Ctrl-C to stop."
+	while :; do
+		sleep 5
+		for i in $(seq 1 "$nodes"); do
+			[ -s "$dir/n$i/qemu.rc" ] && { echo "n$i ended: $(fq_exit_meaning "$(cat "$dir/n$i/qemu.rc")")" >&2; exit 1; }
+		done
+	done
+fi
+exit 0
