@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# vm_pxe.sh - a real network boot: QEMU's iPXE ROM -> slirp TFTP -> boot.ipxe -> serving.
+#
+# Builds the qemu-x86_64 image with deployment keys into a TFTP root, boots a
+# VM with no -kernel (-boot n): the NIC's iPXE option ROM takes a DHCP lease
+# from QEMU's user-mode network, fetches boot.ipxe (bootfile), which fetches
+# vmlinuz and initrd.img relative to itself and passes the lease as ip= and
+# BOOTIF=. PID 1 formats the blank NVMe, the node serves, and the host PUTs
+# and GETs a file through a UDP hostfwd. Runs inside a private netns.
+# Slow-ish (bzImage decompression under TCG): runs from `make test-vm` only.
+# Exit: 0 pass, 1 fail, 77 skip.
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+[ "${FERRY_TEST_VM:-0}" = 1 ] || { echo "SKIP: PXE test runs in make test-vm (FERRY_TEST_VM=1)" >&2; exit 77; }
+[ -n "${FERRY:-}" ] && [ -x "$FERRY" ] || { echo "SKIP: no \$FERRY binary" >&2; exit 77; }
+FERRY=$(readlink -f "$FERRY")
+tmp=${FERRY_TEST_TMP:-$(mktemp -d)}
+if [ -z "${FERRY_VM_NETNS:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for unshare -n" >&2; exit 77; }
+	FERRY_VM_NETNS=1 exec unshare -n "$0" "$@"
+fi
+ip link set lo up
+. "$here/qemu/lib.sh"
+fq_init qemu-x86_64
+rc=$?
+[ $rc = 77 ] && { echo "SKIP: qemu or kernel not installed" >&2; exit 77; }
+[ $rc = 0 ] || { echo "FAIL: qemu setup" >&2; exit 1; }
+[ -f /usr/lib/ipxe/qemu/pxe-virtio.rom ] || { echo "SKIP: ipxe-qemu not installed" >&2; exit 77; }
+trap 'fq_cleanup' EXIT INT TERM
+
+tftp=$tmp/tftp
+keys="ferry.format=1 ferry.cluster=9e0b0071-0000-4000-8000-00000000b007 ferry.on_fatal=poweroff ferry.debug_exit=1"
+"$here/image/build.sh" --ferry "$FERRY" --out "$tftp" --keys "$keys" >"$tmp/image.log" 2>&1 ||
+	{ cat "$tmp/image.log" >&2; echo "FAIL: image build" >&2; exit 1; }
+truncate -s 256M "$tmp/nvme0.img"
+fq_vm_start pxe "$tmp/vm" "" \
+	-netdev "user,id=n0,tftp=$tftp,bootfile=boot.ipxe,hostfwd=udp:127.0.0.1:17480-10.0.2.15:7480" \
+	-device virtio-net-pci,netdev=n0,mac=52:54:00:f0:00:0b -- \
+	-drive "file=$tmp/nvme0.img,if=none,id=d0,format=raw" -device nvme,serial=ferry-pxe-0,drive=d0
+
+if ! fq_wait "$tmp/vm" 'serving /dev/' 240; then
+	fq_tail "$tmp/vm" 40
+	echo "FAIL: PXE-booted node did not reach serving state: $FQ_WHY" >&2
+	exit 1
+fi
+t=$FQ_WAITED_MS
+tr -d '\r' <"$tmp/vm/serial.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
+	grep -aE 'iPXE [0-9]|tftp://|Booting ferry|Kernel command line|ferry: net:' | cut -c1-200 | sed 's/^/# /' >&2
+grep -aq 'BOOTIF=01-52-54-00-f0-00-0b' "$tmp/vm/serial.log" || { echo "FAIL: BOOTIF from iPXE missing on the kernel command line" >&2; exit 1; }
+head -c 200000 /dev/urandom >"$tmp/sample"
+for _ in 1 2 3; do
+	timeout 60 "$FERRY" put --node 127.0.0.1:17480 "$tmp/sample" pxe-obj >/dev/null 2>&1 &&
+		timeout 60 "$FERRY" get --node 127.0.0.1:17480 pxe-obj "$tmp/back" >/dev/null 2>&1 &&
+		cmp -s "$tmp/sample" "$tmp/back" && {
+		echo "PASS: iPXE/TFTP boot to serving in $t ms; PUT/GET through the PXE-booted node ok"
+		exit 0
+	}
+	sleep 2
+done
+fq_tail "$tmp/vm" 20
+echo "FAIL: PUT/GET through the PXE-booted node" >&2
+exit 1
