@@ -1142,7 +1142,16 @@ static int store_put_start(struct store_op_priv *p)
 	}
 	memset(&rec, 0, sizeof(rec));
 	memcpy(rec.id, p->op->id, 16);
-	rec.version = s->next_version++;
+	if (s->put_version) {
+		/* store_put_version: a replica installs the version its chain head
+		 * assigned; later local versions stay above it. */
+		rec.version = s->put_version;
+		s->put_version = 0;
+		if (rec.version >= s->next_version)
+			s->next_version = rec.version + 1;
+	} else {
+		rec.version = s->next_version++;
+	}
 	rec.size = p->new_size;
 	rec.block = blk;
 	rec.nblocks = nb;
@@ -1703,6 +1712,19 @@ int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iove
 	      int iovcnt, uint64_t *version)
 {
 	return store_sync_mut(s, STORE_OP_PUT, id, 0, iov, iovcnt, version);
+}
+
+int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
+		      int iovcnt, uint64_t version)
+{
+	int ret;
+
+	if (version == 0)
+		return -EINVAL;
+	s->put_version = version; /* consumed by store_put_start of this PUT */
+	ret = store_sync_mut(s, STORE_OP_PUT, id, 0, iov, iovcnt, NULL);
+	s->put_version = 0;      /* also when the PUT failed before starting */
+	return ret;
 }
 
 int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,

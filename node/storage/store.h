@@ -78,6 +78,11 @@ void store_get_info(struct store *s, struct store_info *out);
  * not be aligned (the store copies into aligned buffers when they are not). */
 int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 	      int iovcnt, uint64_t *version);
+/* store_put_version - store_put with the version given (> 0) instead of the
+ * next one: how a chain replica installs the version its head assigned.
+ * Versions handed out later by this store stay above it. Synchronous only. */
+int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
+		      int iovcnt, uint64_t version);
 int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,
 		const struct iovec *iov, int iovcnt, uint64_t *version);
 /* Reads [off, off+len) clipped to the chunk size; *got = bytes read. */

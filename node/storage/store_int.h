@@ -63,6 +63,7 @@ struct store {
 	struct store_bmap blocks; /* data block allocation */
 	struct store_bmap slots;  /* record slot allocation */
 	uint64_t next_version;    /* next version to hand out */
+	uint64_t put_version;     /* explicit version for the PUT being started (0 = next_version) */
 	/* buffers (all registered as fixed buffers when the backend can) */
 	uint8_t *meta_pool;       /* nmeta buffers of meta_size */
 	uint32_t meta_size;       /* largest record, rounded to 4 KiB */
