@@ -61,11 +61,7 @@ spec=$stage/spec
 # --- the spec: /init, /dev/console (the kernel opens it as fds 0-2), modules.
 strip -s -o "$stage/init" "$ferry" 2>/dev/null || cp "$ferry" "$stage/init"
 {
-	echo "dir /dev 0755"
-	echo "nod /dev/console 0600 c 5 1"
-	echo "dir /proc 0755"
-	echo "dir /sys 0755"
-	echo "dir /run 0755"
+	grep -v '^#' "$here/initramfs/base.list"
 	echo "file /init 0755 $stage/init"
 } >"$spec"
 

@@ -178,7 +178,7 @@ if [ $mode = test ]; then
 fi
 if [ $mode = hold ]; then
 	echo
-	echo "cluster up: nodes $net.11..$net.$((10 + nodes)) port 7480${veth:+ (reachable from this host via $hostif)}"
+	echo "cluster up: nodes $net.11..$net.$((10 + nodes)) port 7480$([ "$veth" = 1 ] && echo " (reachable from this host via $hostif)")"
 	echo "  e.g. $ferry put --node $net.11:7480 FILE NAME ; serial logs in $dir/*/serial.log"
 	echo "Ctrl-C to stop."
 	while :; do
