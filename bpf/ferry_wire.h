@@ -58,6 +58,16 @@ enum ferry_op {
 	FERRY_OP_WRITE = 7,  /* partial write at offset */
 	FERRY_OP_ACK = 8,    /* transport: cumulative ack + credits */
 	FERRY_OP_STATS = 9,  /* node counters; response: text "name value\n" lines */
+	/* Cluster (node/cluster/). Node to node, on the data port: */
+	FERRY_OP_REPL_PUT = 10,    /* chain forward of a PUT: offset = version the head
+	                              assigned; the receiver stores it and forwards to its
+	                              successor; response payload: u64 version held */
+	FERRY_OP_REPL_DELETE = 11, /* chain forward of a DELETE */
+	FERRY_OP_COPY_PUT = 12,    /* recovery copy: like REPL_PUT, never forwarded */
+	/* Node/client to ctl, on the ctl port (kernel sockets; see cluster/ctl_proto.h): */
+	FERRY_OP_CTL_REGISTER = 13,  /* payload: struct ctl_hello */
+	FERRY_OP_CTL_HEARTBEAT = 14, /* payload: struct ctl_hello */
+	FERRY_OP_CTL_GETMAP = 15,    /* response payload: the encoded map (cluster/map.h) */
 	FERRY_OP_MAX
 };
 
@@ -78,6 +88,10 @@ enum ferry_op {
 #define FERRY_ST_BADCRC   (-74)  /* -EBADMSG: stored data failed its checksum */
 #define FERRY_ST_STALE    (-116) /* -ESTALE: request epoch older than node's */
 #define FERRY_ST_BUSY     (-16)  /* -EBUSY: no memory for the request now */
+#define FERRY_ST_NOTHEAD  (-78)  /* -EREMCHG: this node is not the chain head for the
+                                    chunk under its map (writes): refetch the map */
+#define FERRY_ST_VERSION  (-114) /* -EALREADY: replica holds a newer version than the
+                                    forwarded one: the head retries with a higher one */
 
 #define FERRY_CHUNK_ID_LEN 16
 #define FERRY_AUTH_LEN     16

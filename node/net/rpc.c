@@ -937,6 +937,49 @@ static int rpc_client_next_timeout(struct rpc_client *cl, uint64_t now, int time
 	return timeout_ms;
 }
 
+int rpc_client_input(struct rpc_client *cl, const struct net_pkt *pkt)
+{
+	struct ferry_hdr h;
+	const uint8_t *payload;
+	enum wire_err werr;
+	struct rpc_call *c;
+
+	cl->ctr.rx_datagrams++;
+	werr = wire_check(pkt->data, pkt->len, cl->cfg.cluster, &h, &payload);
+	if (werr != WIRE_OK) {
+		cl->ctr.drop[werr]++;
+		return 0;
+	}
+	c = (h.flags & FERRY_F_RESP) && h.session == cl->session ? rpc_call_find(cl, h.req_id)
+								 : NULL;
+	if (!c || !net_addr_equal(&c->peer, &pkt->peer)) {
+		cl->ctr.drop_unexpected++;
+		return 0;
+	}
+	return rpc_call_on_resp(cl, c, &h, payload);
+}
+
+int rpc_client_tick(struct rpc_client *cl, uint64_t now)
+{
+	int completed = 0;
+
+	/* One ACK per call per batch. */
+	for (uint32_t b = 0; b < RPC_CLI_BUCKETS && cl->inflight; b++)
+		for (struct rpc_call *c = cl->buckets[b]; c; c = c->next)
+			if (c->ack_pending) {
+				c->ack_pending = 0;
+				rpc_call_send_ack(cl, c, 0);
+			}
+	rpc_client_timers(cl, now, &completed);
+	cl->t->ops->tx_flush(cl->t);
+	return completed;
+}
+
+int rpc_client_next_ms(struct rpc_client *cl, int timeout_ms)
+{
+	return rpc_client_next_timeout(cl, util_now_ns(), timeout_ms);
+}
+
 int rpc_client_poll(struct rpc_client *cl, int timeout_ms)
 {
 	struct net_pkt pkts[RPC_RX_BATCH];
@@ -958,37 +1001,11 @@ int rpc_client_poll(struct rpc_client *cl, int timeout_ms)
 	}
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n; i++) {
-		struct ferry_hdr h;
-		const uint8_t *payload;
-		enum wire_err werr;
-		struct rpc_call *c;
-
-		cl->ctr.rx_datagrams++;
-		werr = wire_check(pkts[i].data, pkts[i].len, cl->cfg.cluster, &h, &payload);
-		if (werr != WIRE_OK) {
-			cl->ctr.drop[werr]++;
-			continue;
-		}
-		c = (h.flags & FERRY_F_RESP) && h.session == cl->session ? rpc_call_find(cl, h.req_id)
-									 : NULL;
-		if (!c || !net_addr_equal(&c->peer, &pkts[i].peer)) {
-			cl->ctr.drop_unexpected++;
-			continue;
-		}
-		completed += rpc_call_on_resp(cl, c, &h, payload);
-	}
+	for (int i = 0; i < n; i++)
+		completed += rpc_client_input(cl, &pkts[i]);
 	if (n > 0)
 		t->ops->rx_release(t, pkts, n);
-	/* One ACK per call per batch. */
-	for (uint32_t b = 0; b < RPC_CLI_BUCKETS && cl->inflight && n > 0; b++)
-		for (struct rpc_call *c = cl->buckets[b]; c; c = c->next)
-			if (c->ack_pending) {
-				c->ack_pending = 0;
-				rpc_call_send_ack(cl, c, 0);
-			}
-	rpc_client_timers(cl, util_now_ns(), &completed);
-	t->ops->tx_flush(t);
+	completed += rpc_client_tick(cl, util_now_ns());
 	return completed;
 }
 

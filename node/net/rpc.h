@@ -158,6 +158,15 @@ int rpc_client_start(struct rpc_client *cl, struct rpc_call *c);
 /* rpc_client_poll - wait up to timeout_ms for progress; returns the number
  * of calls that ended, or -errno. */
 int rpc_client_poll(struct rpc_client *cl, int timeout_ms);
+/* Driving a client from an outside loop (a node forwarding on its own
+ * transport, whose receive path demultiplexes: FERRY_F_RESP -> client):
+ * rpc_client_input - one received datagram (the caller releases it); returns
+ * the calls it ended. rpc_client_tick - pending ACKs, retransmission timers,
+ * flush; call after each receive batch and every few ms; returns calls ended.
+ * rpc_client_next_ms - ms until the next timer (timeout_ms if sooner/none). */
+int rpc_client_input(struct rpc_client *cl, const struct net_pkt *pkt);
+int rpc_client_tick(struct rpc_client *cl, uint64_t now_ns);
+int rpc_client_next_ms(struct rpc_client *cl, int timeout_ms);
 /* rpc_client_call - start one call and poll until it ends; returns c->err. */
 int rpc_client_call(struct rpc_client *cl, struct rpc_call *c);
 /* rpc_client_cancel_all - end every call with -ECANCELED. */

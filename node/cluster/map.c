@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* map.c - cluster map encoding, checks and atomic persistence (see map.h). */
+#include "cluster/map.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/crc32c.h"
+
+const char *map_state_name(uint8_t state)
+{
+	switch (state) {
+	case MAP_UP: return "up";
+	case MAP_DOWN: return "down";
+	case MAP_OUT: return "out";
+	default: return "?";
+	}
+}
+
+int map_find(const struct cmap *m, const uint8_t uuid[16])
+{
+	for (uint32_t i = 0; i < m->n; i++)
+		if (memcmp(m->nodes[i].uuid, uuid, 16) == 0)
+			return (int)i;
+	return -1;
+}
+
+int map_encode(const struct cmap *m, uint8_t *buf, size_t cap)
+{
+	struct map_wire_hdr h;
+	size_t len = sizeof(h) + (size_t)m->n * sizeof(struct map_wire_node);
+
+	if (m->n > MAP_MAX_NODES || m->replicas == 0 || m->replicas > MAP_MAX_R)
+		return -EINVAL;
+	if (len > cap)
+		return -ENOSPC;
+	memset(&h, 0, sizeof(h));
+	h.magic = MAP_MAGIC;
+	h.version = MAP_VERSION;
+	h.hdr_len = sizeof(struct map_wire_hdr);
+	h.node_len = sizeof(struct map_wire_node);
+	h.replicas = (uint16_t)m->replicas;
+	h.nnodes = m->n;
+	h.epoch = m->epoch;
+	memcpy(h.cluster, m->cluster, 16);
+	for (uint32_t i = 0; i < m->n; i++) {
+		const struct map_node *n = &m->nodes[i];
+		struct map_wire_node w;
+
+		memset(&w, 0, sizeof(w));
+		memcpy(w.uuid, n->uuid, 16);
+		memcpy(w.ip, n->addr.ip, 16);
+		w.family = n->addr.family;
+		w.port = n->addr.port;
+		w.weight = n->weight;
+		w.state = n->state;
+		memcpy(w.zone, n->zone, MAP_ZONE_LEN);
+		w.zone[MAP_ZONE_LEN - 1] = 0;
+		w.capacity = n->capacity;
+		w.used = n->used;
+		w.chunks = n->chunks;
+		w.ops_per_s = n->ops_per_s;
+		w.rec_pending = n->rec_pending;
+		w.rec_copied = n->rec_copied;
+		w.rec_bytes = n->rec_bytes;
+		w.degraded = n->degraded;
+		memcpy(buf + sizeof(h) + i * sizeof(w), &w, sizeof(w));
+	}
+	memcpy(buf, &h, sizeof(h));
+	h.crc = crc32c(0, buf, len);
+	memcpy(buf, &h, sizeof(h));
+	return (int)len;
+}
+
+int map_parse(const uint8_t *buf, size_t len, struct cmap *m)
+{
+	struct map_wire_hdr h;
+	uint32_t crc;
+
+	if (len < sizeof(h))
+		return -EBADMSG;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != MAP_MAGIC || h.version != MAP_VERSION || h.hdr_len != sizeof(h) ||
+	    h.node_len != sizeof(struct map_wire_node) || h.reserved ||
+	    h.nnodes > MAP_MAX_NODES || h.replicas == 0 || h.replicas > MAP_MAX_R ||
+	    len != sizeof(h) + (size_t)h.nnodes * sizeof(struct map_wire_node))
+		return -EBADMSG;
+	crc = h.crc;
+	h.crc = 0;
+	if (crc32c(crc32c(0, &h, sizeof(h)), buf + sizeof(h), len - sizeof(h)) != crc)
+		return -EBADMSG;
+	memset(m, 0, sizeof(*m));
+	m->epoch = h.epoch;
+	memcpy(m->cluster, h.cluster, 16);
+	m->replicas = h.replicas;
+	for (uint32_t i = 0; i < h.nnodes; i++) {
+		struct map_node *n = &m->nodes[i];
+		struct map_wire_node w;
+
+		memcpy(&w, buf + sizeof(h) + i * sizeof(w), sizeof(w));
+		if ((w.family != AF_INET && w.family != AF_INET6) || w.port == 0 ||
+		    w.state < MAP_UP || w.state > MAP_OUT || w.weight == 0 ||
+		    w.weight > 1000000 || memchr(w.zone, 0, MAP_ZONE_LEN) == NULL)
+			return -EBADMSG;
+		for (int k = 0; k < 7; k++)
+			if (w.pad[k])
+				return -EBADMSG;
+		if (map_find(m, w.uuid) >= 0)
+			return -EBADMSG; /* one record per node */
+		memcpy(n->uuid, w.uuid, 16);
+		n->addr.family = w.family;
+		n->addr.port = w.port;
+		memcpy(n->addr.ip, w.ip, 16);
+		memcpy(n->zone, w.zone, MAP_ZONE_LEN);
+		n->weight = w.weight;
+		n->state = w.state;
+		n->capacity = w.capacity;
+		n->used = w.used;
+		n->chunks = w.chunks;
+		n->ops_per_s = w.ops_per_s;
+		n->rec_pending = w.rec_pending;
+		n->rec_copied = w.rec_copied;
+		n->rec_bytes = w.rec_bytes;
+		n->degraded = w.degraded;
+		m->n++;
+	}
+	return 0;
+}
+
+int map_save(const struct cmap *m, const char *dir)
+{
+	char tmp[4096], path[4096];
+	uint8_t *buf = malloc(MAP_MAX_LEN);
+	int len, fd = -1, dfd = -1, err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	len = map_encode(m, buf, MAP_MAX_LEN);
+	if (len < 0) {
+		err = len;
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, MAP_FILE);
+	snprintf(path, sizeof(path), "%s/%s", dir, MAP_FILE);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (int off = 0; off < len;) {
+		ssize_t w = write(fd, buf + off, (size_t)(len - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err = w < 0 ? -errno : -EIO;
+			goto out;
+		}
+		off += (int)w;
+	}
+	/* The new contents are durable before the name points at them, and the
+	 * rename is durable before we say so. */
+	if (fsync(fd) || rename(tmp, path)) {
+		err = -errno;
+		goto out;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd))
+		err = -errno;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return err;
+}
+
+int map_load(struct cmap *m, const char *dir)
+{
+	char path[4096];
+	uint8_t *buf = malloc(MAP_MAX_LEN + 1);
+	ssize_t len = 0, r;
+	int fd, err;
+
+	if (!buf)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", dir, MAP_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	while ((r = read(fd, buf + len, MAP_MAX_LEN + 1 - (size_t)len)) > 0)
+		len += r;
+	close(fd);
+	err = r < 0 ? -errno : map_parse(buf, (size_t)len, m);
+out:
+	free(buf);
+	return err;
+}
