@@ -362,12 +362,15 @@ static int xsk_poll_fd(struct transport *t)
 static uint32_t xsk_rx_credits(struct transport *t)
 {
 	struct xsk_transport *x = xsk_of(t);
-	uint32_t peers = x->cfg.max_peers ? x->cfg.max_peers : 16;
 	uint32_t c;
 
 	/* Half the RX frames may sit with the caller (held for disk writes) or
-	 * in the RX ring; the other half is shared among the peers. */
-	c = XSK_RX_FRAMES / 2 / peers;
+	 * in the RX ring; the other half is what senders may have in flight.
+	 * With max_peers 0 that half is returned whole and the caller shares
+	 * it out (rpc_srv divides by its active requests, as for udp). */
+	c = XSK_RX_FRAMES / 2;
+	if (x->cfg.max_peers)
+		c /= x->cfg.max_peers;
 	return c ? c : 1;
 }
 

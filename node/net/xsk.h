@@ -118,7 +118,9 @@ struct xsk_transport_cfg {
 	uint64_t cluster;              /* steering rodata: required ferry_hdr.cluster, 0 = any */
 	enum xsk_bind_mode bind_mode;  /* copy / zerocopy / auto */
 	enum xdp_link_mode xdp_mode;   /* auto (= native) / native / generic (explicit) */
-	uint32_t max_peers;            /* peers sharing the RX frames for rx_credits; 0 = 16 */
+	uint32_t max_peers;            /* divide rx_credits among this many peers; 0 = return
+					  the whole budget (XSK_RX_FRAMES / 2) and let the caller
+					  share it (rpc_srv divides by active requests) */
 };
 
 /*
