@@ -27,19 +27,25 @@
 #define PORT 7480
 #define HDRS (14 + 20 + 8)
 
+/* 2 bytes into an aligned buffer: the IP header is 4-aligned (UBSan). */
 struct frame {
-	uint8_t b[256];
+	_Alignas(8) uint8_t raw[258];
+	uint8_t *b;      /* raw + 2 */
 	uint32_t len;
 };
 
 static void frame_build(struct frame *f, uint8_t proto, uint16_t dport, uint32_t plen)
 {
-	struct ethhdr *eth = (struct ethhdr *)f->b;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct udphdr *udp = (struct udphdr *)(ip + 1);
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	struct udphdr *udp;
 	uint32_t i;
 
 	memset(f, 0, sizeof(*f));
+	f->b = f->raw + 2;
+	eth = (struct ethhdr *)f->b;
+	ip = (struct iphdr *)(eth + 1);
+	udp = (struct udphdr *)(ip + 1);
 	memcpy(eth->h_dest, "\x02\0\0\0\0\x01", 6);
 	memcpy(eth->h_source, "\x02\0\0\0\0\x02", 6);
 	eth->h_proto = htons(ETH_P_IP);
@@ -79,7 +85,9 @@ static struct fault_bpf *load(uint16_t drop, uint16_t corrupt, uint16_t port)
 static int run(struct bpf_program *prog, const struct frame *in, struct frame *out)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b, .data_size_in = in->len,
-		    .data_out = out->b, .data_size_out = sizeof(out->b), .repeat = 1);
+		    .data_out = out->raw + 2, .data_size_out = sizeof(out->raw) - 2, .repeat = 1);
+
+	out->b = out->raw + 2;
 
 	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o)) {
 		fprintf(stderr, "test run: %s\n", strerror(errno));
@@ -107,7 +115,7 @@ static int diffs(const struct frame *a, const struct frame *b, uint32_t *where)
 
 int main(void)
 {
-	struct frame in, out;
+	struct frame in, out = { 0 };
 	struct fault_bpf *skel;
 	uint32_t where = 0;
 	int i, drops;

@@ -52,8 +52,11 @@ struct spec {
 	int trunc;            /* cut the frame to this many bytes (0 = no) */
 };
 
+/* Frames start 2 bytes into an 8-aligned buffer so the IP header is
+ * 4-aligned, as in a NIC buffer (UBSan checks the builder's accesses). */
 struct pkt {
-	uint8_t b[8192];
+	_Alignas(8) uint8_t raw[8194];
+	uint8_t *b;      /* raw + 2 */
 	uint32_t len;
 };
 
@@ -74,12 +77,14 @@ static void pkt_build(const struct spec *s, struct pkt *p)
 {
 	uint16_t et = s->ethertype ? s->ethertype : ETH_P_IP;
 	uint8_t l4 = s->l4 ? s->l4 : IPPROTO_UDP;
-	uint8_t *b = p->b, *l3, *l4p;
-	struct ethhdr *eth = (struct ethhdr *)b;
+	uint8_t *b, *l3, *l4p;
+	struct ethhdr *eth;
 	uint32_t off, l4len, i;
 	int v;
 
 	memset(p, 0, sizeof(*p));
+	p->b = b = p->raw + 2;
+	eth = (struct ethhdr *)b;
 	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", 6);
 	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", 6);
 	off = 12;
@@ -166,21 +171,23 @@ static void pkt_build(const struct spec *s, struct pkt *p)
 			for (i = 0; i < s->plen; i++)
 				pl[i] = (uint8_t)i;
 		} else {
-			struct ferry_hdr *h = (struct ferry_hdr *)pl;
+			struct ferry_hdr h; /* aligned copy; the payload is only 4-aligned */
 
-			h->magic = FERRY_MAGIC;
-			h->version = FERRY_VERSION;
-			h->op = FERRY_OP_PUT;
-			h->flags = FERRY_F_LAST;
-			h->session = 7;
-			h->req_id = 1;
-			h->cluster = CLUSTER;
-			h->msg_len = s->plen;
-			h->frag_len = s->plen;
+			memset(&h, 0, sizeof(h));
+			h.magic = FERRY_MAGIC;
+			h.version = FERRY_VERSION;
+			h.op = FERRY_OP_PUT;
+			h.flags = FERRY_F_LAST;
+			h.session = 7;
+			h.req_id = 1;
+			h.cluster = CLUSTER;
+			h.msg_len = s->plen;
+			h.frag_len = (uint16_t)s->plen;
 			for (i = 0; i < s->plen; i++)
 				pl[FERRY_HDR_LEN + i] = (uint8_t)(i * 7);
 			if (s->mut)
-				s->mut(h);
+				s->mut(&h);
+			memcpy(pl, &h, sizeof(h));
 		}
 	} else if (l4 == IPPROTO_TCP) {
 		*(uint16_t *)(l4p + 2) = htons(s->dport ? s->dport : 80);
