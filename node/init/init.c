@@ -62,6 +62,9 @@ struct init_child {
 	unsigned backoff_ms;           /* delay before the next restart */
 	int64_t started_ms;            /* monotonic start time */
 	int64_t restart_at_ms;         /* 0 = no restart pending */
+	int out_fd;                    /* read end of its stdout/stderr pipe, or -1 */
+	size_t out_len;                /* bytes of a partial line in out_buf */
+	char out_buf[1024];            /* partial line */
 };
 
 static struct init_cfg init_cfg;            /* from /proc/cmdline */
@@ -98,6 +101,61 @@ static void init_log_sink(enum log_level lvl, const char *line, void *arg)
 	n = snprintf(buf, sizeof(buf), "ferry: %s\n", line);
 	if (n > 0 && write(STDERR_FILENO, buf, (size_t)n) < 0)
 		return;
+}
+
+/* init_child_line - one line of a child's output into the kernel log, so it
+ * gets a timestamp and reaches the console (and netconsole) like ours. */
+static void init_child_line(const char *name, const char *line, size_t len)
+{
+	char buf[1200];
+	int n;
+
+	if (len >= 7 && !memcmp(line, "ferry: ", 7)) {
+		line += 7;
+		len -= 7;
+	}
+	if (init_kmsg_fd >= 0) {
+		n = snprintf(buf, sizeof(buf), "<6>ferry %s: %.*s\n", name, (int)len, line);
+		if (n > 0 && write(init_kmsg_fd, buf, (size_t)n) >= 0)
+			return;
+	}
+	n = snprintf(buf, sizeof(buf), "ferry %s: %.*s\n", name, (int)len, line);
+	if (n > 0 && write(STDERR_FILENO, buf, (size_t)n) < 0)
+		return;
+}
+
+/* init_child_drain - read what is there; split into lines; close at EOF. */
+static void init_child_drain(struct init_child *c)
+{
+	for (;;) {
+		ssize_t n = read(c->out_fd, c->out_buf + c->out_len, sizeof(c->out_buf) - c->out_len);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN) {
+				if (c->out_len)
+					init_child_line(c->name, c->out_buf, c->out_len);
+				c->out_len = 0;
+				close(c->out_fd);
+				c->out_fd = -1;
+			}
+			return;
+		}
+		c->out_len += (size_t)n;
+		while ((nl = memchr(c->out_buf, '\n', c->out_len))) {
+			size_t l = (size_t)(nl - c->out_buf);
+
+			init_child_line(c->name, c->out_buf, l);
+			memmove(c->out_buf, nl + 1, c->out_len - l - 1);
+			c->out_len -= l + 1;
+		}
+		if (c->out_len == sizeof(c->out_buf)) { /* a line longer than the buffer */
+			init_child_line(c->name, c->out_buf, c->out_len);
+			c->out_len = 0;
+		}
+	}
 }
 
 static void init_sleep_ms(unsigned ms)
@@ -295,6 +353,7 @@ static struct init_child *init_child_add(const char *name)
 	memset(c, 0, sizeof(*c));
 	c->name = name;
 	c->backoff_ms = INIT_BACKOFF_MIN_MS;
+	c->out_fd = -1;
 	c->argv[0] = (char *)init_self;
 	return c;
 }
@@ -380,14 +439,28 @@ static void init_child_start(struct init_child *c)
 	static const char *const lvl[] = { "err", "warn", "info", "debug" };
 	char cmd[512];
 	size_t n = 0;
+	int pfd[2] = { -1, -1 };
 	pid_t pid;
 
 	c->restart_at_ms = 0;
+	if (c->out_fd >= 0) { /* what the previous run left in its pipe */
+		init_child_drain(c);
+		if (c->out_fd >= 0)
+			close(c->out_fd);
+		c->out_fd = -1;
+	}
+	/* Without a pipe the child simply writes to the console. */
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		pfd[0] = pfd[1] = -1;
 	for (int i = 1; c->argv[i] && n < sizeof(cmd) - 1; i++)
 		n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, "%s%s", i > 1 ? " " : "", c->argv[i]);
 	pid = fork();
 	if (pid < 0) {
 		log_err("%s: fork: %s; retrying in %u ms", c->name, strerror(errno), c->backoff_ms);
+		if (pfd[0] >= 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
 		c->restart_at_ms = init_now_ms() + c->backoff_ms;
 		return;
 	}
@@ -397,9 +470,19 @@ static void init_child_start(struct init_child *c)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
+		if (pfd[1] >= 0) {
+			dup2(pfd[1], STDOUT_FILENO);
+			dup2(pfd[1], STDERR_FILENO);
+		}
 		setenv("FERRY_LOG", lvl[init_cfg.log_level & 3], 1);
 		execv(init_self, c->argv);
 		_exit(127);
+	}
+	if (pfd[1] >= 0) {
+		close(pfd[1]);
+		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+		c->out_fd = pfd[0];
+		c->out_len = 0;
 	}
 	c->pid = pid;
 	c->started_ms = init_now_ms();
@@ -482,8 +565,10 @@ static void init_loop(int sfd)
 {
 	for (;;) {
 		int64_t now = init_now_ms(), next = -1;
-		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		struct pollfd p[1 + 2] = { { .fd = sfd, .events = POLLIN } };
 		struct signalfd_siginfo si;
+		nfds_t np = 1;
+		int owner[3] = { -1, -1, -1 };
 
 		for (int i = 0; i < init_nchildren; i++) {
 			struct init_child *c = &init_children[i];
@@ -493,9 +578,18 @@ static void init_loop(int sfd)
 			if (c->restart_at_ms && (next < 0 || c->restart_at_ms < next))
 				next = c->restart_at_ms;
 		}
-		if (poll(&p, 1, next < 0 ? -1 : (int)(next - now > 0 ? next - now : 0)) <= 0)
+		for (int i = 0; i < init_nchildren; i++)
+			if (init_children[i].out_fd >= 0) {
+				p[np].fd = init_children[i].out_fd;
+				p[np].events = POLLIN;
+				owner[np++] = i;
+			}
+		if (poll(p, np, next < 0 ? -1 : (int)(next - now > 0 ? next - now : 0)) <= 0)
 			continue;
-		if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		for (nfds_t k = 1; k < np; k++)
+			if (p[k].revents && init_children[owner[k]].out_fd == p[k].fd)
+				init_child_drain(&init_children[owner[k]]);
+		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 			continue;
 		switch (si.ssi_signo) {
 		case SIGCHLD:
