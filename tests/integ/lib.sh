@@ -76,14 +76,16 @@ ns_create() {
 # nsx NAME CMD... - run CMD inside namespace NAME.
 nsx() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
 
-# veth_pair NS1 IF1 ADDR1/LEN NS2 IF2 ADDR2/LEN [MTU] - a veth pair between
-# two namespaces, addressed and up. Temporary names in the root namespace
-# are unique per test and vanish when the ends move.
+# veth_pair NS1 IF1 ADDR1/LEN NS2 IF2 ADDR2/LEN [MTU] [QUEUES] - a veth pair
+# between two namespaces, addressed and up, with QUEUES rx/tx queues each.
+# Temporary names in the root namespace are unique per test and vanish when
+# the ends move.
 veth_pair() {
-	local n1 n2 t1="${LIB_PFX}a${#LIB_NS[@]}" t2="${LIB_PFX}b${#LIB_NS[@]}" mtu=${7:-1500}
+	local n1 n2 t1="${LIB_PFX}a${#LIB_NS[@]}" t2="${LIB_PFX}b${#LIB_NS[@]}" mtu=${7:-1500} q=${8:-1}
 	n1=$(ns "$1"); n2=$(ns "$4")
 	t1=${t1:0:15}; t2=${t2:0:15}
-	ip link add "$t1" mtu "$mtu" type veth peer name "$t2" mtu "$mtu" || fail "ip link add veth"
+	ip link add "$t1" numtxqueues "$q" numrxqueues "$q" mtu "$mtu" type veth \
+		peer name "$t2" numtxqueues "$q" numrxqueues "$q" mtu "$mtu" || fail "ip link add veth"
 	ip link set "$t1" netns "$n1" || fail "move $t1"
 	ip link set "$t2" netns "$n2" || fail "move $t2"
 	ip -n "$n1" link set "$t1" name "$2"
