@@ -49,7 +49,7 @@ SANFLAGS :=
 HB       := $(B)/host
 endif
 HOST_CFLAGS := $(CSTD) $(WARN) $(OPT) $(INCS) -Itests $(SANFLAGS) -DFERRY_BUILD_VERSION='"$(VERSION)"' -MMD -MP
-HOST_LIBS   := -lxdp -lbpf -lelf -lz -luring -lpthread
+HOST_LIBS   := -lxdp -lbpf -lelf -lz -luring -lpthread -lm
 
 # --- sources -------------------------------------------------------------------
 NODE_SRCS   := $(shell find node -name '*.c' | LC_ALL=C sort)

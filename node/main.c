@@ -14,7 +14,7 @@
 
 static const struct cmd_def *const cli_commands[] = {
 	&cmd_node, &cmd_put, &cmd_get, &cmd_rm, &cmd_ls, &cmd_stat, &cmd_format, &cmd_fsck,
-	&cmd_version,
+	&cmd_bench, &cmd_version,
 	&cmd_fault, /* test tool: fault injection on an interface */
 };
 
