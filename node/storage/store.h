@@ -36,6 +36,8 @@ struct store_cfg {
 	const uint8_t *cluster;   /* 16 bytes: expected cluster UUID; NULL = any */
 	double scrub_mb_s;        /* background scrub rate; 0 = off */
 	int read_only;            /* fsck-style open: never writes */
+	int commit_fua;           /* commit with a FUA record write instead of a
+				   * (batched) flush; see store.c */
 };
 
 struct store_format_cfg {

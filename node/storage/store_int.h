@@ -55,6 +55,7 @@ struct store {
 	struct store_geom g;      /* its geometry */
 	int read_only;            /* never writes */
 	int failed;               /* a write or flush failed: refuse mutations */
+	int commit_fua;           /* commit records with FUA instead of a flush */
 	int fsck;                 /* opened by fsck: count problems, repair nothing */
 	uint64_t fsck_problems;   /* problems found while opening */
 	uint64_t fsck_stale;      /* leftover records found while opening */

@@ -310,6 +310,7 @@ static struct cstate flight;        /* new state of the op in flight at the cras
 static int flight_id;               /* its id, -1 none */
 
 static const uint8_t cluster[16] = { 0xc7 };
+static int commit_fua;              /* store_cfg.commit_fua of this pass */
 
 static void mkid(int i, uint8_t id[16])
 {
@@ -323,7 +324,7 @@ enum { W_PUT, W_WRITE, W_DELETE, W_REOPEN };
 /* Run the workload (seeded) on d until it ends or the disk crashes. */
 static void run_workload(struct cdisk *d, int nops, struct store **sp)
 {
-	struct store_cfg cfg = { .cluster = cluster, .queue_depth = 16 };
+	struct store_cfg cfg = { .cluster = cluster, .queue_depth = 16, .commit_fua = commit_fua };
 	struct store *s = NULL;
 	static uint8_t buf[MAX_CHUNK];
 
@@ -532,8 +533,8 @@ int main(void)
 {
 	const char *e = getenv("STORE_CRASH_OPS");
 	const char *st = getenv("STORE_CRASH_STRIDE");
-	int nops = e ? atoi(e) : 600;
-	long stride = st ? atol(st) : 1, total, tested = 0, bad = 0;
+	int nops = e ? atoi(e) : 450;
+	long stride = st ? atol(st) : 1, total = 0, tested = 0, bad = 0;
 	struct store_format_cfg fc = { .max_chunk = MAX_CHUNK };
 	struct img *base;
 	struct cdisk *d;
@@ -550,34 +551,37 @@ int main(void)
 	base = img_clone(d->cur);
 	/* base shares d->cur's pages: keep d alive until the end. */
 
-	/* Reference run: no crash; count the events. */
-	{
+	/* Pass 0 commits by flush (the default) and tests every crash point;
+	 * pass 1 commits with FUA record writes and tests every third. */
+	for (int pass = 0; pass < 2 && bad <= 10; pass++) {
+		long step = pass ? 3 * stride : stride, ptotal;
 		struct cdisk *r = cd_new(base);
 
+		commit_fua = pass;
+		/* Reference run: no crash; count the events. */
 		run_workload(r, nops, &s);
 		REQUIRE(s);
 		store_close(s);
-		total = r->events;
+		ptotal = r->events;
+		total += ptotal;
 		cd_free(r);
-	}
-	for (long n = 1; n <= total; n += stride) {
-		struct cdisk *c = cd_new(base);
-		struct img *m;
+		for (long n = 1; n <= ptotal && bad <= 10; n += step) {
+			struct cdisk *c = cd_new(base);
+			struct img *m;
 
-		c->crash_at = n;
-		run_workload(c, nops, &s);
-		REQUIRE(c->crashed);
-		store_close(s);
-		rng_state = (uint64_t)n * 0x2545f4914f6cdd1dull + 1;
-		m = crash_image(c, (int)(n % 3));
-		bad += verify(m, n);
-		img_free(m);
-		cd_free(c);
-		tested++;
-		if (bad > 10)
-			break;
+			c->crash_at = n;
+			run_workload(c, nops, &s);
+			REQUIRE(c->crashed);
+			store_close(s);
+			rng_state = (uint64_t)n * 0x2545f4914f6cdd1dull + 1;
+			m = crash_image(c, (int)(n % 3));
+			bad += verify(m, n);
+			img_free(m);
+			cd_free(c);
+			tested++;
+		}
 	}
-	printf("crash points tested: %ld of %ld events (%d ops), failures: %ld\n", tested, total,
+	printf("crash points tested: %ld of %ld events (%d ops, flush + FUA commit), failures: %ld\n", tested, total,
 	       nops, bad);
 	CHECK(bad == 0);
 	CHECK(tested > 0);
