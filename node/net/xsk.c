@@ -539,6 +539,18 @@ static const struct transport_ops xsk_ops = {
 	.close = xsk_close,
 };
 
+int xsk_transport_umem(struct transport *t, void **base, size_t *len)
+{
+	struct xsk_transport *x;
+
+	if (!t || t->ops != &xsk_ops)
+		return -EINVAL;
+	x = xsk_of(t);
+	*base = x->area;
+	*len = x->area_len;
+	return 0;
+}
+
 int xsk_transport_open(const struct xsk_transport_cfg *cfg, struct transport **out)
 {
 	struct xdp_steer_cfg scfg = { 0 };

@@ -59,38 +59,45 @@
  * xsk_k_tx_invalid_descs, xsk_k_rx_ring_full, xsk_k_rx_fill_ring_empty,
  * xsk_k_tx_ring_empty, and the steering program's xdp_<name> counters.
  *
- * Zero-copy payload path (design notes for the follow-up; not built yet):
- *  - Register the whole UMEM area with io_uring as ONE fixed buffer
- *    (io_uring_register_buffers with a single iovec covering XSK_FRAMES *
- *    4 KiB; 16 MiB is well under the 1 GiB per-buffer limit). Its pages are
- *    already pinned by the UMEM registration; io_uring pins them again,
- *    which is fine. Use MAP_HUGETLB for the area when hugepages exist so
- *    both pinnings cover few pages.
- *  - PUT: rx_burst hands out net_pkt.data pointing into the frame; the
- *    payload of a full fragment sits at frame + 512, 512-aligned, length a
- *    multiple of FERRY_FRAG_ALIGN (wire rule). The storage engine issues
- *    IORING_OP_WRITE_FIXED(buf_index 0, addr = payload, len = frag_len) at
- *    the chunk offset, and calls rx_release only from the CQE: the frame
- *    stays out of the fill ring until the disk has it. The credits
- *    (rx_credits) already assume frames can be held; held frames are
- *    xsk_rx_held in stats. Needs a transport call "payload_is_fixed(pkt,
- *    &buf_index)" so the engine knows the pointer is registered memory.
- *  - GET: a new op pair tx_reserve(t, to, hdr_len, payload_len, &slot) /
- *    tx_commit(t, slot) giving the caller a TX frame whose payload slot is at
- *    frame + 512; the engine issues IORING_OP_READ_FIXED into it and commits
- *    from the CQE, and the transport writes Ethernet/IP/UDP + ferry_hdr
- *    (payload_crc over the bytes read) in front. TX frames in flight to the
- *    disk are outside the free stack, so tx() simply sees fewer buffers.
- *  - Copy mode (veth, virtio without ZC) still benefits: the kernel copies
- *    into the UMEM anyway, and the node then copies nothing.
- *  - The NIC must not DMA over a frame being written to disk: guaranteed,
- *    since a frame is in the fill ring only after rx_release.
- *  - Partial final fragments (< 512 B multiple) and misaligned frames
- *    (VLAN, IPv4 options) fall back to a bounce buffer.
+ * Zero-copy payload path (design notes for the follow-up; only the UMEM
+ * accessor below exists today):
+ *  - Register the whole UMEM with io_uring as ONE fixed buffer:
+ *    xsk_transport_umem() gives [base, len) (16 MiB, page aligned) for
+ *    store_register_region(). Its pages are already pinned by the UMEM
+ *    registration; io_uring pins them again, which is fine. The area is
+ *    MAP_HUGETLB when hugepages exist (fewer pins and TLB misses).
+ *  - PUT path. A full fragment's payload sits at frame + 512, 512-aligned,
+ *    3584 bytes (7 sectors). The store writes whole 4 KiB blocks (per-block
+ *    checksums), so 3584-byte pieces would go through its bounce buffers.
+ *    Real zero copy needs 4096-byte payload fragments, i.e. frames larger
+ *    than 4 KiB: either UMEM chunks of 8 KiB on hugepages (kernel >= 6.6
+ *    allows chunk_size > PAGE_SIZE with hugepage-backed UMEM; verify on the
+ *    target kernel) with MTU >= 4250, or multi-buffer AF_XDP (XDP_USE_SG,
+ *    payload split over two frames -> an io_uring writev of two fixed
+ *    iovecs). Either way the wire header stays; FERRY_MAX_FRAG_PAYLOAD
+ *    grows to 4096 and the frame headroom keeps the payload at +512.
+ *    The node then submits STORE_OP_WRITE per fragment (buf = payload,
+ *    buf_cap = the 4 KiB slot to the frame's end) and calls rx_release from
+ *    the store callback, not right after rpc input: the frame stays out of
+ *    the fill ring until the disk has it, so the NIC cannot overwrite it.
+ *    rx_credits already assumes half the RX frames may be held this way;
+ *    held frames show as xsk_rx_held.
+ *  - GET path. New ops tx_reserve(t, to, payload_len, &payload, &slot) /
+ *    tx_commit(t, slot, hdr) would hand the caller a TX frame whose payload
+ *    slot is at +512; the store reads into it (READ_FIXED, 4 KiB aligned),
+ *    the callback computes payload_crc, and the transport writes
+ *    Ethernet/IP/UDP + ferry_hdr in front and queues the descriptor. TX
+ *    frames lent to the disk are simply not on the free stack.
+ *  - Copy mode (veth, virtio without ZC) gains too: the kernel copies into
+ *    the UMEM anyway, and the node then copies nothing.
+ *  - Fallbacks: the last (short) fragment of a message, VLAN-tagged or
+ *    IPv4-options frames (payload off the 512 boundary), and IPv6 go
+ *    through the store's bounce buffers.
  */
 #ifndef FERRY_XSK_H
 #define FERRY_XSK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "net/transport.h"
@@ -131,6 +138,13 @@ struct xsk_transport_cfg {
  * everything; the last transport on an interface detaches the program.
  */
 int xsk_transport_open(const struct xsk_transport_cfg *cfg, struct transport **out);
+
+/*
+ * xsk_transport_umem - the UMEM area of an xsk transport (for
+ * store_register_region). Returns 0, or -EINVAL if t is not an xsk
+ * transport.
+ */
+int xsk_transport_umem(struct transport *t, void **base, size_t *len);
 
 /* xsk_bind_mode_parse - "auto", "copy", "zerocopy" -> mode; -EINVAL else. */
 int xsk_bind_mode_parse(const char *s);

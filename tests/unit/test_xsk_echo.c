@@ -119,6 +119,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xsk_transport_open: %s\n", strerror(-err));
 		return err == -EPERM ? TEST_SKIP : TEST_FAIL;
 	}
+	{
+		void *base;
+		size_t len;
+
+		if (xsk_transport_umem(t, &base, &len) || ((uintptr_t)base & 4095) ||
+		    len != (size_t)XSK_FRAMES * XSK_FRAME_SIZE) {
+			fprintf(stderr, "xsk_transport_umem: bad area\n");
+			return TEST_FAIL;
+		}
+	}
 	printf("ready max_payload %u rx_credits %u\n", t->max_payload, t->ops->rx_credits(t));
 	echo_print_stats(t);
 
