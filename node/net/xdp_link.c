@@ -20,6 +20,7 @@ const char *xdp_link_mode_name(enum xdp_link_mode m)
 	switch (m) {
 	case XDP_LINK_NATIVE: return "native";
 	case XDP_LINK_GENERIC: return "generic";
+	case XDP_LINK_NATIVE_OR_GENERIC: return "native-or-generic";
 	default: return "auto";
 	}
 }
@@ -32,6 +33,8 @@ int xdp_link_mode_parse(const char *s)
 		return XDP_LINK_NATIVE;
 	if (!strcmp(s, "generic") || !strcmp(s, "skb"))
 		return XDP_LINK_GENERIC;
+	if (!strcmp(s, "native-or-generic"))
+		return XDP_LINK_NATIVE_OR_GENERIC;
 	return -EINVAL;
 }
 
@@ -43,6 +46,13 @@ int xdp_link_attach(int prog_fd, int ifindex, enum xdp_link_mode mode,
 
 	o.flags = mode == XDP_LINK_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &o);
+	if (fd < 0 && mode == XDP_LINK_NATIVE_OR_GENERIC) {
+		log_warn("xdp: native attach on ifindex %d failed (%s); using generic XDP as allowed",
+			 ifindex, strerror(errno));
+		o.flags = XDP_FLAGS_SKB_MODE;
+		mode = XDP_LINK_GENERIC;
+		fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &o);
+	}
 	if (fd < 0) {
 		fd = -errno;
 		if (mode == XDP_LINK_AUTO)

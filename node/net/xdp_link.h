@@ -18,9 +18,11 @@ enum xdp_link_mode {
 	XDP_LINK_AUTO = 0,  /* native; fails (naming generic) if the driver refuses */
 	XDP_LINK_NATIVE,    /* driver mode only */
 	XDP_LINK_GENERIC,   /* skb mode, explicit request only */
+	XDP_LINK_NATIVE_OR_GENERIC, /* native; generic if the driver refuses (explicit
+				       opt-in, e.g. `ferry node --xdp-generic`); warns */
 };
 
-/* xdp_link_mode_name - "auto", "native", "generic". */
+/* xdp_link_mode_name - "auto", "native", "generic", "native-or-generic". */
 const char *xdp_link_mode_name(enum xdp_link_mode m);
 /* xdp_link_mode_parse - inverse of xdp_link_mode_name; -EINVAL if unknown. */
 int xdp_link_mode_parse(const char *s);

@@ -120,7 +120,8 @@ int xdp_steer_get(const struct xdp_steer_cfg *cfg, struct xdp_steer **out)
 	if (s) {
 		if (s->cfg.port != cfg->port || s->cfg.cluster != cfg->cluster ||
 		    s->cfg.count_only != cfg->count_only ||
-		    (cfg->mode != XDP_LINK_AUTO && cfg->mode != s->mode)) {
+		    ((cfg->mode == XDP_LINK_NATIVE || cfg->mode == XDP_LINK_GENERIC) &&
+		     cfg->mode != s->mode)) {
 			log_err("xdp_steer: %s already steered with other settings", cfg->ifname);
 			err = -EEXIST;
 			goto out;
