@@ -19,6 +19,19 @@
 #define RPC_RX_BATCH     64
 #define RPC_MAX_RTO_MS   1000
 #define RPC_SMALL_RESP   4096             /* answers kept whole after the final ACK */
+/* Message buffers are 4 KiB aligned and sized in whole 4 KiB blocks, so the
+ * storage engine can read and write them with O_DIRECT as they are. */
+#define RPC_BUF_ALIGN    4096
+
+static uint64_t rpc_buf_size(uint32_t len)
+{
+	return ((uint64_t)len + RPC_BUF_ALIGN - 1) / RPC_BUF_ALIGN * RPC_BUF_ALIGN;
+}
+
+static void *rpc_buf_alloc(uint32_t len)
+{
+	return aligned_alloc(RPC_BUF_ALIGN, rpc_buf_size(len));
+}
 
 void rpc_cfg_default(struct rpc_cfg *cfg)
 {
@@ -276,7 +289,7 @@ static int rpc_srv_make_room(struct rpc_srv *srv, uint64_t need)
 static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pkt *pkt,
 					const struct ferry_hdr *h, uint64_t now)
 {
-	uint64_t req_mem = h->msg_len ? (uint64_t)h->msg_len + rpc_units(h->msg_len) / 8 + 1 : 0;
+	uint64_t req_mem = h->msg_len ? rpc_buf_size(h->msg_len) + rpc_units(h->msg_len) / 8 + 1 : 0;
 	uint64_t need = sizeof(struct rpc_sreq) + req_mem;
 	struct rpc_sreq *r;
 
@@ -286,7 +299,7 @@ static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pk
 	if (!r)
 		return NULL;
 	if (h->msg_len) {
-		r->req_buf = malloc(h->msg_len);
+		r->req_buf = rpc_buf_alloc(h->msg_len);
 		r->req_map = calloc(1, rpc_units(h->msg_len) / 8 + 1);
 		if (!r->req_buf || !r->req_map) {
 			free(r->req_buf);
@@ -422,17 +435,17 @@ void *rpc_sreq_reply_buf(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
 	if (len <= r->resp_cap)
 		return r->resp_buf;
 	rpc_sreq_free_resp(srv, r);
-	if (srv->mem + len > srv->cfg.mem_budget) {
+	if (srv->mem + rpc_buf_size(len) > srv->cfg.mem_budget) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	r->resp_buf = malloc(len);
+	r->resp_buf = rpc_buf_alloc(len);
 	if (!r->resp_buf) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	r->resp_cap = len;
-	srv->mem += len;
+	r->resp_cap = (uint32_t)rpc_buf_size(len);
+	srv->mem += r->resp_cap;
 	return r->resp_buf;
 }
 

@@ -100,10 +100,12 @@ uint32_t rpc_srv_active(struct rpc_srv *srv);
 /* The request being executed. */
 const struct ferry_hdr *rpc_sreq_hdr(const struct rpc_sreq *r);
 const struct net_addr *rpc_sreq_peer(const struct rpc_sreq *r);
-/* rpc_sreq_payload - the reassembled request payload (*len bytes). */
+/* rpc_sreq_payload - the reassembled request payload (*len bytes), in a
+ * 4 KiB aligned buffer whose capacity is *len rounded up to 4 KiB. */
 uint8_t *rpc_sreq_payload(struct rpc_sreq *r, uint32_t *len);
-/* rpc_sreq_reply_buf - a buffer for up to len response bytes; NULL and
- * errno = ENOMEM when the memory budget is exhausted. */
+/* rpc_sreq_reply_buf - a 4 KiB aligned buffer for up to len response bytes
+ * (capacity len rounded up to 4 KiB); NULL and errno = ENOMEM when the
+ * memory budget is exhausted. */
 void *rpc_sreq_reply_buf(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len);
 /* rpc_sreq_reply - answer with status and the first len bytes of the reply
  * buffer (len = 0 needs no buffer). Starts sending. */
