@@ -22,6 +22,7 @@ struct xdp_steer {
 	int refs;                    /* transports using it */
 	enum xdp_link_mode mode;     /* native or generic, as attached */
 	struct xdp_steer_cfg cfg;    /* settings (ifname not kept) */
+	const void *stats_owner;     /* who prints the xdp_* lines (NULL: next asker) */
 	struct xdp_steer *next;      /* registry list */
 };
 
@@ -193,6 +194,26 @@ int xdp_steer_counters(struct xdp_steer *s, uint64_t *out)
 	for (i = 0; i < FERRY_CTR_MAX; i++)
 		out[i] = v[i];
 	return 0;
+}
+
+int xdp_steer_stats_owner(struct xdp_steer *s, const void *who)
+{
+	int mine;
+
+	pthread_mutex_lock(&xdp_steer_lock);
+	if (!s->stats_owner)
+		s->stats_owner = who;
+	mine = s->stats_owner == who;
+	pthread_mutex_unlock(&xdp_steer_lock);
+	return mine;
+}
+
+void xdp_steer_disown(struct xdp_steer *s, const void *who)
+{
+	pthread_mutex_lock(&xdp_steer_lock);
+	if (s->stats_owner == who)
+		s->stats_owner = NULL;
+	pthread_mutex_unlock(&xdp_steer_lock);
 }
 
 enum xdp_link_mode xdp_steer_mode(const struct xdp_steer *s)

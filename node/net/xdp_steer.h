@@ -52,6 +52,11 @@ int xdp_steer_counters(struct xdp_steer *s, uint64_t *out);
 const char *xdp_steer_ctr_name(unsigned int idx);
 /* xdp_steer_stats - append "xdp_attach MODE" and "xdp_<name> value" lines. */
 size_t xdp_steer_stats(struct xdp_steer *s, char *buf, size_t cap);
+/* xdp_steer_stats_owner - 1 if `who` reports this attachment's counters
+ * (the first caller becomes the owner until xdp_steer_disown), so a node
+ * with several queues on one interface prints xdp_* lines once. */
+int xdp_steer_stats_owner(struct xdp_steer *s, const void *who);
+void xdp_steer_disown(struct xdp_steer *s, const void *who);
 /* xdp_steer_mode - the mode in force (native or generic). */
 enum xdp_link_mode xdp_steer_mode(const struct xdp_steer *s);
 int xdp_steer_ifindex(const struct xdp_steer *s);

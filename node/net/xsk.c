@@ -396,7 +396,9 @@ static size_t xsk_stats(struct transport *t, char *buf, size_t cap)
 	if (w < 0 || (size_t)w >= cap)
 		return 0;
 	n = (size_t)w;
-	n += xdp_steer_stats(x->steer, buf + n, cap - n);
+	/* The program is per interface: one queue's transport prints it. */
+	if (xdp_steer_stats_owner(x->steer, x))
+		n += xdp_steer_stats(x->steer, buf + n, cap - n);
 	XSK_STAT("xsk_queue", x->cfg.queue_id);
 	XSK_STAT("xsk_rx_packets", x->rx_packets);
 	XSK_STAT("xsk_rx_bytes", x->rx_bytes);
@@ -523,6 +525,8 @@ static void xsk_close(struct transport *t)
 		munmap(x->area, x->area_len);
 	free(x->tx_free);
 	neigh_close(x->neigh);
+	if (x->steer)
+		xdp_steer_disown(x->steer, x);
 	xdp_steer_put(x->steer);
 	free(x);
 }

@@ -57,7 +57,8 @@
  * xsk_neigh_hits, xsk_neigh_misses, xsk_neigh_kicks, xsk_neigh_learned,
  * the kernel's XDP_STATISTICS as xsk_k_rx_dropped, xsk_k_rx_invalid_descs,
  * xsk_k_tx_invalid_descs, xsk_k_rx_ring_full, xsk_k_rx_fill_ring_empty,
- * xsk_k_tx_ring_empty, and the steering program's xdp_<name> counters.
+ * xsk_k_tx_ring_empty, and the steering program's xdp_<name> counters
+ * (per interface: printed by one of the queues' transports only).
  *
  * Zero-copy payload path (design notes for the follow-up; only the UMEM
  * accessor below exists today):
