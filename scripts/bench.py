@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""make bench: Ferry against its baselines, side by side, in one run.
+
+Builds a node and a client in two network namespaces joined by a veth pair,
+then runs every row of ROWS with each of its configurations interleaved
+(A B A B A B), REPEATS times, and reports medians:
+
+  - the same node with --transport xdp (AF_XDP) and --transport udp (kernel
+    UDP sockets): 4 KiB and 1 MiB GETs and PUTs;
+  - the storage engine vs fio --ioengine=io_uring --direct=1 on one file
+    (scripts/bench-store.sh).
+
+Server CPU per operation is charged the way ../shared/research/limits.md
+does on veth (placement A): the node runs pinned to CPU 1 and the client to
+CPU 0; veth runs a packet's receive path in softirq on the *sending* CPU, so
+the node's request receive work appears as CPU 0 softirq and the client's
+answer receive work as CPU 1 softirq:
+
+    node CPU = CPU1 (user + nice + system + irq) + CPU0 softirq
+
+The node's own process time (getrusage, from its counters) is reported too.
+
+Output: build/bench/report.md, results.json, and PNG plots (gnuplot).
+A row is a few lines in ROWS.
+"""
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FERRY = os.path.join(ROOT, "build", "ferry")
+OUT = os.path.join(ROOT, "build", "bench")
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+SECS = os.environ.get("BENCH_SECS", "4s")
+MTU = 4000
+NS = f"fyb{os.getpid()}"
+SRV_IP, CLI_IP = "10.99.0.1", "10.99.0.2"
+PORT = 7480
+
+# A row: name, the baseline config first, then the others; each config is
+# (label, node transport, bench arguments).
+ROWS = [
+    ("4 KiB GET", [("udp", "udp", ["--op", "get", "--size", "4k", "-c", "32", "--keys", "2000"]),
+                   ("xdp", "xdp", ["--op", "get", "--size", "4k", "-c", "32", "--keys", "2000"])]),
+    ("4 KiB PUT", [("udp", "udp", ["--op", "put", "--size", "4k", "-c", "32", "--keys", "2000"]),
+                   ("xdp", "xdp", ["--op", "put", "--size", "4k", "-c", "32", "--keys", "2000"])]),
+    ("1 MiB GET", [("udp", "udp", ["--op", "get", "--size", "1m", "-c", "4", "--keys", "64"]),
+                   ("xdp", "xdp", ["--op", "get", "--size", "1m", "-c", "4", "--keys", "64"])]),
+    ("1 MiB PUT", [("udp", "udp", ["--op", "put", "--size", "1m", "-c", "4", "--keys", "64"]),
+                   ("xdp", "xdp", ["--op", "put", "--size", "1m", "-c", "4", "--keys", "64"])]),
+]
+
+
+def sh(*args, check=True, **kw):
+    return subprocess.run(args, check=check, text=True, **kw)
+
+
+def ns(name, *args, **kw):
+    return sh("ip", "netns", "exec", f"{NS}-{name}", *args, **kw)
+
+
+def cpu_times():
+    """Per-CPU jiffies: {cpu: (busy_no_softirq, softirq)}."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                p = line.split()
+                user, nice, system, idle, iowait, irq, softirq = map(int, p[1:8])
+                out[int(p[0][3:])] = (user + nice + system + irq, softirq)
+    return out
+
+
+class Net:
+    def __enter__(self):
+        for n in ("srv", "cli"):
+            sh("ip", "netns", "add", f"{NS}-{n}")
+            sh("ip", "-n", f"{NS}-{n}", "link", "set", "lo", "up")
+        sh("ip", "link", "add", "vbs", "netns", f"{NS}-srv", "type", "veth", "peer", "name", "vbc",
+           "netns", f"{NS}-cli")
+        for n, dev, ip in (("srv", "vbs", SRV_IP), ("cli", "vbc", CLI_IP)):
+            sh("ip", "-n", f"{NS}-{n}", "link", "set", dev, "mtu", str(MTU), "up")
+            sh("ip", "-n", f"{NS}-{n}", "addr", "add", f"{ip}/24", "dev", dev)
+        self.tmp = tempfile.mkdtemp(prefix="ferry-bench.")
+        return self
+
+    def __exit__(self, *exc):
+        for n in ("srv", "cli"):
+            sh("ip", "netns", "del", f"{NS}-{n}", check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Node:
+    """A fresh node (fresh disk) with one transport, pinned to CPU 1."""
+
+    def __init__(self, net, transport):
+        self.disk = os.path.join(net.tmp, "disk.img")
+        if os.path.exists(self.disk):
+            os.unlink(self.disk)
+        with open(self.disk, "wb") as f:
+            f.truncate(2 << 30)
+        sh(FERRY, "format", "--disk", self.disk, "--cluster", "b3c1e0a0-0000-4000-8000-00000000be4c",
+           stdout=subprocess.DEVNULL)
+        args = [FERRY, "node", "--disk", self.disk, "--listen", f"{SRV_IP}:{PORT}", "--mtu", str(MTU),
+                "--transport", transport]
+        if transport == "xdp":
+            args += ["--iface", "vbs"]
+        self.log = open(os.path.join(net.tmp, f"node-{transport}.log"), "w")
+        self.p = subprocess.Popen(["ip", "netns", "exec", f"{NS}-srv", "taskset", "-c", "1"] + args,
+                                  stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            r = ns("cli", FERRY, "stat", "--node", f"{SRV_IP}:{PORT}", "--node-stats",
+                   "--timeout", "200ms", check=False, capture_output=True)
+            if r.returncode == 0:
+                self.stats = dict(l.split(" ", 1) for l in r.stdout.splitlines() if " " in l)
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"node ({transport}) did not come up")
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(timeout=20)
+        self.log.close()
+
+
+def run_bench(args):
+    """One ferry bench run on CPU 0; returns its JSON plus node CPU."""
+    c0 = cpu_times()
+    t0 = time.monotonic()
+    r = ns("cli", "taskset", "-c", "0", FERRY, "bench", "--node", f"{SRV_IP}:{PORT}", "--mtu", str(MTU),
+           "--duration", SECS, "--json", *args, capture_output=True, check=False)
+    wall = time.monotonic() - t0
+    c1 = cpu_times()
+    if not r.stdout.strip():
+        raise RuntimeError(f"ferry bench {' '.join(args)} failed: {r.stderr.strip()}")
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    hz = os.sysconf("SC_CLK_TCK")
+    # The bench preloads keys first; charge only the measured window by
+    # scaling to the bench's own seconds (the preload is a small share).
+    busy1 = (c1[1][0] - c0[1][0]) / hz
+    soft0 = (c1[0][1] - c0[0][1]) / hz
+    frac = min(1.0, res["seconds"] / wall) if wall > 0 else 1.0
+    ops = max(res["ops"], 1)
+    res["server_cpu_us_per_op"] = (busy1 + soft0) * frac * 1e6 / ops
+    return res
+
+
+def median(xs):
+    return statistics.median(xs) if xs else 0.0
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cores": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "nic": f"veth pair between two network namespaces, MTU {MTU}",
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def net_rows(net, results):
+    for name, configs in ROWS:
+        per = {label: [] for label, _, _ in configs}
+        for rep in range(REPEATS):
+            for label, transport, args in configs:
+                node = Node(net, transport)
+                try:
+                    if rep == 0 and label == "xdp":
+                        results["xsk_mode"] = node.stats.get("xsk_mode", "?").strip()
+                        results["xdp_attach"] = node.stats.get("xdp_attach", "?").strip()
+                    per[label].append(run_bench(args))
+                finally:
+                    node.stop()
+                r = per[label][-1]
+                print(f"  {name:10} {label:4} run {rep + 1}: {r['ops_per_s']:9.0f} ops/s "
+                      f"{r['mb_per_s']:8.1f} MB/s  p50 {r['lat_us']['p50']:8.1f} us  "
+                      f"server {r['server_cpu_us_per_op']:7.2f} us/op  errors {r['errors']['total']}",
+                      flush=True)
+        row = {"name": name, "configs": {}}
+        for label, runs in per.items():
+            row["configs"][label] = {
+                "ops_per_s": median([r["ops_per_s"] for r in runs]),
+                "mb_per_s": median([r["mb_per_s"] for r in runs]),
+                "p50_us": median([r["lat_us"]["p50"] for r in runs]),
+                "p99_us": median([r["lat_us"]["p99"] for r in runs]),
+                "p999_us": median([r["lat_us"]["p999"] for r in runs]),
+                "server_cpu_us_per_op": median([r["server_cpu_us_per_op"] for r in runs]),
+                "node_proc_cpu_us_per_op": median([r["node_cpu_us_per_op"] for r in runs]),
+                "errors": sum(r["errors"]["total"] for r in runs),
+                "runs": len(runs),
+            }
+        results["rows"].append(row)
+
+
+def store_rows(results):
+    script = os.path.join(ROOT, "scripts", "bench-store.sh")
+    if not os.path.exists(script):
+        return
+    print("storage engine vs fio (scripts/bench-store.sh)", flush=True)
+    r = sh("bash", script, capture_output=True, check=False, cwd=ROOT,
+           env=dict(os.environ, RUNS=str(REPEATS)))
+    results["store"] = {"ok": r.returncode == 0, "output": r.stdout + r.stderr}
+    print(r.stdout[-3000:], flush=True)
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def report(results):
+    os.makedirs(OUT, exist_ok=True)
+    m = results["machine"]
+    lines = ["# Ferry benchmark report", "",
+             f"Machine: {m['cores']} cores ({m['cpu']}), kernel {m['kernel']}, {m['nic']}; "
+             f"AF_XDP mode {results.get('xsk_mode', '?')}, XDP attach {results.get('xdp_attach', '?')}. "
+             f"{m['date']}. Medians of {REPEATS} interleaved runs of {SECS} each.", "",
+             "Server CPU/op = node core (user+sys+irq) + the client core's softirq (veth runs the "
+             "node's receive path there); node process CPU/op = the node's getrusage only.", "",
+             "| row | transport | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/op | "
+             "node process µs/op | errors |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in results["rows"]:
+        for label, c in row["configs"].items():
+            lines.append(f"| {row['name']} | {label} | {c['ops_per_s']:.0f} | {c['mb_per_s']:.1f} | "
+                         f"{c['p50_us']:.0f} | {c['p99_us']:.0f} | {c['p999_us']:.0f} | "
+                         f"{c['server_cpu_us_per_op']:.2f} | {c['node_proc_cpu_us_per_op']:.2f} | "
+                         f"{c['errors']} |")
+    lines += ["", "## Ratios (AF_XDP / kernel UDP, same node, same run)", "",
+              "| row | ops/s | work per server CPU-second (ops or MB) |", "|---|---|---|"]
+    for row in results["rows"]:
+        x, u = row["configs"]["xdp"], row["configs"]["udp"]
+        eff = ratio(u["server_cpu_us_per_op"], x["server_cpu_us_per_op"])
+        lines.append(f"| {row['name']} | {ratio(x['ops_per_s'], u['ops_per_s']):.2f}× | {eff:.2f}× |")
+    if "store" in results:
+        lines += ["", "## Storage engine vs fio (same file)", "", "```",
+                  results["store"]["output"].strip()[-4000:], "```"]
+    lines += ["", "![throughput](throughput.png)", "", "![latency](latency.png)", ""]
+    with open(os.path.join(OUT, "report.md"), "w") as f:
+        f.write("\n".join(lines))
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    plots(results)
+    print("\n".join(lines))
+
+
+def plots(results):
+    if not shutil.which("gnuplot"):
+        print("gnuplot missing: no plots", file=sys.stderr)
+        return
+    dat = os.path.join(OUT, "rows.dat")
+    with open(dat, "w") as f:
+        f.write("row udp_ops xdp_ops udp_cpu xdp_cpu udp_p50 xdp_p50 udp_p99 xdp_p99\n")
+        for row in results["rows"]:
+            u, x = row["configs"]["udp"], row["configs"]["xdp"]
+            f.write(f"\"{row['name']}\" {u['ops_per_s']} {x['ops_per_s']} {u['server_cpu_us_per_op']} "
+                    f"{x['server_cpu_us_per_op']} {u['p50_us']} {x['p50_us']} {u['p99_us']} {x['p99_us']}\n")
+    common = ("set terminal pngcairo size 900,480 font 'sans,10'; set style data histograms; "
+              "set style histogram clustered gap 1; set style fill solid 0.8 border -1; "
+              "set key top left; set grid ytics; ")
+    script = common + (
+        f"set output '{OUT}/throughput.png'; set multiplot layout 1,2 title 'Ferry: AF_XDP vs kernel UDP (same node)'; "
+        "set title 'operations per second'; set logscale y; "
+        f"plot '{dat}' using 2:xtic(1) title 'udp' lc rgb '#888888', '' using 3 title 'xdp' lc rgb '#1f77b4'; "
+        "set title 'server CPU µs per operation (lower is better)'; "
+        f"plot '{dat}' using 4:xtic(1) title 'udp' lc rgb '#888888', '' using 5 title 'xdp' lc rgb '#1f77b4'; "
+        "unset multiplot; unset logscale y; "
+        f"set output '{OUT}/latency.png'; set title 'latency percentiles (µs, log scale)'; set logscale y; "
+        f"plot '{dat}' using 6:xtic(1) title 'udp p50' lc rgb '#aaaaaa', '' using 7 title 'xdp p50' lc rgb '#6baed6', "
+        "'' using 8 title 'udp p99' lc rgb '#555555', '' using 9 title 'xdp p99' lc rgb '#08519c'")
+    sh("gnuplot", "-e", script, check=False)
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("make bench: needs root (network namespaces, XDP)")
+    if not os.path.exists(FERRY):
+        sys.exit("make bench: build/ferry is missing")
+    results = {"machine": machine(), "rows": []}
+    t0 = time.monotonic()
+    with Net() as net:
+        net_rows(net, results)
+    store_rows(results)
+    results["seconds"] = time.monotonic() - t0
+    report(results)
+    print(f"\nmake bench: {results['seconds']:.0f} s; report in build/bench/report.md")
+
+
+if __name__ == "__main__":
+    main()
