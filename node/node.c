@@ -12,8 +12,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cluster/map.h"
+#include "cluster/nodectl.h"
+#include "cluster/place.h"
+#include "cluster/recover.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "net/rpc.h"
@@ -31,6 +36,7 @@
 struct node_path {
 	struct transport *t;
 	struct rpc_srv *srv;
+	struct rpc_client *fwd;  /* the node's client (answers to its forwards); NULL: none */
 };
 
 struct node {
@@ -43,7 +49,26 @@ struct node {
 	uint64_t ops[FERRY_OP_MAX];    /* requests served per op */
 	uint64_t op_errors;            /* requests answered with an error */
 	uint64_t start_ns;
+	/* cluster (all idle without --ctl) */
+	struct nodectl *nc;            /* link to ctl */
+	struct cmap map;               /* the map this node serves under */
+	struct rpc_client *fwd;        /* client on paths[0]'s transport: chain forwards, recovery */
+	struct recover *rec;           /* re-replication / rebalancing */
+	uint64_t vclock;               /* last version assigned or seen (hybrid clock) */
+	uint64_t c_stale, c_nothead, c_fwd, c_fwd_fail, c_conflicts, c_reads_blocked;
 };
+
+/* A request waiting for its chain successor's answer. */
+struct node_fwd {
+	struct rpc_call call;          /* to the successor */
+	struct node *n;
+	struct rpc_srv *srv;           /* where the request came in */
+	struct rpc_sreq *r;            /* the request (EXEC until answered) */
+	uint64_t version;              /* the version the head assigned */
+	uint8_t *buf;                  /* owned payload (WRITE merged into a PUT) */
+	uint8_t vbuf[8];               /* successor's answer */
+};
+
 
 static uint64_t node_cluster_id(const uint8_t uuid[16])
 {
@@ -60,6 +85,8 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		[FERRY_OP_PING] = "ping", [FERRY_OP_PUT] = "put", [FERRY_OP_GET] = "get",
 		[FERRY_OP_DELETE] = "delete", [FERRY_OP_STAT] = "stat", [FERRY_OP_LIST] = "list",
 		[FERRY_OP_WRITE] = "write", [FERRY_OP_STATS] = "stats",
+		[FERRY_OP_REPL_PUT] = "repl_put", [FERRY_OP_REPL_DELETE] = "repl_delete",
+		[FERRY_OP_COPY_PUT] = "copy_put",
 	};
 	struct rusage ru;
 	char uuid[37];
@@ -90,6 +117,29 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		if (k > 0)
 			off += MIN((size_t)k, cap - off - 1);
 	}
+	if (n->rec) {
+		struct recover_counters rc;
+
+		recover_get_counters(n->rec, &rc);
+		k = snprintf(buf + off, cap - off,
+			     "map_epoch %llu\ncluster_stale %llu\ncluster_not_head %llu\n"
+			     "cluster_forwards %llu\ncluster_forward_failures %llu\n"
+			     "cluster_version_conflicts %llu\ncluster_reads_blocked %llu\n"
+			     "recovery_walks %llu\nrecovery_scanned %llu\nrecovery_pending %llu\n"
+			     "recovery_copies %llu\nrecovery_copy_bytes %llu\nrecovery_deleted %llu\n"
+			     "recovery_degraded %llu\nrecovery_errors %llu\nrecovery_active %llu\n",
+			     (unsigned long long)n->map.epoch, (unsigned long long)n->c_stale,
+			     (unsigned long long)n->c_nothead, (unsigned long long)n->c_fwd,
+			     (unsigned long long)n->c_fwd_fail, (unsigned long long)n->c_conflicts,
+			     (unsigned long long)n->c_reads_blocked, (unsigned long long)rc.walks,
+			     (unsigned long long)rc.scanned, (unsigned long long)rc.pending,
+			     (unsigned long long)rc.copies, (unsigned long long)rc.copy_bytes,
+			     (unsigned long long)rc.deleted, (unsigned long long)rc.degraded,
+			     (unsigned long long)rc.errors, (unsigned long long)rc.active);
+		if (k > 0)
+			off += MIN((size_t)k, cap - off - 1);
+		off += rpc_counters_format(rpc_client_counters(n->fwd), buf + off, cap - off);
+	}
 	for (uint32_t i = 0; i < n->npaths; i++) {
 		/* Counters of every path, summed per name by readers when > 1. */
 		off += rpc_counters_format(rpc_srv_counters(n->paths[i].srv), buf + off, cap - off);
@@ -110,6 +160,292 @@ static void node_reply_version(struct rpc_srv *srv, struct rpc_sreq *r, int err,
 	}
 }
 
+/* ------------------------------------------------------------ cluster */
+
+/* Versions are a hybrid clock: above every version this node assigned or
+ * stored, and at least the wall clock in microseconds, so that a new head
+ * (whose store counter may be far behind) still assigns a chunk a version
+ * above the one its previous head gave it. */
+static uint64_t node_next_version(struct node *n)
+{
+	struct timespec ts;
+	uint64_t us;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+	n->vclock = MAX(n->vclock + 1, us);
+	return n->vclock;
+}
+
+static int node_self(const struct node *n)
+{
+	return map_find(&n->map, n->info.node);
+}
+
+/* A client or peer request stamped with epoch e: 0 if it matches ours. */
+static int node_check_epoch(struct node *n, uint64_t e)
+{
+	if (n->map.epoch && e == n->map.epoch)
+		return 0;
+	if (e > n->map.epoch && n->nc)
+		nodectl_want_map(n->nc, e); /* we are behind: catch up */
+	n->c_stale++;
+	return FERRY_ST_STALE;
+}
+
+/* Position of this node in chunk id's live chain (-1: not in it); *succ =
+ * map index of the next member or -1. */
+static int node_chain_pos(struct node *n, const uint8_t id[16], int *succ)
+{
+	uint16_t chain[MAP_MAX_R];
+	int len = place_chain(&n->map, id, chain), self = node_self(n);
+
+	*succ = -1;
+	for (int i = 0; i < len; i++)
+		if (chain[i] == self) {
+			if (i + 1 < len)
+				*succ = chain[i + 1];
+			return i;
+		}
+	return -1;
+}
+
+static void node_fwd_free(struct node_fwd *f)
+{
+	free(f->buf);
+	free(f);
+}
+
+static void node_fwd_done(struct rpc_call *c)
+{
+	struct node_fwd *f = c->arg;
+	struct node *n = f->n;
+	int32_t st = c->err ? -ETIMEDOUT : c->status;
+
+	if (c->err)
+		n->c_fwd_fail++;
+	if (st == FERRY_ST_VERSION && c->resp_len == 8) {
+		uint64_t theirs;
+
+		/* The successor holds a newer version: remember it so our next
+		 * assignment is above it; the client retries. */
+		memcpy(&theirs, f->vbuf, 8);
+		n->vclock = MAX(n->vclock, theirs);
+		n->c_conflicts++;
+		st = -EAGAIN;
+	}
+	if (c->op == FERRY_OP_REPL_PUT)
+		node_reply_version(f->srv, f->r, st, f->version);
+	else
+		rpc_sreq_reply(f->srv, f->r, st == FERRY_ST_NOENT ? 0 : st, 0);
+	n->op_errors += st != 0;
+	node_fwd_free(f);
+}
+
+/* Forward op for chunk id to map node succ; the answer completes r. */
+static void node_forward(struct node *n, struct rpc_srv *srv, struct rpc_sreq *r, uint8_t op,
+			 int succ, uint64_t version, const uint8_t *payload, uint32_t len,
+			 uint8_t *owned)
+{
+	const struct ferry_hdr *h = rpc_sreq_hdr(r);
+	struct node_fwd *f = calloc(1, sizeof(*f));
+	int err;
+
+	if (!f) {
+		free(owned);
+		rpc_sreq_reply(srv, r, -ENOMEM, 0);
+		return;
+	}
+	f->n = n;
+	f->srv = srv;
+	f->r = r;
+	f->version = version;
+	f->buf = owned;
+	f->call.peer = n->map.nodes[succ].addr;
+	f->call.op = op;
+	memcpy(f->call.chunk, h->chunk, 16);
+	f->call.offset = version;
+	f->call.length = len;
+	f->call.epoch = n->map.epoch;
+	f->call.req = payload;
+	f->call.req_len = len;
+	f->call.resp = f->vbuf;
+	f->call.resp_cap = sizeof(f->vbuf);
+	f->call.done = node_fwd_done;
+	f->call.arg = f;
+	n->c_fwd++;
+	err = rpc_client_start(n->fwd, &f->call);
+	if (err) {
+		node_fwd_free(f);
+		rpc_sreq_reply(srv, r, err, 0);
+	}
+}
+
+/* Store version v of chunk id unless we hold a newer one. 0, or
+ * FERRY_ST_VERSION with *have = our newer version. */
+static int node_install(struct node *n, const uint8_t id[16], const uint8_t *p, uint32_t len,
+			uint64_t v, uint64_t *have)
+{
+	struct iovec iov = { (void *)p, len };
+	struct store_stat st;
+
+	n->vclock = MAX(n->vclock, v);
+	if (store_stat(n->store, id, &st) == 0 && st.version >= v) {
+		*have = st.version;
+		return st.version == v ? 0 : FERRY_ST_VERSION; /* == : a retry */
+	}
+	*have = v;
+	return store_put_version(n->store, id, &iov, 1, v);
+}
+
+/* A client PUT/WRITE/DELETE with a map epoch, or a chain forward:
+ * returns 1 when it answered (now or later), 0 for the standalone path. */
+static int node_handle_cluster(struct node *n, struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	const struct ferry_hdr *h = rpc_sreq_hdr(r);
+	uint32_t len;
+	uint8_t *payload = rpc_sreq_payload(r, &len);
+	uint8_t *owned = NULL;
+	uint64_t v, have = 0;
+	int pos, succ, err;
+
+	switch (h->op) {
+	case FERRY_OP_COPY_PUT:
+		/* Recovery copy: versioned, never forwarded, epoch-free. */
+		if (len != h->length || h->offset == 0) {
+			rpc_sreq_reply(srv, r, -EINVAL, 0);
+			return 1;
+		}
+		err = node_install(n, h->chunk, payload, len, h->offset, &have);
+		node_reply_version(srv, r, err == FERRY_ST_VERSION ? 0 : err, have);
+		return 1;
+	case FERRY_OP_GET:
+	case FERRY_OP_STAT:
+		if (h->epoch == 0)
+			return 0;
+		if ((err = node_check_epoch(n, h->epoch)) == 0 && n->rec &&
+		    recover_reads_blocked(n->rec)) {
+			n->c_reads_blocked++;
+			err = -EAGAIN; /* rejoining: our copies may be stale; ask another */
+		}
+		if (err) {
+			rpc_sreq_reply(srv, r, err, 0);
+			return 1;
+		}
+		return 0;
+	case FERRY_OP_PUT:
+	case FERRY_OP_WRITE:
+	case FERRY_OP_DELETE:
+		if (h->epoch == 0)
+			return 0; /* --node: this node alone */
+		break;
+	case FERRY_OP_REPL_PUT:
+	case FERRY_OP_REPL_DELETE:
+		break;
+	default:
+		return 0;
+	}
+	err = node_check_epoch(n, h->epoch);
+	if (err) {
+		rpc_sreq_reply(srv, r, err, 0);
+		return 1;
+	}
+	pos = node_chain_pos(n, h->chunk, &succ);
+	if (pos < 0 || (pos != 0 && h->op != FERRY_OP_REPL_PUT && h->op != FERRY_OP_REPL_DELETE)) {
+		n->c_nothead++;
+		rpc_sreq_reply(srv, r, FERRY_ST_NOTHEAD, 0);
+		return 1;
+	}
+	switch (h->op) {
+	case FERRY_OP_WRITE: {
+		/* Merge into a whole-chunk PUT so every replica gets the same bytes
+		 * and version. */
+		struct store_stat st;
+		uint32_t got = 0, size;
+
+		if (len != h->length || h->offset > n->info.max_chunk ||
+		    len > n->info.max_chunk - h->offset) {
+			rpc_sreq_reply(srv, r, len != h->length ? -EINVAL : -EFBIG, 0);
+			return 1;
+		}
+		err = store_stat(n->store, h->chunk, &st);
+		if (err) {
+			rpc_sreq_reply(srv, r, err, 0);
+			return 1;
+		}
+		size = (uint32_t)MAX(st.size, h->offset + len);
+		owned = calloc(1, size ? size : 1);
+		if (!owned) {
+			rpc_sreq_reply(srv, r, -ENOMEM, 0);
+			return 1;
+		}
+		err = st.size ? store_get(n->store, h->chunk, 0, (uint32_t)st.size, owned, &got) : 0;
+		if (err) {
+			free(owned);
+			rpc_sreq_reply(srv, r, err, 0);
+			return 1;
+		}
+		memcpy(owned + h->offset, payload, len);
+		payload = owned;
+		len = size;
+		v = node_next_version(n);
+		goto put;
+	}
+	case FERRY_OP_PUT:
+		if (len != h->length) {
+			rpc_sreq_reply(srv, r, -EINVAL, 0);
+			return 1;
+		}
+		v = node_next_version(n);
+	put: {
+		struct iovec iov = { payload, len };
+		err = store_put_version(n->store, h->chunk, &iov, 1, v);
+		break;
+	}
+	case FERRY_OP_REPL_PUT:
+		if (len != h->length || h->offset == 0) {
+			rpc_sreq_reply(srv, r, -EINVAL, 0);
+			return 1;
+		}
+		v = h->offset;
+		err = node_install(n, h->chunk, payload, len, v, &have);
+		if (err == FERRY_ST_VERSION) {
+			/* payload: our newer version, so the head can go above it */
+			uint8_t *out = rpc_sreq_reply_buf(srv, r, sizeof(have));
+
+			if (out)
+				memcpy(out, &have, sizeof(have));
+			rpc_sreq_reply(srv, r, FERRY_ST_VERSION, out ? sizeof(have) : 0);
+			return 1;
+		}
+		break;
+	default: /* DELETE, REPL_DELETE */
+		v = 0;
+		err = store_delete(n->store, h->chunk);
+		if (err == -ENOENT)
+			err = 0; /* the rest of the chain may still have it */
+		break;
+	}
+	if (err) {
+		free(owned);
+		n->op_errors++;
+		rpc_sreq_reply(srv, r, err, 0);
+		return 1;
+	}
+	if (succ < 0) {
+		free(owned);
+		if (v)
+			node_reply_version(srv, r, 0, v);
+		else
+			rpc_sreq_reply(srv, r, 0, 0);
+		return 1;
+	}
+	/* Acknowledge only when the rest of the chain (down to the tail) has it. */
+	node_forward(n, srv, r, v ? FERRY_OP_REPL_PUT : FERRY_OP_REPL_DELETE, succ, v, payload,
+		     v ? len : 0, owned);
+	return 1;
+}
+
 static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 {
 	struct node *n = arg;
@@ -121,6 +457,8 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 	int err = 0;
 
 	n->ops[h->op]++;
+	if (n->nc && node_handle_cluster(n, srv, r))
+		return;
 	switch (h->op) {
 	case FERRY_OP_PING: {
 		uint8_t *out = rpc_sreq_reply_buf(srv, r, 16);
@@ -247,8 +585,15 @@ static int node_path_poll(struct node_path *p)
 		return cnt;
 	}
 	now = util_now_ns();
-	for (int i = 0; i < cnt; i++)
-		rpc_srv_input(p->srv, &pkts[i], now);
+	for (int i = 0; i < cnt; i++) {
+		/* Responses are answers to this node's own forwards and copies;
+		 * everything else is a request (or a client's ACK) for the server. */
+		const struct ferry_hdr *h = (const struct ferry_hdr *)pkts[i].data;
+		if (p->fwd && pkts[i].len >= FERRY_HDR_LEN && (h->flags & FERRY_F_RESP))
+			rpc_client_input(p->fwd, &pkts[i]);
+		else
+			rpc_srv_input(p->srv, &pkts[i], now);
+	}
 	p->t->ops->rx_release(p->t, pkts, cnt);
 	rpc_srv_flush(p->srv);
 	return cnt;
@@ -257,7 +602,7 @@ static int node_path_poll(struct node_path *p)
 /* Sleep until a path has work or wait_ms passes. */
 static void node_wait(struct node *n, int wait_ms)
 {
-	struct pollfd pfd[NODE_MAX_QUEUES];
+	struct pollfd pfd[NODE_MAX_QUEUES + 1]; /* + ctl */
 	nfds_t k = 0;
 
 	for (uint32_t i = 0; i < n->npaths; i++) {
@@ -265,6 +610,8 @@ static void node_wait(struct node *n, int wait_ms)
 		if (fd >= 0)
 			pfd[k++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
+	if (n->nc)
+		pfd[k++] = (struct pollfd){ .fd = nodectl_fd(n->nc), .events = POLLIN };
 	if (k)
 		poll(pfd, k, wait_ms);
 }
@@ -322,6 +669,109 @@ static int node_open_paths(struct node *n, const struct net_addr *local, struct 
 	return 0;
 }
 
+/* Join the cluster: ctl link, forwarding client, recovery. */
+static int node_cluster_open(struct node *n, const struct net_addr *local,
+			     const struct rpc_cfg *rcfg)
+{
+	const struct node_cfg *cfg = n->cfg;
+	struct nodectl_cfg ncfg = { .ctl = cfg->ctl };
+	struct recover_cfg rvcfg = { 0 };
+	struct rpc_cfg fcfg = *rcfg;
+	int err;
+
+	memcpy(ncfg.hello.cluster, n->info.cluster, 16);
+	memcpy(ncfg.hello.node, n->info.node, 16);
+	memcpy(ncfg.hello.ip, local->ip, 16);
+	ncfg.hello.family = local->family;
+	ncfg.hello.port = local->port;
+	ncfg.hello.weight = cfg->weight > 0 ? (uint32_t)(cfg->weight * MAP_WEIGHT_ONE + 0.5)
+					    : MAP_WEIGHT_ONE;
+	snprintf(ncfg.hello.zone, sizeof(ncfg.hello.zone), "%s", cfg->zone ? cfg->zone : "");
+	if (cfg->zone && strlen(cfg->zone) >= MAP_ZONE_LEN) {
+		log_err("node: zone name '%s' is longer than %d bytes", cfg->zone, MAP_ZONE_LEN - 1);
+		return -EINVAL;
+	}
+	if (local->family == AF_INET && !memcmp(local->ip, "\0\0\0\0", 4)) {
+		log_err("node: --listen needs a concrete address to join a cluster (peers use it)");
+		return -EINVAL;
+	}
+	/* A forward must fail (and the client retry) before the client gives up. */
+	fcfg.timeout_ms = 3000;
+	err = rpc_client_open(&fcfg, n->paths[0].t, &n->fwd);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < n->npaths; i++)
+		n->paths[i].fwd = n->fwd;
+	err = nodectl_open(&ncfg, &n->nc);
+	if (err) {
+		log_err("node: bad --ctl address '%s'", cfg->ctl);
+		return err;
+	}
+	rvcfg.store = n->store;
+	rvcfg.rpc = n->fwd;
+	rvcfg.map = &n->map;
+	rvcfg.self = n->info.node;
+	rvcfg.max_chunk = n->info.max_chunk;
+	rvcfg.rate_mb_s = cfg->recovery_mb_s;
+	return recover_open(&rvcfg, &n->rec);
+}
+
+static void node_cluster_close(struct node *n)
+{
+	for (uint32_t i = 0; i < n->npaths; i++)
+		n->paths[i].fwd = NULL;
+	if (n->fwd)
+		rpc_client_close(n->fwd); /* ends forwards: their requests get -ECANCELED */
+	recover_close(n->rec);
+	nodectl_close(n->nc);
+	n->fwd = NULL;
+	n->rec = NULL;
+	n->nc = NULL;
+}
+
+/* The cluster's share of a loop pass: forward timers, ctl, recovery.
+ * Returns 1 if it did work, -errno when ctl refused this node. */
+static int node_cluster_poll(struct node *n, uint64_t *last_ctl_ns)
+{
+	uint64_t now = util_now_ns();
+	int did = 0, r;
+
+	if (!n->nc)
+		return 0;
+	did |= rpc_client_tick(n->fwd, now) > 0;
+	if (now - *last_ctl_ns >= 5000000ull) {
+		struct ctl_hello fig = { 0 };
+		struct recover_counters rc;
+
+		*last_ctl_ns = now;
+		store_get_info(n->store, &n->info);
+		recover_get_counters(n->rec, &rc);
+		fig.capacity = n->info.capacity;
+		fig.used = n->info.used;
+		fig.chunks = n->info.chunks;
+		for (int op = 0; op < FERRY_OP_MAX; op++)
+			fig.ops_total += n->ops[op];
+		fig.rec_pending = rc.pending;
+		fig.rec_copied = rc.copies;
+		fig.rec_bytes = rc.copy_bytes;
+		fig.degraded = rc.degraded;
+		r = nodectl_poll(n->nc, &fig);
+		if (r < 0)
+			return r;
+		if (nodectl_rejoined(n->nc))
+			recover_kick(n->rec, 1);
+		if (r == 1) {
+			n->map = *nodectl_map(n->nc);
+			if (node_self(n) < 0)
+				log_warn("node: not in the map of epoch %llu yet",
+					 (unsigned long long)n->map.epoch);
+			recover_kick(n->rec, 0);
+		}
+	}
+	did |= recover_step(n->rec, now);
+	return did;
+}
+
 int node_run(const struct node_cfg *cfg)
 {
 	struct node n = { .cfg = cfg };
@@ -330,7 +780,7 @@ int node_run(const struct node_cfg *cfg)
 	struct net_addr local;
 	struct rpc_cfg rcfg;
 	char addr[64], uuid[37];
-	uint64_t last_tick = 0;
+	uint64_t last_tick = 0, last_ctl = 0;
 	int err;
 
 	n.start_ns = util_now_ns();
@@ -355,6 +805,11 @@ int node_run(const struct node_cfg *cfg)
 	err = node_open_paths(&n, &local, &rcfg);
 	if (err)
 		goto out;
+	if (cfg->ctl) {
+		err = node_cluster_open(&n, &local, &rcfg);
+		if (err)
+			goto out;
+	}
 	log_info("node %s serving %s on %s (transport %s, %u queue%s, %llu chunks)",
 		 util_uuid_format(n.info.node, uuid), cfg->disk,
 		 net_addr_format(&local, addr, sizeof(addr)), n.paths[0].t->ops->name, n.npaths,
@@ -373,6 +828,11 @@ int node_run(const struct node_cfg *cfg)
 			}
 			busy += cnt > 0;
 		}
+		err = node_cluster_poll(&n, &last_ctl);
+		if (err < 0)
+			goto stop; /* refused by ctl: the reason is logged */
+		busy += err;
+		err = 0;
 		if (!busy)
 			node_wait(&n, NODE_TICK_MS);
 		now = util_now_ns();
@@ -385,6 +845,7 @@ int node_run(const struct node_cfg *cfg)
 stop:
 	log_info("node stopping");
 out:
+	node_cluster_close(&n);
 	for (uint32_t i = 0; i < n.npaths; i++) {
 		rpc_srv_close(n.paths[i].srv);
 		n.paths[i].t->ops->close(n.paths[i].t);

@@ -26,6 +26,8 @@ struct node_cfg {
 	const char *ctl;              /* control plane IP:PORT (NULL: standalone) */
 	const char *zone;             /* failure domain */
 	double scrub_mb_s;            /* background scrub rate (0 = off) */
+	double weight;                /* placement weight (0 = 1.0) */
+	double recovery_mb_s;         /* re-replication/rebalancing copy rate (0 = unlimited) */
 	int xdp_generic;              /* allow generic (skb) XDP when native fails */
 	volatile sig_atomic_t *stop;  /* set non-zero to make node_run return */
 };

@@ -16,12 +16,23 @@ struct client *cli_client_open(const char *cmd)
 	struct client *cl;
 	int err;
 
-	cfg.node = cli_client.node ? cli_client.node : getenv("FERRY_NODE");
-	if (!cfg.node || !*cfg.node) {
-		fprintf(stderr, "ferry %s: no node given (use --node ADDR:PORT or FERRY_NODE)\n",
-			cmd);
+	/* --node, --ctl, $FERRY_NODE, $FERRY_CTL: the first given wins. */
+	cfg.node = cli_client.node;
+	cfg.ctl = cli_client.ctl;
+	if (!cfg.node && !cfg.ctl) {
+		cfg.node = getenv("FERRY_NODE");
+		if (!cfg.node || !*cfg.node) {
+			cfg.node = NULL;
+			cfg.ctl = getenv("FERRY_CTL");
+		}
+	}
+	if ((!cfg.node || !*cfg.node) && (!cfg.ctl || !*cfg.ctl)) {
+		fprintf(stderr, "ferry %s: no node or ctl given (use --node ADDR:PORT, --ctl "
+				"ADDR:PORT, FERRY_NODE or FERRY_CTL)\n", cmd);
 		return NULL;
 	}
+	if (cfg.node && cfg.ctl && cli_client.node)
+		cfg.ctl = NULL; /* --node: that one node */
 	cfg.timeout_ms = cli_client.timeout_ms;
 	cfg.concurrency = cli_client.concurrency;
 	cfg.mtu = cli_client.mtu;
@@ -33,8 +44,8 @@ struct client *cli_client_open(const char *cmd)
 	cfg.chunk_size = (uint32_t)cli_client.chunk_size;
 	err = client_open(&cfg, &cl);
 	if (err == -EINVAL) {
-		fprintf(stderr, "ferry %s: bad node address '%s' (expected IP:PORT)\n", cmd,
-			cfg.node);
+		fprintf(stderr, "ferry %s: bad %s address '%s' (expected IP:PORT)\n", cmd,
+			cfg.node ? "node" : "ctl", cfg.node ? cfg.node : cfg.ctl);
 		return NULL;
 	}
 	if (err) {

@@ -11,6 +11,7 @@
 
 struct cli_client_opts {
 	const char *node;      /* --node, else $FERRY_NODE */
+	const char *ctl;       /* --ctl, else $FERRY_CTL (when no node is given) */
 	uint32_t timeout_ms;   /* --timeout */
 	uint32_t concurrency;  /* --concurrency */
 	uint32_t mtu;          /* --mtu */
@@ -21,7 +22,9 @@ extern struct cli_client_opts cli_client;
 
 #define CLI_CLIENT_OPTS                                                                        \
 	{ "node", 'n', OPT_STR, &cli_client.node, "ADDR:PORT",                                 \
-	  "node to talk to (default: $FERRY_NODE)", NULL },                                    \
+	  "one node to talk to (default: $FERRY_NODE)", NULL },                                \
+	{ "ctl", 0, OPT_STR, &cli_client.ctl, "ADDR:PORT",                                     \
+	  "the cluster's ctl, when no node is given (default: $FERRY_CTL)", NULL },            \
 	{ "timeout", 0, OPT_MS, &cli_client.timeout_ms, "TIME",                                \
 	  "give up on a request after TIME (default 10s)", NULL },                             \
 	{ "concurrency", 'c', OPT_U32, &cli_client.concurrency, "N",                           \

@@ -13,7 +13,7 @@
 static struct {
 	const char *disk, *listen, *iface, *transport, *cluster, *ctl, *zone, *log;
 	uint32_t queues, mtu;
-	double scrub;
+	double scrub, weight, recovery;
 	int xdp_generic;
 } node_opt;
 
@@ -46,6 +46,8 @@ static int cmd_node_run(int argc, char **argv)
 	cfg.ctl = node_opt.ctl;
 	cfg.zone = node_opt.zone;
 	cfg.scrub_mb_s = node_opt.scrub;
+	cfg.weight = node_opt.weight;
+	cfg.recovery_mb_s = node_opt.recovery;
 	cfg.xdp_generic = node_opt.xdp_generic;
 	cfg.stop = &node_stop;
 	if (!node_opt.transport || strcmp(node_opt.transport, "auto") == 0)
@@ -100,6 +102,10 @@ static const struct opt_def node_opts[] = {
 	  "refuse a disk of any other cluster", NULL },
 	{ "ctl", 0, OPT_STR, &node_opt.ctl, "ADDR:PORT", "control plane to join", NULL },
 	{ "zone", 0, OPT_STR, &node_opt.zone, "NAME", "failure domain", NULL },
+	{ "weight", 0, OPT_DOUBLE, &node_opt.weight, "W",
+	  "placement weight relative to 1.0 (default 1)", NULL },
+	{ "recovery-rate", 0, OPT_DOUBLE, &node_opt.recovery, "MB/S",
+	  "re-replication and rebalancing copy rate (default 0: unlimited)", NULL },
 	{ "scrub-rate", 0, OPT_DOUBLE, &node_opt.scrub, "MB/S",
 	  "background scrub rate (0: off)", NULL },
 	{ "log-level", 0, OPT_STR, &node_opt.log, "LEVEL", "err, warn, info or debug", NULL },

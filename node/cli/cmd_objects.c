@@ -4,10 +4,12 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/cli_client.h"
+#include "common/util.h"
 
 static int cmd_put_run(int argc, char **argv)
 {
@@ -88,6 +90,27 @@ static int cmd_ls_print(void *arg, const struct manifest *m)
 	return 0;
 }
 
+static int cmd_ls_chunks;
+
+/* ls --chunks: the raw chunks one node holds ("id version size" lines). */
+static int cmd_ls_chunks_run(struct client *cl)
+{
+	static struct ferry_list_entry ents[1024];
+	uint8_t cursor[16] = { 0 };
+	uint32_t n;
+
+	do {
+		if (client_chunk_list(cl, cursor, ents, 1024, &n))
+			return cli_client_error("ls", cl);
+		for (uint32_t i = 0; i < n; i++) {
+			char hex[33];
+			printf("%s %llu %llu\n", util_hex(ents[i].chunk, 16, hex),
+			       (unsigned long long)ents[i].version, (unsigned long long)ents[i].size);
+		}
+	} while (n);
+	return CLI_EXIT_OK;
+}
+
 static int cmd_ls_run(int argc, char **argv)
 {
 	struct client *cl = cli_client_open("ls");
@@ -97,16 +120,33 @@ static int cmd_ls_run(int argc, char **argv)
 	(void)argv;
 	if (!cl)
 		return CLI_EXIT_FAIL;
+	if (cmd_ls_chunks) {
+		if (!cli_client.node && !getenv("FERRY_NODE")) {
+			fprintf(stderr, "ferry ls: --chunks lists one node: give --node ADDR:PORT\n");
+			rc = CLI_EXIT_USAGE;
+		} else {
+			rc = cmd_ls_chunks_run(cl);
+		}
+		client_close(cl);
+		return rc;
+	}
 	if (client_obj_list(cl, cmd_ls_print, NULL))
 		rc = cli_client_error("ls", cl);
 	client_close(cl);
 	return rc;
 }
 
+static const struct opt_def ls_opts[] = {
+	CLI_CLIENT_OPTS,
+	{ "chunks", 0, OPT_FLAG, &cmd_ls_chunks, NULL,
+	  "list the raw chunks of one node (id version size)", NULL },
+	{ 0 },
+};
+
 const struct cmd_def cmd_ls = {
 	.name = "ls", .args = "", .min_args = 0, .max_args = 0,
-	.summary = "List objects (size and name).",
-	.opts = client_opts, .run = cmd_ls_run,
+	.summary = "List objects (size and name), or one node's chunks.",
+	.opts = ls_opts, .run = cmd_ls_run,
 };
 
 static int cmd_stat_node;

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster/map.h"
+#include "cluster/place.h"
 #include "common/util.h"
 
 struct client {
@@ -20,6 +22,13 @@ struct client {
 	struct net_addr node;
 	char node_str[64];
 	char err[512];
+	/* cluster mode (ctl given, no node) */
+	int clustered;
+	struct net_addr ctl;
+	char ctl_str[64];
+	struct cmap *map;        /* last map (epoch 0: none yet) */
+	struct cmap *tmp;        /* parse target */
+	uint8_t *map_buf;        /* GETMAP answer */
 };
 
 static int client_fail(struct client *cl, int err, const char *fmt, ...)
@@ -56,9 +65,23 @@ int client_open(const struct client_cfg *cfg, struct client **out)
 		cl->cfg.chunk_size = 4u << 20;
 	if (!cl->cfg.timeout_ms)
 		cl->cfg.timeout_ms = 10000;
-	if (!cfg->node || net_addr_parse(cfg->node, FERRY_PORT_DEFAULT, &cl->node)) {
-		free(cl);
-		return -EINVAL;
+	if (cfg->node) {
+		if (net_addr_parse(cfg->node, FERRY_PORT_DEFAULT, &cl->node)) {
+			free(cl);
+			return -EINVAL;
+		}
+	} else {
+		cl->clustered = 1;
+		cl->map = calloc(1, sizeof(*cl->map));
+		cl->tmp = calloc(1, sizeof(*cl->tmp));
+		cl->map_buf = malloc(MAP_MAX_LEN);
+		if (!cfg->ctl || !cl->map || !cl->tmp || !cl->map_buf ||
+		    net_addr_parse(cfg->ctl, 7481, &cl->ctl)) {
+			err = !cl->map || !cl->tmp || !cl->map_buf ? -ENOMEM : -EINVAL;
+			goto fail;
+		}
+		net_addr_format(&cl->ctl, cl->ctl_str, sizeof(cl->ctl_str));
+		cl->node = cl->ctl; /* until a chunk says otherwise */
 	}
 	net_addr_format(&cl->node, cl->node_str, sizeof(cl->node_str));
 	memset(&any, 0, sizeof(any));
@@ -69,7 +92,7 @@ int client_open(const struct client_cfg *cfg, struct client **out)
 	rpc_cfg_default(&rcfg);
 	rcfg.cluster = cfg->cluster;
 	rcfg.timeout_ms = cl->cfg.timeout_ms;
-	rcfg.max_msg = MAX(cl->cfg.chunk_size, 64u << 10) + 4096;
+	rcfg.max_msg = MAX(MAX(cl->cfg.chunk_size, 64u << 10), (uint32_t)MAP_MAX_LEN) + 4096;
 	if (cfg->mtu)
 		rcfg.mtu = cfg->mtu;
 	err = rpc_client_open(&rcfg, cl->t, &cl->rpc);
@@ -80,6 +103,9 @@ int client_open(const struct client_cfg *cfg, struct client **out)
 fail_t:
 	cl->t->ops->close(cl->t);
 fail:
+	free(cl->map);
+	free(cl->tmp);
+	free(cl->map_buf);
 	free(cl);
 	return err;
 }
@@ -90,6 +116,9 @@ void client_close(struct client *cl)
 		return;
 	rpc_client_close(cl->rpc);
 	cl->t->ops->close(cl->t);
+	free(cl->map);
+	free(cl->tmp);
+	free(cl->map_buf);
 	free(cl);
 }
 
@@ -105,6 +134,7 @@ static void client_call_init(struct client *cl, struct rpc_call *c, uint8_t op, 
 /* The outcome of a finished call as 0/-errno, with a message on failure. */
 static int client_call_result(struct client *cl, const struct rpc_call *c)
 {
+	net_addr_format(&c->peer, cl->node_str, sizeof(cl->node_str));
 	if (c->err == -ETIMEDOUT)
 		return client_fail(cl, c->err, "node %s did not answer (timed out after %u ms)",
 				   cl->node_str, cl->cfg.timeout_ms);
@@ -117,10 +147,138 @@ static int client_call_result(struct client *cl, const struct rpc_call *c)
 	return 0;
 }
 
+/* ------------------------------------------------------------- cluster */
+
+static int client_map_refresh(struct client *cl)
+{
+	struct rpc_call c;
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	c.peer = cl->ctl;
+	c.op = FERRY_OP_CTL_GETMAP;
+	c.resp = cl->map_buf;
+	c.resp_cap = MAP_MAX_LEN;
+	rpc_client_call(cl->rpc, &c);
+	if (c.err || c.status) {
+		err = c.err ? c.err : c.status;
+		return client_fail(cl, err, "ctl %s: %s", cl->ctl_str,
+				   c.err == -ETIMEDOUT ? "did not answer" : strerror(-err));
+	}
+	if (map_parse(cl->map_buf, c.resp_len, cl->tmp))
+		return client_fail(cl, -EBADMSG, "ctl %s sent a malformed map", cl->ctl_str);
+	*cl->map = *cl->tmp;
+	return 0;
+}
+
+const struct cmap *client_map(struct client *cl)
+{
+	if (!cl->clustered) {
+		client_fail(cl, -EINVAL, "no ctl given (use --ctl ADDR:PORT or FERRY_CTL)");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (client_map_refresh(cl)) {
+		errno = EHOSTUNREACH;
+		return NULL;
+	}
+	return cl->map;
+}
+
+/* Point call c (op and chunk set) at the member of its chain that attempt
+ * names: writes at the head; reads at the tail, then backwards. Returns the
+ * chain length, or -errno. */
+static int client_route(struct client *cl, struct rpc_call *c, uint32_t attempt)
+{
+	uint16_t chain[MAP_MAX_R];
+	int n, err;
+
+	if (cl->map->epoch == 0 && (err = client_map_refresh(cl)))
+		return err;
+	n = place_chain(cl->map, c->chunk, chain);
+	if (n <= 0)
+		return client_fail(cl, -EHOSTUNREACH, "no node is up in the cluster map (epoch %llu)",
+				   (unsigned long long)cl->map->epoch);
+	if (c->op == FERRY_OP_GET || c->op == FERRY_OP_STAT)
+		c->peer = cl->map->nodes[chain[n - 1 - (int)(attempt % (uint32_t)n)]].addr;
+	else
+		c->peer = cl->map->nodes[chain[0]].addr;
+	c->epoch = cl->map->epoch;
+	return n;
+}
+
+static int client_is_read(uint8_t op)
+{
+	return op == FERRY_OP_GET || op == FERRY_OP_STAT;
+}
+
+/* Worth another try (after a fresh map, or at another replica)? */
+static int client_retryable(int err)
+{
+	return err == FERRY_ST_STALE || err == FERRY_ST_NOTHEAD || err == -EAGAIN ||
+	       err == -EBUSY || err == -ETIMEDOUT || err == -ECANCELED || err == -ECONNREFUSED ||
+	       err == -EHOSTUNREACH;
+}
+
+/* Retry state of one chunk call. */
+struct client_try {
+	uint32_t attempt;   /* which chain member next (reads), how many tries (writes) */
+	uint32_t noent;     /* members that said NOENT in this round (reads) */
+	uint64_t deadline;  /* give up after */
+};
+
+static void client_try_init(struct client *cl, struct client_try *t)
+{
+	t->attempt = t->noent = 0;
+	t->deadline = util_now_ns() + (uint64_t)cl->cfg.timeout_ms * 3000000ull;
+}
+
+/* After call c failed with err: 1 = route again and retry, 0 = final. */
+static int client_try_again(struct client *cl, struct rpc_call *c, struct client_try *t, int err,
+			    int chain_len)
+{
+	if (!cl->clustered || util_now_ns() > t->deadline)
+		return 0;
+	if (client_is_read(c->op) && err != FERRY_ST_STALE) {
+		/* Another replica may have it (recovery still copying to the
+		 * tail, a rejoining node): try every member before NOENT. */
+		t->noent += err == -ENOENT;
+		if (++t->attempt % (uint32_t)MAX(chain_len, 1)) 
+			return 1;
+		if (t->noent >= (uint32_t)chain_len)
+			return 0;
+		t->noent = 0;
+	} else if (!client_retryable(err)) {
+		return 0;
+	} else {
+		t->attempt++;
+	}
+	/* A new map may say otherwise; ctl being away is fine: keep the old one. */
+	if (client_map_refresh(cl) == 0 && err == FERRY_ST_STALE)
+		return 1;
+	usleep(MIN(20000u * t->attempt, 300000u));
+	return 1;
+}
+
 static int client_call(struct client *cl, struct rpc_call *c)
 {
-	rpc_client_call(cl->rpc, c);
-	return client_call_result(cl, c);
+	struct client_try t;
+	int err, n;
+
+	if (!cl->clustered) {
+		rpc_client_call(cl->rpc, c);
+		return client_call_result(cl, c);
+	}
+	client_try_init(cl, &t);
+	for (;;) {
+		n = client_route(cl, c, t.attempt);
+		if (n < 0)
+			return n;
+		rpc_client_call(cl->rpc, c);
+		err = client_call_result(cl, c);
+		if (!err || !client_try_again(cl, c, &t, err, n))
+			return err;
+	}
 }
 
 int client_chunk_put(struct client *cl, const uint8_t id[16], const void *buf, uint32_t len)
@@ -197,6 +355,54 @@ int client_chunk_list(struct client *cl, uint8_t cursor[16], struct ferry_list_e
 	return 0;
 }
 
+static int client_list_at(struct client *cl, const struct net_addr *at, uint8_t cursor[16],
+			  struct ferry_list_entry *out, uint32_t max, uint32_t *n)
+{
+	struct rpc_call c;
+	int err;
+
+	client_call_init(cl, &c, FERRY_OP_LIST, cursor);
+	c.peer = *at;
+	c.length = max;
+	c.resp = (uint8_t *)out;
+	c.resp_cap = max * (uint32_t)sizeof(*out);
+	rpc_client_call(cl->rpc, &c);
+	err = client_call_result(cl, &c);
+	if (err)
+		return err;
+	if (c.resp_len % sizeof(*out))
+		return client_fail(cl, -EBADMSG, "node %s sent a malformed LIST answer",
+				   cl->node_str);
+	*n = c.resp_len / (uint32_t)sizeof(*out);
+	if (*n)
+		memcpy(cursor, out[*n - 1].chunk, 16);
+	return 0;
+}
+
+int client_node_stats_at(struct client *cl, const struct net_addr *addr, char *buf, uint32_t cap)
+{
+	struct rpc_call c;
+	int err;
+
+	if (cap == 0)
+		return -EINVAL;
+	client_call_init(cl, &c, FERRY_OP_STATS, NULL);
+	c.peer = *addr;
+	c.resp = (uint8_t *)buf;
+	c.resp_cap = cap - 1;
+	rpc_client_call(cl->rpc, &c);
+	err = client_call_result(cl, &c);
+	buf[err ? 0 : c.resp_len] = 0;
+	return err;
+}
+
+int client_ctl_stats(struct client *cl, char *buf, uint32_t cap)
+{
+	if (!cl->clustered)
+		return client_fail(cl, -EINVAL, "no ctl given");
+	return client_node_stats_at(cl, &cl->ctl, buf, cap);
+}
+
 int client_node_stats(struct client *cl, char *buf, uint32_t cap)
 {
 	struct rpc_call c;
@@ -223,6 +429,8 @@ struct client_slot {
 	uint8_t version[8]; /* a PUT's answer */
 	uint32_t index;
 	int busy;
+	int chain_len;           /* cluster: members of this chunk's chain */
+	struct client_try try;   /* cluster: retry state */
 };
 
 struct client_pipe {
@@ -259,6 +467,11 @@ static int client_pipeline(struct client_pipe *p, uint32_t n)
 				continue;
 			s->index = next++;
 			err = p->prep(p, s);
+			if (!err && cl->clustered) {
+				client_try_init(cl, &s->try);
+				s->chain_len = client_route(cl, &s->call, 0);
+				err = s->chain_len < 0 ? s->chain_len : 0;
+			}
 			if (!err)
 				err = rpc_client_start(cl->rpc, &s->call);
 			if (err) {
@@ -284,9 +497,15 @@ static int client_pipeline(struct client_pipe *p, uint32_t n)
 
 			if (!s->busy || s->call.state != 0)
 				continue;
+			err = client_call_result(cl, &s->call);
+			if (err && !p->err && cl->clustered &&
+			    client_try_again(cl, &s->call, &s->try, err, s->chain_len)) {
+				s->chain_len = client_route(cl, &s->call, s->try.attempt);
+				if (s->chain_len > 0 && rpc_client_start(cl->rpc, &s->call) == 0)
+					continue; /* still busy */
+			}
 			s->busy = 0;
 			active--;
-			err = client_call_result(cl, &s->call);
 			if (!err)
 				err = p->done(p, s);
 			if (err && !p->err)
@@ -525,12 +744,82 @@ int client_obj_stat(struct client *cl, const char *name, struct manifest *m)
 	return client_manifest_get(cl, name, m);
 }
 
+static int client_id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* ls over a cluster: manifest ids from every up node, merged. */
+static int client_obj_list_cluster(struct client *cl,
+				   int (*fn)(void *arg, const struct manifest *m), void *arg)
+{
+	struct ferry_list_entry ents[256];
+	uint8_t (*ids)[16] = NULL;
+	size_t nids = 0, cap = 0;
+	int err;
+
+	if ((err = client_map_refresh(cl)))
+		return err;
+	for (uint32_t i = 0; i < cl->map->n; i++) {
+		uint8_t cursor[16] = { 0 };
+		uint32_t n = 0;
+
+		if (cl->map->nodes[i].state != MAP_UP)
+			continue;
+		do {
+			err = client_list_at(cl, &cl->map->nodes[i].addr, cursor, ents,
+					     ARRAY_SIZE(ents), &n);
+			if (err)
+				goto out;
+			for (uint32_t k = 0; k < n; k++) {
+				if (ents[k].chunk[0] != CHUNK_KIND_MANIFEST)
+					continue;
+				if (nids == cap) {
+					void *p = realloc(ids, (cap = cap ? cap * 2 : 256) * 16);
+					if (!p) {
+						err = -ENOMEM;
+						goto out;
+					}
+					ids = p;
+				}
+				memcpy(ids[nids++], ents[k].chunk, 16);
+			}
+		} while (n);
+	}
+	if (nids)
+		qsort(ids, nids, 16, client_id_cmp);
+	for (size_t k = 0; k < nids; k++) {
+		uint8_t buf[MANIFEST_MAX_LEN];
+		struct manifest m;
+		uint32_t got;
+
+		if (k && memcmp(ids[k], ids[k - 1], 16) == 0)
+			continue; /* the same object on another replica */
+		err = client_chunk_get(cl, ids[k], 0, buf, sizeof(buf), &got);
+		if (err == -ENOENT)
+			continue; /* removed since the listing */
+		if (err)
+			goto out;
+		if (manifest_parse(buf, got, &m))
+			continue;
+		if (fn(arg, &m))
+			break;
+	}
+	err = 0;
+out:
+	free(ids);
+	return err;
+}
+
 int client_obj_list(struct client *cl, int (*fn)(void *arg, const struct manifest *m), void *arg)
 {
 	struct ferry_list_entry ents[256];
 	uint8_t cursor[16] = { 0 };
 	uint32_t n;
 	int err;
+
+	if (cl->clustered)
+		return client_obj_list_cluster(cl, fn, arg);
 
 	do {
 		err = client_chunk_list(cl, cursor, ents, ARRAY_SIZE(ents), &n);

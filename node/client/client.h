@@ -3,8 +3,13 @@
  * client.h - the Ferry client library: chunks and named objects.
  *
  * A client owns a kernel UDP transport and an rpc_client on it. Chunk calls
- * go to the node that holds the chunk (today: the one node given; the
- * cluster layer picks per chunk from the map). Object calls split files into
+ * go to the one node given (--node), or, given ctl, to the node the cluster
+ * map says (cluster/place.h): writes to the chain's head, reads to its tail
+ * (then the other members, newest map first). Every cluster call carries the
+ * map epoch; a node with another epoch answers STALE and the client fetches
+ * the map again and retries, as it does when a chain member times out, until
+ * timeout_ms x 3 has passed. ctl being away only matters when a node says
+ * the map is stale: the last map keeps working. Object calls split files into
  * chunks plus a manifest (client/manifest.h) and keep several chunk calls in
  * flight. Errors are 0/-errno; the reason for the last failure is kept in
  * a one-line message (client_errmsg) for the CLI to print.
@@ -19,7 +24,8 @@
 #include "net/transport.h"
 
 struct client_cfg {
-	const char *node;        /* IP:PORT of the node */
+	const char *node;        /* IP:PORT of the node (one node: --node) */
+	const char *ctl;         /* IP:PORT of ctl (a cluster; used when node is NULL) */
 	uint32_t concurrency;    /* chunk calls in flight (0 = 8) */
 	uint32_t chunk_size;     /* bytes per data chunk for puts (0 = 4 MiB) */
 	uint32_t timeout_ms;     /* per call (0 = 10 s) */
@@ -46,6 +52,14 @@ int client_chunk_list(struct client *cl, uint8_t cursor[16], struct ferry_list_e
 		      uint32_t max, uint32_t *n);
 /* client_node_stats - the node's "name value" counter text (NUL-terminated). */
 int client_node_stats(struct client *cl, char *buf, uint32_t cap);
+
+/* Cluster. client_map - fetch the map from ctl now (NULL + errno without
+ * ctl or when it did not answer). client_ctl_stats - ctl's counter text. */
+struct cmap;
+const struct cmap *client_map(struct client *cl);
+int client_ctl_stats(struct client *cl, char *buf, uint32_t cap);
+/* client_node_stats_at - the counters of the node at addr (for status). */
+int client_node_stats_at(struct client *cl, const struct net_addr *addr, char *buf, uint32_t cap);
 
 /* Objects. */
 int client_obj_put_file(struct client *cl, const char *path, const char *name);

@@ -110,6 +110,10 @@ int map_parse(const uint8_t *buf, size_t len, struct cmap *m)
 		for (int k = 0; k < 7; k++)
 			if (w.pad[k])
 				return -EBADMSG;
+		/* canonical: nothing after the zone's NUL */
+		for (size_t k = strlen(w.zone); k < MAP_ZONE_LEN; k++)
+			if (w.zone[k])
+				return -EBADMSG;
 		if (map_find(m, w.uuid) >= 0)
 			return -EBADMSG; /* one record per node */
 		memcpy(n->uuid, w.uuid, 16);

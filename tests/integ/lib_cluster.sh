@@ -1,0 +1,57 @@
+# tests/integ/lib_cluster.sh - a cluster of namespaces on one bridge, for the
+# cluster_*.sh tests and make run. Source tests/lib/netns.sh first.
+#
+#   hub_init                    namespace "hub" with bridge br0
+#   hub_host NAME IP [MTU]      namespace NAME, veth eth0 (IP/24) on the bridge
+#   cl_format DISK CLUSTER      truncate + ferry format (256 MiB, 1 MiB max chunk)
+#   cl_ctl ARGS...              start ferry ctl in namespace "ctl" (CL_CTL_PID)
+#   cl_node NAME DISK ARGS...   start ferry node in NAME (CL_PID[NAME])
+#   cl_wait_up N                until ctl's map says N nodes are up
+#   cl_up_count                 nodes up in the map now
+declare -A CL_PID
+
+hub_init() {
+	netns_add hub
+	ns hub ip link add br0 type bridge
+	ns hub ip link set br0 up
+}
+
+hub_host() {
+	local name=$1 ip=$2 mtu=${3:-1500}
+	netns_add "$name"
+	ip link add "h-$name" netns "$NETNS_PREFIX-hub" type veth peer name eth0 \
+		netns "$NETNS_PREFIX-$name" || fail "cannot create veth for $name"
+	ns hub ip link set "h-$name" mtu "$mtu" master br0 up
+	ns "$name" ip link set eth0 mtu "$mtu" up
+	ns "$name" ip addr add "$ip/24" dev eth0
+}
+
+cl_format() {
+	truncate -s 256M "$1"
+	"$FERRY" format --disk "$1" --cluster "$2" --max-chunk 1m >/dev/null 2>&1 ||
+		"$FERRY" format --disk "$1" --cluster "$2" >/dev/null || fail "format $1 failed"
+}
+
+cl_ctl() {
+	netns_bg ctl "$FERRY" ctl "$@"
+	CL_CTL_PID=${NETNS_PIDS[-1]}
+}
+
+cl_node() {
+	local name=$1 disk=$2; shift 2
+	netns_bg "$name" "$FERRY" node --disk "$disk" "$@"
+	CL_PID[$name]=${NETNS_PIDS[-1]}
+}
+
+cl_up_count() {
+	ns cli "$FERRY" status --ctl "$CTL" --json --timeout 500ms 2>/dev/null |
+		grep -o '"state":"up"' | wc -l
+}
+
+cl_wait_up() {
+	local want=$1 secs=${2:-20} end=$(( $(date +%s) + ${2:-20} ))
+	while [ "$(cl_up_count)" != "$want" ]; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
