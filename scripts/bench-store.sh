@@ -107,6 +107,8 @@ $DRV --disk "$BIG" --mode synth --chunks "$OPEN_CHUNKS"
 T=""
 for r in $(seq "$RUNS"); do
 	sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-	T+="$($DRV --disk "$BIG" --mode open | tee /dev/stderr | awk '{print $4}') "
-done 2>&1
+	line=$($DRV --disk "$BIG" --mode open)
+	echo "$line"
+	T+="$(echo "$line" | awk '{print $4}') "
+done
 echo "median open seconds: $(echo $T | tr ' ' '\n' | grep . | median)"

@@ -875,6 +875,8 @@ void store_close(struct store *s)
 	free(s->meta_free);
 	free(s->bounce_pool);
 	free(s->zero);
+	free(s->defer[0]);
+	free(s->defer[1]);
 	free(s);
 }
 
@@ -928,6 +930,8 @@ struct store_op_priv {
 	uint8_t *meta;           /* record buffer */
 	struct store_ent old;    /* entry at start */
 	int had_old;             /* old is valid */
+	int reader;              /* counted in s->readers[epoch] */
+	uint32_t epoch;          /* reader epoch (0/1) */
 	struct store_ent nw;     /* new entry being written */
 	uint64_t new_size;       /* new chunk size */
 	uint32_t b0, nb;         /* GET: first block, block count */
@@ -980,6 +984,63 @@ static int store_op_io(struct store_op_priv *p, int kind, void *buf, uint32_t le
 	return ret;
 }
 
+/*
+ * Deferred frees. An op that reads a chunk's blocks or record looked the
+ * entry up when it started; if a PUT replaces or a DELETE removes the chunk
+ * meanwhile, the old space must not be reused (and overwritten) before that
+ * read is done. Two reader epochs, RCU style: readers count in the epoch
+ * current at their start; space freed in epoch e is released when the store
+ * moves on to epoch e+2. The store moves from epoch e to e+1 only once the
+ * readers of e-1 have drained, so by e+2 every op that started before the
+ * free (in e or earlier) has finished; later ops never saw the old entry.
+ */
+static void store_free_ent(struct store *s, const struct store_ent *e);
+
+static void store_epoch_advance(struct store *s)
+{
+	uint32_t o = s->epoch ^ 1;
+
+	while (s->readers[o] == 0 && (s->ndefer[o] || s->ndefer[s->epoch])) {
+		for (uint32_t i = 0; i < s->ndefer[o]; i++)
+			store_free_ent(s, &s->defer[o][i]);
+		s->ndefer[o] = 0;
+		s->epoch = o;
+		o ^= 1;
+	}
+}
+
+/* store_defer_free - release e's space once no reader can still use it. */
+static void store_defer_free(struct store *s, const struct store_ent *e)
+{
+	uint32_t c = s->epoch;
+
+	if (!s->readers[0] && !s->readers[1]) {
+		store_free_ent(s, e);
+		return;
+	}
+	if (s->ndefer[c] == s->capdefer[c]) {
+		uint32_t nc = s->capdefer[c] ? s->capdefer[c] * 2 : 64;
+		struct store_ent *n = realloc(s->defer[c], nc * sizeof(*n));
+
+		if (!n) {
+			/* Out of memory: leak the space until restart rather than
+			 * risk a reader seeing it reused. */
+			return;
+		}
+		s->defer[c] = n;
+		s->capdefer[c] = nc;
+	}
+	s->defer[c][s->ndefer[c]++] = *e;
+	store_epoch_advance(s);
+}
+
+static void store_reader_enter(struct store_op_priv *p)
+{
+	p->reader = 1;
+	p->epoch = p->s->epoch;
+	p->s->readers[p->epoch]++;
+}
+
 static void store_release(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -990,6 +1051,11 @@ static void store_release(struct store_op_priv *p)
 	if (p->bounce >= 0)
 		s->bounce_busy[p->bounce] = 0;
 	p->bounce = -1;
+	if (p->reader) {
+		s->readers[p->epoch]--;
+		p->reader = 0;
+		store_epoch_advance(s);
+	}
 	if (p->mutating) {
 		struct store_op_priv **pp = &s->mutating;
 
@@ -1354,7 +1420,7 @@ static void store_op_advance(struct store_op_priv *p)
 		/* The old space is reusable once its header erase has completed:
 		 * any reuse is followed by a flush before it commits. */
 		if (!p->err)
-			store_free_ent(s, &p->old);
+			store_defer_free(s, &p->old);
 		store_complete(p, 0);
 		return;
 	case ST_DEL_FLUSH:
@@ -1385,7 +1451,7 @@ static void store_op_advance(struct store_op_priv *p)
 		e = store_ix_find(&s->ix, op->id);
 		if (e && e->slot == p->old.slot)
 			store_ix_del(&s->ix, e);
-		store_free_ent(s, &p->old);
+		store_defer_free(s, &p->old);
 		store_complete(p, 0);
 		return;
 	}
@@ -1439,6 +1505,7 @@ static int store_start(struct store *s, struct store_op_priv *p)
 		}
 		end = op->off + op->len < e->size ? op->off + op->len : e->size;
 		op->got = (uint32_t)(end - op->off);
+		store_reader_enter(p);
 		p->b0 = (uint32_t)(op->off / STORE_BLOCK);
 		p->nb = store_nblocks(end) - p->b0;
 		if (op->off % STORE_BLOCK == 0 && store_direct_ok(op, (uint64_t)p->nb * STORE_BLOCK))
@@ -1461,6 +1528,7 @@ static int store_start(struct store *s, struct store_op_priv *p)
 			return -ENOENT;
 		if ((ret = store_take_meta(p)) < 0)
 			return ret;
+		store_reader_enter(p);
 		p->stage = ST_STAT_READ;
 		ret = store_op_io(p, STORE_IO_READ, p->meta,
 				  store_fmt_rec_slots(store_nblocks(e->size)) * STORE_SLOT,
@@ -1502,6 +1570,7 @@ static int store_start(struct store *s, struct store_op_priv *p)
 		if ((ret = store_take_bounce(p)) < 0)
 			goto fail;
 		store_mark_mutating(p);
+		store_reader_enter(p);
 		p->stage = ST_WR_READ;
 		ret = 0;
 		if (e->size)

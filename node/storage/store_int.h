@@ -86,6 +86,11 @@ struct store {
 	struct store_op_priv *mutating; /* mutating ops in flight */
 	uint32_t inflight;        /* ops submitted, callback not run */
 	uint32_t io_inflight;     /* device requests queued or running */
+	/* deferred frees (see store_defer_free) */
+	uint32_t epoch;           /* current reader epoch, 0 or 1 */
+	uint32_t readers[2];      /* ops reading chunk space, per epoch */
+	struct store_ent *defer[2]; /* space freed in each epoch */
+	uint32_t ndefer[2], capdefer[2]; /* used, allocated */
 	struct store_counters ctr; /* counters */
 	/* scrub */
 	double scrub_mb_s;        /* rate; 0 = off */
