@@ -442,6 +442,10 @@ static int cmdline_ferry_key(const char *key, const char *v, struct init_cfg *cf
 	} else if (!strcmp(key, "debug_exit")) {
 		if (cmdline_bool(v, &cfg->debug_exit))
 			return cmdline_fail(err, errlen, "ferry.debug_exit=%s: want 0 or 1", v);
+	} else if (!strcmp(key, "wait")) {
+		if (cmdline_parse_u32(v, 600, &u))
+			return cmdline_fail(err, errlen, "ferry.wait=%s: want 0-600 seconds", v);
+		cfg->wait_ms = u * 1000;
 	} else if (!strcmp(key, "build")) {
 		if (!cmdline_name_ok(v, sizeof(cfg->build), 0))
 			return cmdline_fail(err, errlen, "ferry.build=%s: bad build id", v);
@@ -460,6 +464,7 @@ static void cmdline_defaults(struct init_cfg *cfg)
 	cfg->disks_auto = 1;
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->on_fatal = INIT_FATAL_REBOOT;
+	cfg->wait_ms = INIT_WAIT_DEFAULT_MS;
 }
 
 int init_cmdline_parse(const char *buf, size_t len, struct init_cfg *cfg, char *err,

@@ -20,6 +20,7 @@
  *   ferry.on_fatal=reboot|poweroff|halt   what a fatal error does (default reboot)
  *   ferry.debug_exit=0|1          also write a QEMU isa-debug-exit code (tests)
  *   ferry.build=ID                image identity (informational)
+ *   ferry.wait=SECONDS            how long to wait for the NIC and disks (default 15)
  *   ip=client:server:gw:netmask:hostname:device:autoconf   static address
  *   BOOTIF=01-aa-bb-cc-dd-ee-ff   MAC of the NIC to configure
  *
@@ -39,6 +40,7 @@
  * FERRY_VERSION is the wire version and clashes with the build's string). */
 #define INIT_PORT_DEFAULT 7480
 #define INIT_CTL_PORT_DEFAULT 7481
+#define INIT_WAIT_DEFAULT_MS 15000 /* drivers probe asynchronously after finit_module */
 
 enum init_role {
 	INIT_ROLE_NODE = 0, /* storage node only */
@@ -83,6 +85,7 @@ struct init_cfg {
 	enum init_fatal on_fatal;       /* ferry.on_fatal */
 	int debug_exit;                 /* ferry.debug_exit=1 */
 	char build[INIT_NAME_MAX];      /* ferry.build */
+	uint32_t wait_ms;               /* ferry.wait, in ms */
 	struct init_ip ip;              /* ip= */
 	int has_bootif;                 /* BOOTIF= given */
 	uint8_t bootif[6];              /* its MAC */

@@ -41,8 +41,6 @@
 #include <sys/io.h>
 #endif
 
-#define INIT_WAIT_NIC_MS   15000 /* drivers probe asynchronously after finit_module */
-#define INIT_WAIT_DISK_MS  15000
 #define INIT_BACKOFF_MIN_MS 1000
 #define INIT_BACKOFF_MAX_MS 30000
 #define INIT_STABLE_MS     60000 /* a child that ran this long resets its backoff */
@@ -644,12 +642,12 @@ int init_main(int argc, char **argv)
 		log_warn("init: RLIMIT_MEMLOCK: %s", strerror(errno));
 	if (init_modules_load("", cmdline, len))
 		init_fatal("kernel modules: %s", init_last_err);
-	if (init_net_setup(&init_cfg, INIT_WAIT_NIC_MS, ifname))
+	if (init_net_setup(&init_cfg, init_cfg.wait_ms, ifname))
 		init_fatal("network setup: %s", init_last_err);
 
 	disks.n = 0;
 	if (init_cfg.role != INIT_ROLE_CTL) {
-		if (init_disks_find(&init_cfg, INIT_WAIT_DISK_MS, &disks))
+		if (init_disks_find(&init_cfg, init_cfg.wait_ms, &disks))
 			init_fatal("no usable disks: %s", init_last_err);
 		for (int i = 0; i < disks.n; i++)
 			log_info("disks: found %s", disks.path[i]);

@@ -30,7 +30,7 @@ FQ_IMAGE=$tmp/image
 "$here/image/build.sh" --ferry "$FERRY" --out "$FQ_IMAGE" >"$tmp/image.log" 2>&1 ||
 	{ cat "$tmp/image.log" >&2; echo "FAIL: image build" >&2; exit 1; }
 truncate -s 64M "$tmp/nvme0.img"
-base="$(cat "$FQ_IMAGE/cmdline") ferry.on_fatal=poweroff ferry.debug_exit=1"
+base="$(cat "$FQ_IMAGE/cmdline") ferry.on_fatal=poweroff ferry.debug_exit=1 ferry.wait=3"
 ip="ip=10.0.2.15::10.0.2.2:255.255.255.0:fatal::off"
 nic=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0,mac=52:54:00:f0:00:02)
 disk=(-drive file="$tmp/nvme0.img",if=none,id=d0,format=raw -device nvme,serial=ferry-fatal-0,drive=d0)

@@ -35,6 +35,7 @@ static void test_defaults(void)
 	CHECK_EQ(c.format, 0);
 	CHECK_EQ(c.on_fatal, INIT_FATAL_REBOOT);
 	CHECK_EQ(c.log_level, LOG_LVL_INFO);
+	CHECK_EQ(c.wait_ms, INIT_WAIT_DEFAULT_MS);
 	CHECK(c.ip.set);
 	CHECK_EQ(c.ip.client, ip4("10.0.2.15"));
 	CHECK_EQ(c.ip.gw, ip4("10.0.2.2"));
@@ -65,7 +66,7 @@ static void test_all_keys(void)
 	    "ferry.cluster=01234567-89ab-cdef-0123-456789ABCDEF "
 	    "ferry.node=11111111-2222-3333-4444-555555555555 "
 	    "ferry.log=debug ferry.on_fatal=poweroff ferry.debug_exit=1 "
-	    "ferry.transport=udp ferry.build=abc123 "
+	    "ferry.transport=udp ferry.build=abc123 ferry.wait=3 "
 	    "ip=192.168.1.5:192.168.1.1::16:host:eth1:none";
 	REQUIRE(parse(s, &c, err) == 0);
 	CHECK_EQ(c.role, INIT_ROLE_BOTH);
@@ -89,6 +90,7 @@ static void test_all_keys(void)
 	CHECK_EQ(c.debug_exit, 1);
 	CHECK(!strcmp(c.transport, "udp"));
 	CHECK(!strcmp(c.build, "abc123"));
+	CHECK_EQ(c.wait_ms, 3000);
 	CHECK_EQ(c.ip.prefix, 16);
 	CHECK_EQ(c.ip.server, ip4("192.168.1.1"));
 	CHECK_EQ(c.ip.gw, 0);
@@ -151,6 +153,8 @@ static void test_bad(void)
 		{ BASE " ferry.on_fatal=explode", "ferry.on_fatal" },
 		{ BASE " ferry.debug_exit=maybe", "ferry.debug_exit" },
 		{ BASE " ferry.transport=tcp", "ferry.transport" },
+		{ BASE " ferry.wait=601", "ferry.wait" },
+		{ BASE " ferry.wait=1s", "ferry.wait" },
 		{ BASE " ferry.disks=", "empty value" },
 		{ BASE " ferry.disks=nvme0n1,,vdb", "empty" },
 		{ BASE " ferry.disks=../etc/passwd", "bad disk name" },
