@@ -1651,11 +1651,14 @@ int store_poll(struct store *s, int wait)
 	int n = 0, ret;
 
 	for (;;) {
-		ret = s->io->submit(s->ioctx);
-		if (ret < 0)
-			return ret;
+		int w;
+
 		n += store_run_done(s);
-		ret = s->io->reap(s->ioctx, wait && !n && s->io_inflight > 0);
+		w = wait && !n && s->io_inflight > 0;
+		/* A waiting reap submits the queued batch in the same syscall. */
+		if (!w && (ret = s->io->submit(s->ioctx)) < 0)
+			return ret;
+		ret = s->io->reap(s->ioctx, w);
 		if (ret < 0)
 			return ret;
 		n += store_run_done(s);

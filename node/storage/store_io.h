@@ -45,8 +45,9 @@ struct store_io_ops {
 	int (*queue)(void *ctx, struct store_io_req *r);
 	/* submit - hand the queued batch to the device; returns 0 or -errno. */
 	int (*submit)(void *ctx);
-	/* reap - run done() for completed requests; wait = block for at least one.
-	 * Returns the number reaped or -errno. */
+	/* reap - run done() for completed requests; wait = submit the queued
+	 * batch and block for at least one completion. Returns the number
+	 * reaped or -errno. */
 	int (*reap)(void *ctx, int wait);
 	/* fd - a file descriptor that becomes readable when completions are
 	 * ready (the io_uring fd), or -1. */

@@ -81,7 +81,8 @@ static int uring_reap(void *ctx, int wait)
 	int ret;
 
 	if (wait) {
-		ret = io_uring_wait_cqe(&u->ring, &cqe);
+		/* Submit whatever is queued and wait, in one io_uring_enter. */
+		ret = io_uring_submit_and_wait(&u->ring, 1);
 		if (ret < 0 && ret != -EINTR)
 			return ret;
 	}
