@@ -614,13 +614,19 @@ static int client_manifest_get(struct client *cl, const char *name, struct manif
 	return 0;
 }
 
+/* Best effort: a leftover chunk is garbage, not data. The reason the caller
+ * is cleaning up stays the message (these deletes must not replace it). */
 static void client_delete_generation(struct client *cl, const struct manifest *m)
 {
+	char saved[sizeof(cl->err)];
+
+	memcpy(saved, cl->err, sizeof(saved));
 	for (uint32_t i = 0; i < m->nchunks; i++) {
 		uint8_t id[16];
 		manifest_data_id(m->name, m->generation, i, id);
-		client_chunk_delete(cl, id); /* best effort: a leftover is garbage, not data */
+		client_chunk_delete(cl, id);
 	}
+	memcpy(cl->err, saved, sizeof(saved));
 }
 
 int client_obj_put_file(struct client *cl, const char *path, const char *name)

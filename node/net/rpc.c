@@ -169,7 +169,8 @@ struct rpc_srv {
 	struct rpc_sreq *buckets[RPC_SRV_BUCKETS];
 	struct rpc_sreq *old, *young;     /* age list ends */
 	struct rpc_sreq *acks;            /* requests owing an ACK */
-	uint32_t nreqs;
+	uint32_t nreqs;                   /* requests tracked, answered ones included */
+	uint32_t nactive;                 /* of which still receiving, executing or answering */
 	uint64_t mem;
 	struct rpc_counters ctr;
 };
@@ -255,6 +256,8 @@ static void rpc_sreq_destroy(struct rpc_srv *srv, struct rpc_sreq *r)
 	rpc_sreq_free_resp(srv, r);
 	srv->mem -= sizeof(*r);
 	srv->nreqs--;
+	if (r->state != SREQ_DONE)
+		srv->nactive--;
 	free(r);
 }
 
@@ -317,6 +320,7 @@ static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pk
 	r->req_mem = req_mem;
 	srv->mem += need;
 	srv->nreqs++;
+	srv->nactive++;
 	uint32_t b = rpc_srv_hash(&r->peer, r->session, r->req_id);
 	r->hnext = srv->buckets[b];
 	srv->buckets[b] = r;
@@ -325,10 +329,12 @@ static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pk
 	return r;
 }
 
+/* The credits one request may use: the receive side's capacity shared by the
+ * requests in progress (answered ones remembered for retries use none). */
 static uint32_t rpc_srv_window(struct rpc_srv *srv)
 {
 	uint32_t credits = srv->t->ops->rx_credits(srv->t);
-	uint32_t active = srv->nreqs ? srv->nreqs : 1;
+	uint32_t active = srv->nactive ? srv->nactive : 1;
 	uint32_t w = credits / active;
 
 	if (w > srv->cfg.window)
@@ -470,15 +476,16 @@ static void rpc_srv_on_ack(struct rpc_srv *srv, struct rpc_sreq *r, const struct
 	r->peer_window = h->window ? h->window : 1;
 	if (h->ack > r->resp_acked && h->ack <= r->resp_len)
 		r->resp_acked = h->ack;
+	if (r->state == SREQ_DONE)
+		return; /* a repeated final ACK */
 	if ((h->flags & FERRY_F_LAST) && r->resp_acked == r->resp_len) {
 		/* Final ACK: keep small answers for retries, drop big ones. */
 		r->state = SREQ_DONE;
+		srv->nactive--;
 		if (r->resp_cap > RPC_SMALL_RESP)
 			rpc_sreq_free_resp(srv, r);
 		return;
 	}
-	if (r->state == SREQ_DONE)
-		return;
 	if (h->flags & FERRY_F_RETRY) {
 		/* The client saw no progress: go back to what it has. */
 		r->resp_next = r->resp_acked;
@@ -545,6 +552,7 @@ void rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now)
 			rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
 		} else if (r->state == SREQ_DONE && (h.flags & FERRY_F_RETRY) && r->resp_buf) {
 			r->state = SREQ_RESP;
+			srv->nactive++;
 			r->resp_acked = r->resp_next = 0;
 			srv->ctr.retransmits++;
 			rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
@@ -615,7 +623,7 @@ const struct rpc_counters *rpc_srv_counters(struct rpc_srv *srv)
 
 uint32_t rpc_srv_active(struct rpc_srv *srv)
 {
-	return srv->nreqs;
+	return srv->nactive;
 }
 
 int rpc_srv_open(const struct rpc_cfg *cfg, struct transport *t, rpc_handler_fn fn, void *arg,

@@ -37,7 +37,7 @@ struct udp_transport {
 	socklen_t tx_addrlen[UDP_BATCH];
 	uint32_t tx_len[UDP_BATCH];
 	int tx_n;
-	uint64_t rx_pkts, tx_pkts, tx_errors, rx_truncated;
+	uint64_t rx_pkts, tx_pkts, tx_errors, rx_truncated, rx_errors;
 };
 
 static struct udp_transport *udp_of(struct transport *t)
@@ -99,8 +99,18 @@ static int udp_rx_burst(struct transport *t, struct net_pkt *pkts, int max)
 		msgs[i].msg_hdr.msg_namelen = sizeof(u->rx_addr[i]);
 	}
 	n = recvmmsg(u->fd, msgs, (unsigned)max, MSG_DONTWAIT, NULL);
-	if (n < 0)
-		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		/* Errors a peer's ICMP leaves on the socket are about one
+		 * datagram, not the transport: count them, go on. */
+		if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH ||
+		    errno == EHOSTDOWN || errno == ETIMEDOUT) {
+			u->rx_errors++;
+			return 0;
+		}
+		return -errno;
+	}
 	for (int i = 0; i < n; i++) {
 		pkts[i].data = iov[i].iov_base;
 		pkts[i].len = msgs[i].msg_len;
@@ -204,9 +214,10 @@ static size_t udp_stats(struct transport *t, char *buf, size_t cap)
 	struct udp_transport *u = udp_of(t);
 	int n = snprintf(buf, cap,
 			 "transport udp\nudp_rx_packets %llu\nudp_tx_packets %llu\n"
-			 "udp_tx_errors %llu\nudp_rx_truncated %llu\n",
+			 "udp_tx_errors %llu\nudp_rx_truncated %llu\nudp_rx_errors %llu\n",
 			 (unsigned long long)u->rx_pkts, (unsigned long long)u->tx_pkts,
-			 (unsigned long long)u->tx_errors, (unsigned long long)u->rx_truncated);
+			 (unsigned long long)u->tx_errors, (unsigned long long)u->rx_truncated,
+			 (unsigned long long)u->rx_errors);
 	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
 
