@@ -52,7 +52,7 @@ static double moved(const struct cmap *a, const struct cmap *b, const uint8_t *o
 	uint64_t moves = 0, total = 0;
 
 	for (uint32_t i = 0; i < NCHUNKS; i++) {
-		uint16_t ca[MAP_MAX_R], cb[MAP_MAX_R];
+		uint16_t ca[MAP_MAX_R] = { 0 }, cb[MAP_MAX_R] = { 0 };
 		uint8_t id[16];
 		int na, nb;
 
@@ -155,7 +155,7 @@ int main(void)
 		m2.nodes[2].state = MAP_OUT;
 		uint64_t changed = 0, held = 0;
 		for (uint32_t i = 0; i < NCHUNKS; i++) {
-			uint16_t ca[MAP_MAX_R], cb[MAP_MAX_R];
+			uint16_t ca[MAP_MAX_R] = { 0 }, cb[MAP_MAX_R] = { 0 };
 			uint8_t id[16];
 			int had = 0, keep = 0;
 			chunk_id(i, id);
