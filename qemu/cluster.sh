@@ -125,32 +125,54 @@ for i in $(seq 1 "$nodes"); do
 		failed=1
 	fi
 done
-if [ $have_ctl = 1 ] && ! fq_wait "$dir/ctl" 'ferry: ctl: started' 60; then
+if [ $have_ctl = 1 ] && ! fq_wait "$dir/ctl" 'ctl: started on' 120; then
 	echo "ctl: $FQ_WHY" >&2; fq_tail "$dir/ctl" 20; failed=1
 fi
 [ $failed = 0 ] || { echo "cluster: FAIL: not every VM came up" >&2; exit 1; }
+if [ $have_ctl = 1 ]; then
+	# A node is part of the cluster once the ctl accepted its registration
+	# (first heartbeat after serving); PUTs before that would be local only.
+	for i in $(seq 1 "$nodes"); do
+		fq_wait "$dir/n$i" 'registered with ctl' 60 || { echo "n$i: never registered with the ctl: $FQ_WHY" >&2; exit 1; }
+	done
+fi
 grep -ah 'ferry: probe' "$dir/n1/serial.log" | tr -d '\r' | sed 's/^.*ferry: /n1: /'
 
-# put_get NODE NAME - PUT a sample through NODE, GET it back, compare.
+# put_get SRC NAME - PUT a sample through SRC ("--node A:P" or "--ctl A:P"),
+# GET it back, compare.
 sample=$dir/sample.bin
 head -c 1000000 /dev/urandom >"$sample"
 put_get() {
-	local node=$1 name=$2
+	local src=$1 name=$2
 	for _ in 1 2 3; do
-		client put --node "$node" "$sample" "$name" >/dev/null &&
-			client get --node "$node" "$name" "$dir/$name.back" >/dev/null &&
+		# shellcheck disable=SC2086
+		client put $src "$sample" "$name" >/dev/null &&
+			client get $src "$name" "$dir/$name.back" >/dev/null &&
 			cmp -s "$sample" "$dir/$name.back" && return 0
 		sleep 2
 	done
 	return 1
 }
-for i in $(seq 1 "$nodes"); do
-	if put_get "$net.$((10 + i)):7480" "sample-n$i"; then
-		echo "n$i: PUT/GET of 1 MB sample-n$i ok"
+if [ $have_ctl = 1 ]; then
+	# Through the cluster: the client routes by the ctl's map (chain replication).
+	if put_get "--ctl $net.10:7481" sample; then
+		echo "cluster: PUT/GET of 1 MB 'sample' through the map (ctl $net.10:7481) ok"
 	else
-		echo "n$i: FAIL: PUT/GET" >&2; failed=1
+		echo "cluster: FAIL: PUT/GET through the ctl" >&2; failed=1
 	fi
-done
+else
+	for i in $(seq 1 "$nodes"); do
+		if put_get "--node $net.$((10 + i)):7480" "sample-n$i"; then
+			echo "n$i: PUT/GET of 1 MB sample-n$i ok"
+		else
+			echo "n$i: FAIL: PUT/GET" >&2; failed=1
+		fi
+	done
+fi
+if [ $have_ctl = 1 ]; then
+	echo "--- cluster status (ctl $net.10:7481)"
+	client status --ctl "$net.10:7481" 2>&1 | head -30
+fi
 for i in $(seq 1 "$nodes"); do
 	echo "--- status n$i ($net.$((10 + i)):7480)"
 	client stat --node "$net.$((10 + i)):7480" --node-stats 2>&1 | head -20
@@ -161,6 +183,7 @@ if [ $mode = test ]; then
 	# Rejoin by disk: the last node goes away; a fresh VM gets its NVMe image.
 	last=n$nodes
 	uuid=$(fq_node_uuid "$dir/$last")
+	chunks_before=$(client stat --node "$net.$((10 + nodes)):7480" --node-stats 2>/dev/null | awk '$1 == "store_chunks" { print $2 }')
 	fq_vm_stop "$dir/$last"
 	echo "rejoin: stopped $last (node $uuid); booting a fresh VM on $last.img"
 	in_ns ip link del "tap$nodes" 2>/dev/null
@@ -170,9 +193,31 @@ if [ $mode = test ]; then
 	fi
 	uuid2=$(fq_node_uuid "$dir/$last-again")
 	[ -n "$uuid" ] && [ "$uuid" = "$uuid2" ] || { echo "rejoin: FAIL: node UUID $uuid became '$uuid2'" >&2; exit 1; }
-	client get --node "$net.$((10 + nodes)):7480" "sample-$last" "$dir/rejoin.back" >/dev/null &&
-		cmp -s "$sample" "$dir/rejoin.back" || { echo "rejoin: FAIL: sample-$last not readable after rejoin" >&2; exit 1; }
-	echo "rejoin: $last came back as node $uuid2 in $((FQ_WAITED_MS / 1000)) s with its data"
+	t_rejoin=$((FQ_WAITED_MS / 1000))
+	# Its chunks are still on its disk: the store reopened all of them (the
+	# serving line counts them before the cluster's rejoin walk moves any).
+	chunks=$(tr -d '\r' <"$dir/$last-again/serial.log" | grep -aoE 'serving /dev/[^ ]+ on .*, ([0-9]+) chunks\)' | grep -oE '[0-9]+ chunks' | cut -d' ' -f1 | head -n1)
+	[ -n "$chunks" ] && [ "$chunks" = "$chunks_before" ] ||
+		{ echo "rejoin: FAIL: $last had $chunks_before chunks, now reports '${chunks}'" >&2; exit 1; }
+	[ $have_ctl = 1 ] && { fq_wait "$dir/$last-again" 'registered with ctl' 60 ||
+		{ echo "rejoin: FAIL: no re-registration with the ctl: $FQ_WHY" >&2; exit 1; }; }
+	# The object put through it reads back: from the node itself, or through
+	# the cluster (which node serves what is placement's business).
+	got=
+	: >"$dir/rejoin.err"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		if [ $have_ctl = 1 ]; then srcs=("--ctl $net.10:7481"); obj=sample
+		else srcs=("--node $net.$((10 + nodes)):7480"); obj=sample-$last; fi
+		for src in "${srcs[@]}"; do
+			# shellcheck disable=SC2086
+			{ echo -n "$src: "; client get $src "$obj" "$dir/rejoin.back"; } >/dev/null 2>>"$dir/rejoin.err" &&
+				cmp -s "$sample" "$dir/rejoin.back" && { got=$src; break 2; }
+		done
+		sleep 2
+	done
+	[ -n "$got" ] || { cat "$dir/rejoin.err" >&2; echo "rejoin: FAIL: $obj not readable after rejoin" >&2; exit 1; }
+	[ $have_ctl = 1 ] && client status --ctl "$net.10:7481" 2>&1 | head -8
+	echo "rejoin: $last came back as node $uuid2 in $t_rejoin s with its $chunks chunks; '$obj' reads back ($got)"
 	echo "cluster: PASS"
 	exit 0
 fi

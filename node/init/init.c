@@ -384,6 +384,16 @@ static void init_children_describe(const struct init_disks *disks, const char *i
 		init_child_arg(c, buf);
 		init_child_arg(c, "--state");
 		init_child_arg(c, INIT_CTL_STATE);
+		if (init_cfg.has_cluster) {
+			char u[37];
+
+			init_uuid_format(init_cfg.cluster, u);
+			init_child_arg(c, "--cluster");
+			init_child_arg(c, u);
+		}
+		init_child_arg(c, "--log-level");
+		init_child_arg(c, (const char *[]){ "err", "warn", "info", "debug" }
+					  [init_cfg.log_level & 3]);
 		mkdir("/run/ferry", 0755);
 		mkdir(INIT_CTL_STATE, 0700);
 	}
