@@ -744,6 +744,13 @@ static int store_alloc_buffers(struct store *s)
 	if (!s->meta_pool || !s->meta_free || !s->bounce_pool || !s->zero)
 		return -ENOMEM;
 	memset(s->zero, 0, STORE_BLOCK);
+	s->erase_pool = calloc(s->qd, sizeof(*s->erase_pool));
+	if (!s->erase_pool)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->qd; i++) {
+		s->erase_pool[i].next = s->erase_free;
+		s->erase_free = &s->erase_pool[i];
+	}
 	memset(s->meta_pool, 0, (size_t)s->meta_size * s->nmeta);
 	for (uint32_t i = 0; i < s->nmeta; i++)
 		s->meta_free[i] = s->nmeta - 1 - i;
@@ -864,7 +871,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	while (s->io && s->inflight && store_poll(s, 1) >= 0)
+	while (s->io && (s->inflight || s->io_inflight) && store_poll(s, 1) >= 0)
 		;
 	if (s->io)
 		s->io->close(s->ioctx);
@@ -875,6 +882,7 @@ void store_close(struct store *s)
 	free(s->meta_free);
 	free(s->bounce_pool);
 	free(s->zero);
+	free(s->erase_pool);
 	free(s->defer[0]);
 	free(s->defer[1]);
 	free(s);
@@ -1284,6 +1292,62 @@ static void store_free_ent(struct store *s, const struct store_ent *e)
 	store_bmap_clear(&s->slots, e->slot, store_fmt_rec_slots(nb));
 }
 
+/*
+ * Background erases of replaced records: the PUT/WRITE acks as soon as its
+ * record is committed, and the old header is zeroed by an internal request
+ * from a pool. The old space is released (deferred, see store_defer_free)
+ * when the erase completes. DELETEs wait until no erase is in flight before
+ * they issue their first flush, which keeps the invariant that flush
+ * covers every earlier erase.
+ */
+static void store_erase_done(struct store_io_req *r)
+{
+	struct store_erase *e = (struct store_erase *)r;
+	struct store *s = r->owner;
+
+	s->io_inflight--;
+	s->erases_inflight--;
+	if (r->res < 0) {
+		s->ctr.io_errors++;
+		s->failed = 1; /* the old record stays; open erases it */
+	} else {
+		store_defer_free(s, &e->old);
+	}
+	e->next = s->erase_free;
+	s->erase_free = e;
+	if (!s->erases_inflight) {
+		struct store_op_priv *w = s->erase_wait, *n;
+
+		s->erase_wait = NULL;
+		for (; w; w = n) {
+			n = w->next;
+			store_flush_join(w);
+		}
+	}
+}
+
+static int store_erase_start(struct store *s, const struct store_ent *old)
+{
+	struct store_erase *e = s->erase_free;
+
+	if (!e)
+		return -EAGAIN;
+	memset(&e->r, 0, sizeof(e->r));
+	e->r.kind = STORE_IO_WRITE;
+	e->r.buf = s->zero;
+	e->r.len = STORE_SLOT;
+	e->r.off = store_slot_off(s, old->slot);
+	e->r.buf_index = -1;
+	e->r.done = store_erase_done;
+	e->r.owner = s;
+	e->old = *old;
+	if (store_io_queue(s, &e->r) < 0)
+		return -EAGAIN;
+	s->erase_free = e->next;
+	s->erases_inflight++;
+	return 0;
+}
+
 static void store_op_advance(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -1407,6 +1471,11 @@ static void store_op_advance(struct store_op_priv *p)
 			return;
 		}
 		if (!p->had_old) {
+			store_complete(p, 0);
+			return;
+		}
+		/* Ack now; the old header is erased in the background. */
+		if (store_erase_start(s, &p->old) == 0) {
 			store_complete(p, 0);
 			return;
 		}
@@ -1589,7 +1658,14 @@ static int store_start(struct store *s, struct store_op_priv *p)
 			return -ENOENT;
 		store_mark_mutating(p);
 		p->stage = ST_DEL_FLUSH;
-		store_flush_join(p);
+		/* The flush must come after every erase in flight has completed
+		 * (see the top of the file); wait for them first. */
+		if (s->erases_inflight) {
+			p->next = s->erase_wait;
+			s->erase_wait = p;
+		} else {
+			store_flush_join(p);
+		}
 		ret = 0;
 		break;
 	default:

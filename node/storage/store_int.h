@@ -48,6 +48,13 @@ struct store_region {
 
 struct store_op_priv;
 
+/* A background erase of a replaced record header (store.c). */
+struct store_erase {
+	struct store_io_req r;      /* the zero write; first member */
+	struct store_ent old;       /* the replaced entry */
+	struct store_erase *next;   /* free list */
+};
+
 struct store {
 	const struct store_io_ops *io; /* backend */
 	void *ioctx;              /* backend context */
@@ -86,6 +93,11 @@ struct store {
 	struct store_op_priv *mutating; /* mutating ops in flight */
 	uint32_t inflight;        /* ops submitted, callback not run */
 	uint32_t io_inflight;     /* device requests queued or running */
+	/* background erases (see store_erase_start) */
+	struct store_erase *erase_pool; /* qd entries */
+	struct store_erase *erase_free; /* free list */
+	uint32_t erases_inflight; /* queued or running */
+	struct store_op_priv *erase_wait; /* DELETEs waiting for erases to finish */
 	/* deferred frees (see store_defer_free) */
 	uint32_t epoch;           /* current reader epoch, 0 or 1 */
 	uint32_t readers[2];      /* ops reading chunk space, per epoch */

@@ -117,9 +117,10 @@ struct cdisk {
 	struct pw *fua;             /* FUA writes since the last flush (supersede pend) */
 	size_t nfua, capfua;
 	struct store_io_req *q[512]; /* queued */
+	uint64_t qseq[512];         /* write seq completed when each was queued */
 	size_t nq;
-	struct store_io_req *cq[512]; /* completed */
-	size_t ncq;
+	size_t nsub;                /* q[0, nsub) have been submitted */
+	uint64_t rng;               /* completion order (same in every run) */
 	long events;                /* writes + flushes seen */
 	long crash_at;              /* event number that crashes; 0 = never */
 	int crashed;
@@ -154,11 +155,14 @@ static int cd_queue(void *ctx, struct store_io_req *r)
 
 	if (d->nq == 512)
 		return -EAGAIN;
+	/* A flush covers only the writes that had completed when it was queued
+	 * (not those queued beside it), as on a real device. */
+	d->qseq[d->nq] = d->seq;
 	d->q[d->nq++] = r;
 	return 0;
 }
 
-static void cd_do(struct cdisk *d, struct store_io_req *r)
+static void cd_do(struct cdisk *d, struct store_io_req *r, uint64_t covers)
 {
 	if (r->kind != STORE_IO_READ)
 		d->events++;
@@ -188,15 +192,47 @@ static void cd_do(struct cdisk *d, struct store_io_req *r)
 			pw_push(&d->pend, &d->npend, &d->cappend, r->off, r->buf, r->len, d->seq);
 		}
 		break;
-	default:
+	default: {
+		/* Apply the covered pending writes and the FUA writes (already
+		 * durable) together in write order, so the newest bytes win. */
+		size_t keep = 0, nall = 0, kf = 0;
+		struct pw **all = malloc((d->npend + d->nfua) * sizeof(*all));
+		uint64_t minkeep = UINT64_MAX;
+
 		for (size_t i = 0; i < d->npend; i++)
-			img_write(d->dur, d->pend[i].off, d->pend[i].data, d->pend[i].len);
-		/* Re-apply FUA writes newer than pending ones to the same sectors. */
+			if (d->pend[i].seq <= covers)
+				all[nall++] = &d->pend[i];
 		for (size_t i = 0; i < d->nfua; i++)
-			img_write(d->dur, d->fua[i].off, d->fua[i].data, d->fua[i].len);
-		pw_clear(d->pend, &d->npend);
-		pw_clear(d->fua, &d->nfua);
+			all[nall++] = &d->fua[i];
+		for (size_t i = 1; i < nall; i++) /* insertion sort by seq */
+			for (size_t j = i; j > 0 && all[j - 1]->seq > all[j]->seq; j--) {
+				struct pw *t = all[j];
+				all[j] = all[j - 1];
+				all[j - 1] = t;
+			}
+		for (size_t i = 0; i < nall; i++)
+			img_write(d->dur, all[i]->off, all[i]->data, all[i]->len);
+		free(all);
+		for (size_t i = 0; i < d->npend; i++) {
+			if (d->pend[i].seq <= covers) {
+				free(d->pend[i].data);
+			} else {
+				if (d->pend[i].seq < minkeep)
+					minkeep = d->pend[i].seq;
+				d->pend[keep++] = d->pend[i];
+			}
+		}
+		d->npend = keep;
+		/* FUA writes older than every pending write can no longer matter. */
+		for (size_t i = 0; i < d->nfua; i++) {
+			if (d->fua[i].seq < minkeep)
+				free(d->fua[i].data);
+			else
+				d->fua[kf++] = d->fua[i];
+		}
+		d->nfua = kf;
 		break;
+	}
 	}
 	r->res = r->kind == STORE_IO_FLUSH ? 0 : (int)r->len;
 }
@@ -205,34 +241,48 @@ static int cd_submit(void *ctx)
 {
 	struct cdisk *d = ctx;
 
-	for (size_t i = 0; i < d->nq; i++) {
-		cd_do(d, d->q[i]);
-		REQUIRE(d->ncq < 512);
-		d->cq[d->ncq++] = d->q[i];
-	}
-	d->nq = 0;
+	d->nsub = d->nq;
 	return 0;
 }
 
+static uint32_t cd_rand(struct cdisk *d)
+{
+	d->rng ^= d->rng << 13;
+	d->rng ^= d->rng >> 7;
+	d->rng ^= d->rng << 17;
+	return (uint32_t)d->rng;
+}
+
+/* The device completes a random subset of the submitted requests, in any
+ * order (at least one when the caller waits): an op's requests can still be
+ * in flight when the next op starts, as with a real queue. */
 static int cd_reap(void *ctx, int wait)
 {
 	struct cdisk *d = ctx;
-	int n = 0;
+	struct store_io_req *done[512];
+	size_t ndone = 0, keep = 0;
 
-	if (wait && !d->ncq && !d->nq)
+	if (wait)
+		cd_submit(d);
+	if (wait && !d->nsub)
 		return -EDEADLK; /* the engine waits for nothing: a bug */
-	cd_submit(d);
-	while (d->ncq) {
-		struct store_io_req *batch[512];
-		size_t nb = d->ncq;
+	for (size_t i = 0; i < d->nq; i++) {
+		int run = i < d->nsub && (cd_rand(d) % 2 || (wait && !ndone && i + 1 == d->nsub));
 
-		memcpy(batch, d->cq, nb * sizeof(*batch));
-		d->ncq = 0;
-		for (size_t i = 0; i < nb; i++)
-			batch[i]->done(batch[i]);
-		n += (int)nb;
+		if (run) {
+			cd_do(d, d->q[i], d->qseq[i]);
+			done[ndone++] = d->q[i];
+		} else {
+			d->q[keep] = d->q[i];
+			d->qseq[keep] = d->qseq[i];
+			keep++;
+		}
 	}
-	return n;
+	d->nsub -= ndone;
+	d->nq = keep;
+	for (size_t i = 0; i < ndone; i++)
+		done[i]->done(done[i]);
+	return (int)ndone;
 }
 
 static int cd_fd(void *ctx)
@@ -272,6 +322,7 @@ static struct cdisk *cd_new(const struct img *base)
 
 	d->cur = img_clone(base);
 	d->dur = img_clone(base);
+	d->rng = 0x853c49e6748fea9bull;
 	return d;
 }
 
@@ -571,8 +622,8 @@ int main(void)
 
 			c->crash_at = n;
 			run_workload(c, nops, &s);
+			store_close(s); /* closing drains background erases: may crash */
 			REQUIRE(c->crashed);
-			store_close(s);
 			rng_state = (uint64_t)n * 0x2545f4914f6cdd1dull + 1;
 			m = crash_image(c, (int)(n % 3));
 			bad += verify(m, n);
