@@ -15,8 +15,9 @@
 # veth pair joins that bridge to the host as 10.213.0.1/24, so host tools
 # reach the VMs directly; otherwise clients run inside the namespace.
 #
-# Then: prints boot-to-serving time per node, PUTs and GETs a sample file,
-# prints each node's status. --hold keeps the cluster up until Ctrl-C.
+# Then: prints boot-to-serving time per node, waits for the nodes to register
+# with the ctl, PUTs and GETs a sample file through the map (--ctl; without a
+# ctl: through every node), prints the cluster status and each node's counters. --hold keeps the cluster up until Ctrl-C.
 # --test also checks rejoin-by-disk: stop node n<N>, boot a fresh VM on its
 # NVMe image, expect the same node UUID and the object back.
 # Everything (VMs by pid, the namespace with its taps, the veth) is torn down
@@ -224,7 +225,12 @@ fi
 if [ $mode = hold ]; then
 	echo
 	echo "cluster up: nodes $net.11..$net.$((10 + nodes)) port 7480$([ "$veth" = 1 ] && echo " (reachable from this host via $hostif)")"
-	echo "  e.g. $ferry put --node $net.11:7480 FILE NAME ; serial logs in $dir/*/serial.log"
+	if [ $have_ctl = 1 ]; then
+		echo "  e.g. $ferry put --ctl $net.10:7481 FILE NAME ; $ferry status --ctl $net.10:7481"
+	else
+		echo "  e.g. $ferry put --node $net.11:7480 FILE NAME"
+	fi
+	echo "  serial logs: $dir/*/serial.log"
 	echo "Ctrl-C to stop."
 	while :; do
 		sleep 5
