@@ -7,10 +7,12 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/util.h"
+#include "init/init.h"
 
 static const struct cmd_def *const cli_commands[] = {
 	&cmd_node, &cmd_ctl, &cmd_status, &cmd_put, &cmd_get, &cmd_rm, &cmd_ls, &cmd_stat,
@@ -29,8 +31,19 @@ static void main_usage(FILE *f)
 	fprintf(f, "\nRun 'ferry COMMAND --help' for a command's options.\n");
 }
 
+/* PID 1 of the node image: executed by the kernel as /init. (PID 1 of a test's
+ * PID namespace runs subcommands as usual: it was not executed as /init.) */
+static int main_is_init(void)
+{
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+
+	return getpid() == 1 && fn && strcmp(fn, "/init") == 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (main_is_init())
+		init_main(argc, argv); /* never returns */
 	if (argc < 2) {
 		main_usage(stderr);
 		return CLI_EXIT_USAGE;

@@ -673,19 +673,3 @@ int init_main(int argc, char **argv)
 	init_fatal("supervisor loop ended");
 }
 
-/*
- * init_ctor - become PID 1 before main() when the kernel started us as /init.
- *
- * node/main.c is meant to call init_main() itself when getpid() == 1; this
- * constructor makes the image boot regardless of main.c's dispatch. It acts
- * only when we are PID 1 *and* were executed as "/init" (AT_EXECFN), so a
- * ferry run as PID 1 of a test's PID namespace (unshare -fp) is untouched.
- */
-__attribute__((constructor)) static void init_ctor(void)
-{
-	const char *fn = (const char *)getauxval(AT_EXECFN);
-	char *argv[] = { (char *)"/init", NULL };
-
-	if (getpid() == 1 && fn && strcmp(fn, "/init") == 0)
-		init_main(1, argv);
-}
