@@ -883,6 +883,7 @@ void store_close(struct store *s)
 	free(s->bounce_pool);
 	free(s->zero);
 	free(s->erase_pool);
+	free(s->lsnap);
 	free(s->defer[0]);
 	free(s->defer[1]);
 	free(s);
@@ -1956,61 +1957,67 @@ int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_sta
 /* list: the smallest `max` ids above the cursor (one pass over the index,
  * a bounded max-heap), then their versions from the records in one batch. */
 
-static void store_heap_sift(struct store_ent **h, uint32_t n, uint32_t i)
+static int store_id_cmp(const void *a, const void *b)
 {
-	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < n && memcmp(h[l]->id, h[m]->id, 16) > 0)
-			m = l;
-		if (r < n && memcmp(h[r]->id, h[m]->id, 16) > 0)
-			m = r;
-		if (m == i)
-			return;
-		struct store_ent *t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
+	return memcmp(a, b, STORE_ID_LEN);
 }
 
-static int store_ent_cmp(const void *a, const void *b)
+/* store_list_snapshot - the sorted ids of every live chunk, for LIST. */
+static int store_list_snapshot(struct store *s)
 {
-	const struct store_ent *const *x = a, *const *y = b;
+	uint8_t (*ids)[STORE_ID_LEN];
+	uint64_t n = 0;
 
-	return memcmp((*x)->id, (*y)->id, 16);
+	ids = malloc((s->ix.n ? s->ix.n : 1) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < s->ix.cap; i++)
+		if (s->ix.tab[i].slot != STORE_ENT_FREE)
+			memcpy(ids[n++], s->ix.tab[i].id, STORE_ID_LEN);
+	qsort(ids, n, sizeof(*ids), store_id_cmp);
+	free(s->lsnap);
+	s->lsnap = ids;
+	s->nsnap = n;
+	return 0;
 }
 
 int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_entry *out,
 	       uint32_t max, uint32_t *n)
 {
-	struct store_ent **h = NULL;
+	static const uint8_t zero_id[STORE_ID_LEN];
+	uint8_t (*h)[STORE_ID_LEN] = NULL;
 	struct store_op *ops = NULL;
-	uint32_t cnt = 0, done = 0;
+	uint32_t cnt = 0, done = 0, m = 0;
+	uint64_t lo, hi;
 	int ret = 0;
 
 	*n = 0;
 	if (!max)
 		return 0;
+	/* A listing works on a sorted snapshot of the ids taken when it starts
+	 * (zero cursor) or when there is none (e.g. resumed after a restart):
+	 * O(n log n) once, then O(log n + max) per call. */
+	if (!s->lsnap || memcmp(cursor, zero_id, STORE_ID_LEN) == 0) {
+		ret = store_list_snapshot(s);
+		if (ret < 0)
+			return ret;
+	}
 	h = calloc(max, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	for (uint64_t i = 0; i < s->ix.cap; i++) {
-		struct store_ent *e = &s->ix.tab[i];
+	lo = 0;
+	hi = s->nsnap;
+	while (lo < hi) { /* first id > cursor */
+		uint64_t mid = lo + (hi - lo) / 2;
 
-		if (e->slot == STORE_ENT_FREE || memcmp(e->id, cursor, 16) <= 0)
-			continue;
-		if (cnt < max) {
-			h[cnt++] = e;
-			if (cnt == max)
-				for (uint32_t k = max / 2 + 1; k-- > 0;)
-					store_heap_sift(h, cnt, k);
-		} else if (memcmp(e->id, h[0]->id, 16) < 0) {
-			h[0] = e;
-			store_heap_sift(h, cnt, 0);
-		}
+		if (memcmp(s->lsnap[mid], cursor, STORE_ID_LEN) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	qsort(h, cnt, sizeof(*h), store_ent_cmp);
+	for (; lo < s->nsnap && cnt < max; lo++)
+		if (store_ix_find(&s->ix, s->lsnap[lo])) /* skip chunks deleted since */
+			memcpy(h[cnt++], s->lsnap[lo], STORE_ID_LEN);
 	ops = calloc(cnt ? cnt : 1, sizeof(*ops));
 	if (!ops) {
 		ret = -ENOMEM;
@@ -2023,10 +2030,11 @@ int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_
 
 		for (; k < cnt; k++) {
 			ops[k].type = STORE_OP_STAT;
-			memcpy(ops[k].id, h[k]->id, 16);
+			memcpy(ops[k].id, h[k], 16);
 			ops[k].cb = store_sync_cb;
 			ops[k].user = &fin;
-			if (store_submit(s, &ops[k]) < 0)
+			ops[k].res = store_submit(s, &ops[k]);
+			if (ops[k].res == -EAGAIN)
 				break;
 		}
 		if (k == start) {
@@ -2042,21 +2050,29 @@ int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_
 			}
 		}
 		for (uint32_t j = start; j < k; j++) {
+			if (ops[j].res == -ENOENT)
+				continue; /* deleted while we listed */
 			if (ops[j].res < 0) {
 				ret = ops[j].res;
 				break;
 			}
-			memcpy(out[j].id, ops[j].id, 16);
-			out[j].version = ops[j].stat.version;
-			out[j].size = ops[j].stat.size;
+			memcpy(out[m].id, ops[j].id, 16);
+			out[m].version = ops[j].stat.version;
+			out[m].size = ops[j].stat.size;
+			m++;
 		}
 		done = k;
 	}
 	if (ret == 0) {
-		*n = cnt;
+		*n = m;
 		if (cnt)
-			memcpy(cursor, out[cnt - 1].id, 16);
+			memcpy(cursor, h[cnt - 1], 16);
 		s->ctr.lists++;
+		if (cnt && !m) { /* all of them went away meanwhile: go on */
+			free(ops);
+			free(h);
+			return store_list(s, cursor, out, max, n);
+		}
 	}
 out:
 	free(ops);

@@ -95,7 +95,9 @@ int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_sta
 /* Lists up to max entries with ids strictly greater than *cursor in id order
  * (all-zero cursor starts); updates *cursor to the last id returned; *n = 0
  * means the end. Resumable across calls and restarts. The all-zero id is
- * therefore reserved: store_put refuses it with -EINVAL. */
+ * therefore reserved: store_put refuses it with -EINVAL. A listing (from the
+ * zero cursor to the end) returns every chunk that existed when it started
+ * and still exists; chunks created during it may be missed. */
 int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_entry *out,
 	       uint32_t max, uint32_t *n);
 

@@ -104,6 +104,9 @@ struct store {
 	struct store_ent *defer[2]; /* space freed in each epoch */
 	uint32_t ndefer[2], capdefer[2]; /* used, allocated */
 	struct store_counters ctr; /* counters */
+	/* LIST */
+	uint8_t (*lsnap)[STORE_ID_LEN]; /* sorted ids when the listing started */
+	uint64_t nsnap;           /* ids in lsnap */
 	/* scrub */
 	double scrub_mb_s;        /* rate; 0 = off */
 	double scrub_tokens;      /* bytes allowed now */
