@@ -45,7 +45,7 @@ char *util_hex(const void *buf, size_t len, char *out)
 	return out;
 }
 
-static int util_hexval(char c)
+int util_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

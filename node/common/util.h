@@ -17,6 +17,8 @@ uint64_t util_now_ns(void);
 int util_random(void *buf, size_t len);
 /* util_hex - lowercase hex of len bytes into out (2*len+1 bytes). */
 char *util_hex(const void *buf, size_t len, char *out);
+/* util_hexval - value of one hex digit, -1 if c is not one. */
+int util_hexval(char c);
 /* util_unhex - parse exactly 2*len hex digits; 0 or -EINVAL. */
 int util_unhex(const char *s, void *buf, size_t len);
 /* UUIDs: 16 bytes <-> "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (37 bytes with NUL). */

@@ -10,6 +10,7 @@
 #include "init/cmdline.h"
 
 #include "common/log.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -141,48 +142,6 @@ static int cmdline_addr_port(const char *s, uint32_t *addr, uint16_t *port)
 	return 0;
 }
 
-static int cmdline_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int init_uuid_parse(const char *s, size_t len, uint8_t out[16])
-{
-	size_t i = 0;
-	int n = 0;
-
-	if (len != 36)
-		return -EINVAL;
-	while (i < len) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -EINVAL;
-			i++;
-			continue;
-		}
-		int hi = cmdline_hex(s[i]), lo = i + 1 < len ? cmdline_hex(s[i + 1]) : -1;
-
-		if (hi < 0 || lo < 0 || n >= 16)
-			return -EINVAL;
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	return n == 16 ? 0 : -EINVAL;
-}
-
-void init_uuid_format(const uint8_t u[16], char out[37])
-{
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
-}
-
 /* cmdline_mac - "01-aa-bb-cc-dd-ee-ff" (pxelinux) or "aa:bb:...", '-' or ':'. */
 static int cmdline_mac(const char *s, uint8_t mac[6])
 {
@@ -195,7 +154,7 @@ static int cmdline_mac(const char *s, uint8_t mac[6])
 	if (len != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		int hi = cmdline_hex(s[i * 3]), lo = cmdline_hex(s[i * 3 + 1]);
+		int hi = util_hexval(s[i * 3]), lo = util_hexval(s[i * 3 + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
@@ -412,11 +371,11 @@ static int cmdline_ferry_key(const char *key, const char *v, struct init_cfg *cf
 		if (cmdline_bool(v, &cfg->format))
 			return cmdline_fail(err, errlen, "ferry.format=%s: want 0 or 1", v);
 	} else if (!strcmp(key, "cluster")) {
-		if (init_uuid_parse(v, strlen(v), cfg->cluster))
+		if (util_uuid_parse(v, cfg->cluster))
 			return cmdline_fail(err, errlen, "ferry.cluster=%s: not a UUID", v);
 		cfg->has_cluster = 1;
 	} else if (!strcmp(key, "node")) {
-		if (init_uuid_parse(v, strlen(v), cfg->node))
+		if (util_uuid_parse(v, cfg->node))
 			return cmdline_fail(err, errlen, "ferry.node=%s: not a UUID", v);
 		cfg->has_node = 1;
 	} else if (!strcmp(key, "transport")) {

@@ -109,9 +109,5 @@ int init_cmdline_parse(const char *buf, size_t len, struct init_cfg *cfg, char *
 int init_cmdline_modparams(const char *buf, size_t len, const char *mod, char *out,
 			   size_t outlen);
 
-/* init_uuid_parse - "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" -> 16 bytes; 0 or -EINVAL. */
-int init_uuid_parse(const char *s, size_t len, uint8_t out[16]);
-/* init_uuid_format - 16 bytes -> 37-byte string with NUL. */
-void init_uuid_format(const uint8_t uuid[16], char out[37]);
 
 #endif

@@ -13,6 +13,7 @@
  * signalfd; the loop waits on it with a timeout equal to the next pending
  * restart.
  */
+#include "common/util.h"
 #include "init/init.h"
 #include "init/init_int.h"
 
@@ -313,7 +314,7 @@ static void init_format_blank(const struct init_disks *disks)
 	uint8_t nu[16];
 	int r;
 
-	init_uuid_format(init_cfg.cluster, cluster);
+	util_uuid_format(init_cfg.cluster, cluster);
 	if (init_cfg.has_node) {
 		memcpy(nu, init_cfg.node, 16);
 	} else {
@@ -323,7 +324,7 @@ static void init_format_blank(const struct init_disks *disks)
 		nu[6] = (uint8_t)((nu[6] & 0x0f) | 0x40);
 		nu[8] = (uint8_t)((nu[8] & 0x3f) | 0x80);
 	}
-	init_uuid_format(nu, node);
+	util_uuid_format(nu, node);
 	for (int i = 0; i < disks->n; i++) {
 		char *argv[] = { (char *)init_self, "format", "--disk", (char *)disks->path[i],
 				 "--cluster", cluster, "--node", node, NULL };
@@ -387,7 +388,7 @@ static void init_children_describe(const struct init_disks *disks, const char *i
 		if (init_cfg.has_cluster) {
 			char u[37];
 
-			init_uuid_format(init_cfg.cluster, u);
+			util_uuid_format(init_cfg.cluster, u);
 			init_child_arg(c, "--cluster");
 			init_child_arg(c, u);
 		}
@@ -415,7 +416,7 @@ static void init_children_describe(const struct init_disks *disks, const char *i
 		if (init_cfg.has_cluster) {
 			char u[37];
 
-			init_uuid_format(init_cfg.cluster, u);
+			util_uuid_format(init_cfg.cluster, u);
 			init_child_arg(c, "--cluster");
 			init_child_arg(c, u);
 		}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_init_cmdline - the PID 1 kernel command line parser: good and bad keys. */
+#include "common/util.h"
 #include "init/cmdline.h"
 #include "common/log.h"
 #include "lib/test.h"
@@ -99,7 +100,7 @@ static void test_all_keys(void)
 
 	char u[37];
 
-	init_uuid_format(c.cluster, u);
+	util_uuid_format(c.cluster, u);
 	CHECK(!strcmp(u, "01234567-89ab-cdef-0123-456789abcdef"));
 }
 
