@@ -578,8 +578,16 @@ static int store_u32v_push(struct store_u32v *a, uint32_t x)
 	return 0;
 }
 
-/* store_scan - read the record area, build index and allocation maps; the
- * slots of leftover records (stale versions, torn headers) go to *erase. */
+/*
+ * store_scan - read the record area, build index and allocation maps; the
+ * slots of leftover records (stale versions, torn headers) go to *erase.
+ *
+ * Startup cost grows with the size of the record area - that is, with the
+ * disk size (1/17 of it), not with the number of chunks - plus one hash
+ * insert per chunk. The area is read sequentially in 4 MiB windows of 8
+ * parallel reads. Measured (scripts/bench-store.sh): 1M chunks on a 9.8 GB
+ * file (576 MiB of records) open in 1.0-1.4 s on the project VM.
+ */
 static int store_scan(struct store *s, struct store_u32v *erase)
 {
 	uint32_t win_slots = (4u << 20) / STORE_SLOT; /* 4 MiB windows */
@@ -1894,10 +1902,19 @@ int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iove
 int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 		      int iovcnt, uint64_t version)
 {
+	struct store_stat st;
 	int ret;
 
 	if (version == 0)
 		return -EINVAL;
+	/* Crash safety needs every new record of an id to carry a higher
+	 * version than the one it replaces (open keeps the highest when both
+	 * survive a crash), so an older or equal version is refused. */
+	ret = store_stat(s, id, &st);
+	if (ret == 0 && st.version >= version)
+		return -ESTALE;
+	if (ret < 0 && ret != -ENOENT && ret != -EBADMSG) /* a corrupt one may be replaced */
+		return ret;
 	s->put_version = version; /* consumed by store_put_start of this PUT */
 	ret = store_sync_mut(s, STORE_OP_PUT, id, 0, iov, iovcnt, NULL);
 	s->put_version = 0;      /* also when the PUT failed before starting */

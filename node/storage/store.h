@@ -82,7 +82,9 @@ int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iove
 	      int iovcnt, uint64_t *version);
 /* store_put_version - store_put with the version given (> 0) instead of the
  * next one: how a chain replica installs the version its head assigned.
- * Versions handed out later by this store stay above it. Synchronous only. */
+ * Versions handed out later by this store stay above it. Synchronous only.
+ * -ESTALE if the chunk already has this or a newer version (a record must
+ * never be replaced by a lower version: crash recovery keeps the highest). */
 int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 		      int iovcnt, uint64_t version);
 int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,
