@@ -228,6 +228,8 @@ static uint64_t store_bmap_set(struct store_bmap *b, uint64_t start, uint64_t co
 
 static void store_bmap_clear(struct store_bmap *b, uint64_t start, uint64_t count)
 {
+	if (b->first_fit && start < b->cursor)
+		b->cursor = start; /* first fit: the cursor is the lowest maybe-free bit */
 	for (uint64_t i = start; i < start + count; i++) {
 		if (store_bmap_test(b, i))
 			b->used--;
@@ -290,12 +292,17 @@ static int store_bmap_alloc(struct store_bmap *b, uint64_t count, uint64_t *out)
 	if (count > b->n - b->used)
 		return -ENOSPC;
 	if (store_bmap_find(b, b->cursor, b->n, count, &start) < 0 &&
-	    store_bmap_find(b, 0, b->n, count, &start) < 0)
+	    (b->first_fit || store_bmap_find(b, 0, b->n, count, &start) < 0))
 		return -ENOSPC;
 	store_bmap_set(b, start, count);
-	b->cursor = start + count;
-	if (b->cursor >= b->n)
-		b->cursor = 0;
+	if (b->first_fit) {
+		if (start == b->cursor)
+			b->cursor = start + count;
+	} else {
+		b->cursor = start + count;
+		if (b->cursor >= b->n)
+			b->cursor = 0;
+	}
 	*out = start;
 	return 0;
 }
@@ -606,7 +613,8 @@ static int store_scan(struct store *s, struct store_u32v *erase)
 		ret = -ENOMEM;
 		goto out;
 	}
-	while (slot < s->g.nslots) {
+	/* Only [0, rec_hwm) can hold records (see store_format.h). */
+	while (slot < s->g.rec_hwm) {
 		uint64_t want = win_slots + extra, end_parse;
 		uint64_t have = s->g.nslots - slot < want ? s->g.nslots - slot : want;
 		uint64_t bytes = have * STORE_SLOT, per;
@@ -654,7 +662,7 @@ static int store_scan(struct store *s, struct store_u32v *erase)
 		}
 		if (ret < 0)
 			goto out;
-		end_parse = have < want ? have : win_slots;
+		end_parse = s->g.rec_hwm - slot < win_slots ? s->g.rec_hwm - slot : win_slots;
 		for (uint64_t i = 0; i < end_parse;) {
 			struct store_rec rec;
 			struct store_ent e, *cur;
@@ -752,6 +760,9 @@ static int store_alloc_buffers(struct store *s)
 	if (!s->meta_pool || !s->meta_free || !s->bounce_pool || !s->zero)
 		return -ENOMEM;
 	memset(s->zero, 0, STORE_BLOCK);
+	s->sbbuf = store_balloc(STORE_BLOCK);
+	if (!s->sbbuf)
+		return -ENOMEM;
 	s->erase_pool = calloc(s->qd, sizeof(*s->erase_pool));
 	if (!s->erase_pool)
 		return -ENOMEM;
@@ -822,6 +833,7 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 		ret = -ENOMEM;
 		goto err;
 	}
+	s->slots.first_fit = 1; /* keeps the record high-water mark low */
 	ret = store_scan(s, &erase);
 	if (ret < 0)
 		goto err;
@@ -891,6 +903,7 @@ void store_close(struct store *s)
 	free(s->bounce_pool);
 	free(s->zero);
 	free(s->erase_pool);
+	free(s->sbbuf);
 	free(s->lsnap);
 	free(s->defer[0]);
 	free(s->defer[1]);
@@ -922,6 +935,7 @@ enum {
 	ST_GET_READ = 1, /* reading data (+ record) */
 	ST_STAT_READ,    /* reading the record */
 	ST_WR_READ,      /* WRITE: reading the old chunk */
+	ST_PUT_HWM,      /* waiting for the record high-water mark to rise */
 	ST_PUT_DATA,     /* writing new data */
 	ST_PUT_FLUSH,    /* waiting for the group flush */
 	ST_PUT_REC,      /* writing the record */
@@ -1220,6 +1234,9 @@ static int store_check_rec(struct store_op_priv *p, const struct store_ent *e,
 }
 
 /* Start the write half of PUT/WRITE: p->data holds new_size bytes (padded). */
+static int store_put_issue(struct store_op_priv *p);
+static void store_hwm_join(struct store_op_priv *p);
+
 static int store_put_start(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -1267,6 +1284,25 @@ static int store_put_start(struct store_op_priv *p)
 	p->nw.slot = (uint32_t)slot;
 	p->nw.size = (uint32_t)p->new_size;
 	p->nw.crc0 = crc0;
+	if (slot + ns > s->g.rec_hwm) {
+		/* The record would lie above the high-water mark: raise it
+		 * (durably) first, then go on in store_put_issue. */
+		p->stage = ST_PUT_HWM;
+		store_hwm_join(p);
+		return 0;
+	}
+	return store_put_issue(p);
+}
+
+/* Issue the data write (or the flush of an empty chunk) of a prepared PUT;
+ * on failure frees the new space and returns -errno. */
+static int store_put_issue(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	uint32_t nb = store_nblocks(p->new_size), ns = store_fmt_rec_slots(nb);
+	uint64_t blk = p->nw.block, slot = p->nw.slot;
+	int ret;
+
 	p->stage = ST_PUT_DATA;
 	if (nb) {
 		ret = store_op_io(p, STORE_IO_WRITE, p->data, nb * STORE_BLOCK,
@@ -1355,6 +1391,110 @@ static int store_erase_start(struct store *s, const struct store_ent *old)
 	s->erase_free = e->next;
 	s->erases_inflight++;
 	return 0;
+}
+
+/*
+ * Record high-water mark (see store_format.h): a PUT whose record slots end
+ * above sb.rec_hwm waits here while both superblocks are rewritten with a
+ * higher mark and a new generation, one after the other, each FUA; a crash
+ * between them leaves one valid copy, and no record above the old mark
+ * exists yet. The mark rises in steps of 1/64 of the slots (min 64).
+ */
+uint32_t store_hwm_step_override;
+
+static void store_hwm_kick(struct store *s);
+
+static uint32_t store_p_need(const struct store_op_priv *p)
+{
+	return p->nw.slot + store_fmt_rec_slots(store_nblocks(p->nw.size));
+}
+
+static void store_hwm_done(struct store_io_req *r)
+{
+	struct store *s = r->owner;
+	struct store_op_priv *w, *n, *keep = NULL;
+
+	s->io_inflight--;
+	if (r->res >= 0 && s->hwm_stage == 0) {
+		/* First copy durable; now the one at the end. */
+		s->hwm_stage = 1;
+		s->hwm_req.res = 0;
+		s->hwm_req.off = s->g.dev_size - STORE_BLOCK;
+		if (store_io_queue(s, &s->hwm_req) == 0)
+			return;
+		r->res = -EIO;
+	}
+	s->hwm_busy = 0;
+	if (r->res < 0) {
+		s->ctr.io_errors++;
+		s->failed = 1;
+	} else {
+		s->g.rec_hwm = s->hwm_target;
+	}
+	w = s->hwm_wait;
+	s->hwm_wait = NULL;
+	for (; w; w = n) {
+		n = w->next;
+		if (r->res < 0 || store_p_need(w) <= s->g.rec_hwm) {
+			int ret = r->res < 0 ? -EIO : store_put_issue(w);
+
+			if (r->res < 0)
+				store_free_new(w);
+			if (ret < 0)
+				store_complete(w, ret);
+		} else {
+			w->next = keep;
+			keep = w;
+		}
+	}
+	s->hwm_wait = keep;
+	store_hwm_kick(s);
+}
+
+static void store_hwm_kick(struct store *s)
+{
+	uint64_t need = 0, step = store_hwm_step_override ? store_hwm_step_override :
+			s->g.nslots / 64 > 64 ? s->g.nslots / 64 : 64;
+
+	if (s->hwm_busy || !s->hwm_wait)
+		return;
+	for (struct store_op_priv *w = s->hwm_wait; w; w = w->next)
+		if (store_p_need(w) > need)
+			need = store_p_need(w);
+	s->hwm_target = need + step < s->g.nslots ? need + step : s->g.nslots;
+	s->sb.generation++;
+	memset(s->sbbuf, 0, STORE_BLOCK);
+	{
+		struct store_geom g = s->g;
+
+		g.rec_hwm = s->hwm_target;
+		store_sb_encode(s->sbbuf, s->sb.cluster, s->sb.node, s->sb.disk, &g,
+				s->sb.generation, s->sb.created);
+	}
+	memset(&s->hwm_req, 0, sizeof(s->hwm_req));
+	s->hwm_req.kind = STORE_IO_WRITE;
+	s->hwm_req.fua = 1;
+	s->hwm_req.buf = s->sbbuf;
+	s->hwm_req.len = STORE_BLOCK;
+	s->hwm_req.off = 0;
+	s->hwm_req.buf_index = -1;
+	s->hwm_req.done = store_hwm_done;
+	s->hwm_req.owner = s;
+	s->hwm_stage = 0;
+	s->hwm_busy = 1;
+	if (store_io_queue(s, &s->hwm_req) < 0) {
+		s->hwm_req.res = -EIO;
+		s->io_inflight++;
+		s->hwm_stage = 1;
+		store_hwm_done(&s->hwm_req);
+	}
+}
+
+static void store_hwm_join(struct store_op_priv *p)
+{
+	p->next = p->s->hwm_wait;
+	p->s->hwm_wait = p;
+	store_hwm_kick(p->s);
 }
 
 static void store_op_advance(struct store_op_priv *p)

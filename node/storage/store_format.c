@@ -57,6 +57,7 @@ int store_fmt_geom_for(uint64_t dev_size, uint32_t max_chunk, struct store_geom 
 	g->nblocks = d;
 	g->max_chunk = max_chunk;
 	g->rec_max_slots = store_fmt_rec_slots(mc_blocks);
+	g->rec_hwm = 0;
 	return 0;
 }
 
@@ -81,6 +82,7 @@ void store_sb_encode(uint8_t *buf, const uint8_t cluster[16], const uint8_t node
 	put64(buf + SB_OFF(nblocks), g->nblocks);
 	put64(buf + SB_OFF(generation), generation);
 	put64(buf + SB_OFF(created), created);
+	put64(buf + SB_OFF(rec_hwm), g->rec_hwm);
 	put32(buf + SB_OFF(crc), crc32c(0, buf, SB_OFF(crc)));
 }
 
@@ -113,6 +115,7 @@ int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
 	sb->nblocks = get64(buf + SB_OFF(nblocks));
 	sb->generation = get64(buf + SB_OFF(generation));
 	sb->created = get64(buf + SB_OFF(created));
+	sb->rec_hwm = get64(buf + SB_OFF(rec_hwm));
 	sb->crc = get32(buf + SB_OFF(crc));
 	if (sb->version != STORE_FORMAT_V1 || (sb->incompat & ~STORE_INCOMPAT_KNOWN))
 		return -EPROTONOSUPPORT;
@@ -134,6 +137,8 @@ int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
 		return -EINVAL;
 	if (sb->nblocks < (sb->max_chunk + STORE_BLOCK - 1) / STORE_BLOCK)
 		return -EINVAL;
+	if (sb->rec_hwm > sb->nslots)
+		return -EINVAL;
 	memset(g, 0, sizeof(*g));
 	g->dev_size = sb->dev_size;
 	g->rec_off = sb->rec_off;
@@ -142,6 +147,7 @@ int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
 	g->nblocks = sb->nblocks;
 	g->max_chunk = sb->max_chunk;
 	g->rec_max_slots = store_fmt_rec_slots((sb->max_chunk + STORE_BLOCK - 1) / STORE_BLOCK);
+	g->rec_hwm = sb->rec_hwm;
 	return 0;
 }
 

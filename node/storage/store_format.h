@@ -32,6 +32,12 @@
  * Sizing: the record area gets one slot per two data blocks (about 6% of the
  * disk), so a disk full of <= 4 KiB chunks runs out of slots at half its data
  * capacity (then -ENOSPC); 4 MiB chunks use 9 slots each (0.1%).
+ *
+ * High-water mark: records are only ever written below sb.rec_hwm, and the
+ * store raises it (both superblocks, new generation, durable) before it
+ * writes a record above it. Slots are allocated lowest-first, so rec_hwm
+ * follows the peak number of records, and open reads only [0, rec_hwm):
+ * startup cost grows with the peak chunk count, not with the disk size.
  */
 #ifndef FERRY_STORE_FORMAT_H
 #define FERRY_STORE_FORMAT_H
@@ -75,7 +81,8 @@ struct store_sb_disk {
 	uint64_t nblocks;      /* data blocks */
 	uint64_t generation;   /* bumped by every read-write open */
 	uint64_t created;      /* unix seconds at format */
-	uint8_t reserved[92];  /* zero */
+	uint64_t rec_hwm;      /* records lie only in slots [0, rec_hwm) */
+	uint8_t reserved[84];  /* zero */
 	uint32_t crc;          /* crc32c of the bytes above */
 };
 _Static_assert(sizeof(struct store_sb_disk) == STORE_SB_SIZE, "superblock size");
@@ -105,6 +112,7 @@ struct store_geom {
 	uint64_t nblocks;      /* data blocks */
 	uint32_t max_chunk;    /* bytes */
 	uint32_t rec_max_slots; /* slots of the largest record */
+	uint64_t rec_hwm;      /* slots below which records may lie */
 };
 
 /* A decoded record (host order); crcs points into the parsed buffer. */

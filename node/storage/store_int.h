@@ -36,7 +36,8 @@ struct store_bmap {
 	uint64_t *w;              /* bits, 1 = used */
 	uint64_t n;               /* bits */
 	uint64_t used;            /* bits set */
-	uint64_t cursor;          /* next-fit start */
+	uint64_t cursor;          /* next-fit start; first fit: lowest maybe-free bit */
+	int first_fit;            /* allocate lowest-first (record slots) */
 };
 
 #define STORE_NBOUNCE 2
@@ -93,6 +94,13 @@ struct store {
 	struct store_op_priv *mutating; /* mutating ops in flight */
 	uint32_t inflight;        /* ops submitted, callback not run */
 	uint32_t io_inflight;     /* device requests queued or running */
+	/* record high-water mark raises (see store_hwm_kick) */
+	struct store_op_priv *hwm_wait; /* PUTs waiting for a higher mark */
+	int hwm_busy;             /* superblock writes in flight */
+	int hwm_stage;            /* 0: first copy, 1: the copy at the end */
+	uint64_t hwm_target;      /* the mark being written */
+	struct store_io_req hwm_req; /* the superblock write */
+	uint8_t *sbbuf;           /* 4 KiB superblock image */
 	/* background erases (see store_erase_start) */
 	struct store_erase *erase_pool; /* qd entries */
 	struct store_erase *erase_free; /* free list */
@@ -120,6 +128,9 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 int store_format_io(const struct store_io_ops *io, void *ctx,
 		    const struct store_format_cfg *cfg, const uint8_t disk[16]);
 int store_io_sync(struct store *s, int kind, void *buf, uint32_t len, uint64_t off, int fua);
+/* store_hwm_step_override - tests: raise the record high-water mark in
+ * steps of this many slots (0 = default) to exercise the raise path. */
+extern uint32_t store_hwm_step_override;
 /* store_index_find - the index entry of id, or NULL (tests, fsck). */
 const struct store_ent *store_index_find(struct store *s, const uint8_t id[16]);
 /* store_fsck_io - store_fsck on a backend; consumes (closes) it. */

@@ -593,6 +593,7 @@ int main(void)
 	uint8_t disk[16] = { 0xd1 };
 
 	log_set_sink(quiet_sink, NULL);
+	store_hwm_step_override = 2; /* raise the record mark often: crash inside it */
 	zero_page = calloc(1, PG);
 	memcpy(fc.cluster, cluster, 16);
 	base = img_new();
