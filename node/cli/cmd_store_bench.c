@@ -168,7 +168,9 @@ static int sb_synth(void)
 		return -ENOSPC;
 	}
 	buf = calloc(1, win);
-	for (uint64_t i = 0, slot = 0; i < sb_chunks;) {
+	uint64_t slot = 0;
+
+	for (uint64_t i = 0; i < sb_chunks;) {
 		size_t used = 0;
 		uint64_t first = slot;
 
@@ -178,7 +180,7 @@ static int sb_synth(void)
 			uint32_t crcs[1024] = { 0 };
 
 			sb_id(i, r.id);
-			store_rec_encode(buf + used, &r, crcs);
+			store_rec_encode(buf + used, &r, crcs, g.rec_seed);
 			used += ns * STORE_SLOT;
 			slot += ns;
 			i++;
@@ -189,10 +191,18 @@ static int sb_synth(void)
 			return -EIO;
 		}
 	}
+	/* Raise the record high-water mark over them, as the store would. */
+	g.rec_hwm = slot;
+	memset(sbuf, 0, sizeof(sbuf));
+	store_sb_encode(sbuf, sbd.cluster, sbd.node, sbd.disk, &g, sbd.generation + 1, sbd.created);
+	ret = 0;
+	if (pwrite(fd, sbuf, sizeof(sbuf), 0) != (ssize_t)sizeof(sbuf) ||
+	    pwrite(fd, sbuf, sizeof(sbuf), (off_t)(g.dev_size - sizeof(sbuf))) != (ssize_t)sizeof(sbuf))
+		ret = -EIO;
 	free(buf);
 	fsync(fd);
 	close(fd);
-	return 0;
+	return ret;
 }
 
 static int cmd_store_bench_run(int argc, char **argv)

@@ -409,8 +409,6 @@ int store_format_io(const struct store_io_ops *io, void *ctx,
 	struct store s0;
 	struct store_geom g;
 	uint8_t *buf = NULL;
-	const uint32_t zlen = 1u << 20;
-	uint64_t off;
 	int ret;
 
 	memset(&s0, 0, sizeof(s0));
@@ -423,27 +421,17 @@ int store_format_io(const struct store_io_ops *io, void *ctx,
 			(unsigned long long)STORE_MIN_DEV);
 		return ret;
 	}
-	buf = store_balloc(zlen);
+	buf = store_balloc(STORE_BLOCK);
 	if (!buf)
 		return -ENOMEM;
-	memset(buf, 0, zlen);
-	/* Zero the record area: stale records of an older format must not count. */
-	for (off = g.rec_off; off < g.data_off; off += zlen) {
-		uint32_t n = (uint32_t)(g.data_off - off < zlen ? g.data_off - off : zlen);
-
-		ret = store_io_sync(&s0, STORE_IO_WRITE, buf, n, off, 0);
-		if (ret < 0)
-			goto out;
-	}
+	memset(buf, 0, STORE_BLOCK);
+	/* Nothing but the superblocks: the record area need not be zeroed,
+	 * since records are checksummed with a seed derived from the new disk
+	 * UUID and only [0, rec_hwm = 0) is ever read (store_format.h). */
 	store_sb_encode(buf, cfg->cluster, cfg->node, disk, &g, 1, (uint64_t)time(NULL));
-	/* Superblocks last, after a flush: a disk with a valid superblock always
-	 * has a zeroed record area. */
-	ret = store_io_sync(&s0, STORE_IO_FLUSH, NULL, 0, 0, 0);
-	if (ret == 0)
-		ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, g.dev_size - STORE_BLOCK, 1);
+	ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, g.dev_size - STORE_BLOCK, 1);
 	if (ret == 0)
 		ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, 0, 1);
-out:
 	free(buf);
 	return ret;
 }
@@ -679,7 +667,6 @@ static int store_scan(struct store *s, struct store_u32v *erase)
 				 * free space; erase it so it cannot confuse anyone. */
 				if (memcmp(p, "FRC1", 4) == 0) {
 					s->fsck_stale++;
-					s->ctr.crc_errors++;
 					if (store_u32v_push(erase, (uint32_t)(slot + i)) < 0) {
 						ret = -ENOMEM;
 						goto out;
@@ -852,8 +839,8 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 			goto err;
 		}
 		if (erase.n)
-			log_info("store: erased %zu leftover records of an interrupted write",
-				 erase.n);
+			log_info("store: erased %zu leftover record headers (an interrupted "
+				 "write, or an earlier format of this disk)", erase.n);
 	}
 	free(erase.v);
 	free(buf);
@@ -1277,7 +1264,7 @@ static int store_put_start(struct store_op_priv *p)
 			crc0 = c;
 		store_rec_put_crc(p->meta, i, c);
 	}
-	store_rec_encode(p->meta, &rec, NULL);
+	store_rec_encode(p->meta, &rec, NULL, s->g.rec_seed);
 	p->op->version = rec.version;
 	memcpy(p->nw.id, p->op->id, 16);
 	p->nw.block = (uint32_t)blk;

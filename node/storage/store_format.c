@@ -148,10 +148,12 @@ int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
 	g->max_chunk = sb->max_chunk;
 	g->rec_max_slots = store_fmt_rec_slots((sb->max_chunk + STORE_BLOCK - 1) / STORE_BLOCK);
 	g->rec_hwm = sb->rec_hwm;
+	g->rec_seed = crc32c(0, sb->disk, 16);
 	return 0;
 }
 
-void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t *crcs)
+void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t *crcs,
+		      uint32_t seed)
 {
 	uint32_t ns = store_fmt_rec_slots(rec->nblocks);
 	size_t len = (size_t)ns * STORE_SLOT;
@@ -171,7 +173,7 @@ void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t 
 	put32(buf + REC_OFF(chunk_crc), rec->chunk_crc);
 	for (uint32_t i = 0; crcs && i < rec->nblocks; i++)
 		put32(buf + STORE_REC_HDR + 4 * i, crcs[i]);
-	put32(buf + REC_OFF(crc), crc32c(0, buf, len));
+	put32(buf + REC_OFF(crc), crc32c(seed, buf, len));
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -209,7 +211,7 @@ int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 		return -EINVAL;
 	memcpy(hdr, buf, STORE_REC_HDR);
 	memset(hdr + REC_OFF(crc), 0, 4);
-	crc = crc32c(0, hdr, STORE_REC_HDR);
+	crc = crc32c(g->rec_seed, hdr, STORE_REC_HDR);
 	crc = crc32c(crc, buf + STORE_REC_HDR, (size_t)ns * STORE_SLOT - STORE_REC_HDR);
 	if (crc != get32(buf + REC_OFF(crc)))
 		return -EINVAL;

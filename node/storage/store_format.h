@@ -22,7 +22,9 @@
  *
  * Record: one per live chunk version, in a run of 1..N consecutive slots:
  * a 64-byte header (struct store_rec_disk) followed by one crc32c per 4 KiB
- * data block; crc32c over the whole run (with .crc = 0) commits it. A chunk's
+ * data block; crc32c over the whole run (with .crc = 0), seeded with the
+ * crc32c of the disk UUID, commits it - so records left by an earlier format
+ * of the same disk never check out, and format need not zero the area. A chunk's
  * data is one contiguous extent of ceil(size / 4096) blocks, the tail of the
  * last block padded (block crcs cover the full 4096 bytes as written).
  * A slot run that does not start with a valid header is free space. When two
@@ -113,6 +115,7 @@ struct store_geom {
 	uint32_t max_chunk;    /* bytes */
 	uint32_t rec_max_slots; /* slots of the largest record */
 	uint64_t rec_hwm;      /* slots below which records may lie */
+	uint32_t rec_seed;     /* record crc seed: crc32c of the disk UUID */
 };
 
 /* A decoded record (host order); crcs points into the parsed buffer. */
@@ -146,10 +149,12 @@ void store_sb_encode(uint8_t *buf, const uint8_t cluster[16], const uint8_t node
 int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
 		    struct store_geom *g);
 
-/* store_rec_encode - write a record for rec into buf of nslots*512 bytes;
+/* store_rec_encode - write a record for rec into buf of nslots*512 bytes,
+ * its crc seeded with seed (struct store_geom.rec_seed);
  * block crcs come from crcs[] (host order), or with crcs == NULL are already
  * at buf + STORE_REC_HDR (little-endian). */
-void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t *crcs);
+void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t *crcs,
+		      uint32_t seed);
 
 /* store_rec_decode - parse the record starting at buf (len bytes available)
  * against geometry g. Returns 0 and fills *rec; -ENOENT if the slot is all

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (uint32_t i = 0; i < rec.nblocks; i++)
 		x ^= crcs[i] = store_rec_crc(&rec, i); /* every crc readable */
 	(void)x;
-	store_rec_encode(buf, &rec, crcs);
+	store_rec_encode(buf, &rec, crcs, g.rec_seed);
 	if (store_rec_decode(buf, (size_t)rec.nslots * STORE_SLOT, &g, &rec2) != 0 ||
 	    memcmp(rec.id, rec2.id, 16) != 0 || rec.version != rec2.version ||
 	    rec.size != rec2.size || rec.block != rec2.block || rec.chunk_crc != rec2.chunk_crc ||
