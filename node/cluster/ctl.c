@@ -269,12 +269,13 @@ static void ctl_tick(struct ctl *c, uint64_t now)
 	for (uint32_t i = 0; i < c->map.n; i++) {
 		struct map_node *n = &c->map.nodes[i];
 
-		if (n->state == MAP_UP && now - n->last_hb_ns > c->down_ns) {
+		/* (last_hb_ns may be a little after now: set by this batch) */
+		if (n->state == MAP_UP && now > n->last_hb_ns && now - n->last_hb_ns > c->down_ns) {
 			n->state = MAP_DOWN;
 			n->since_ns = now;
 			n->ops_per_s = 0;
 			ctl_bump(c, "missed heartbeats: down", n);
-		} else if (n->state == MAP_DOWN && now - n->since_ns > c->out_ns) {
+		} else if (n->state == MAP_DOWN && now > n->since_ns && now - n->since_ns > c->out_ns) {
 			n->state = MAP_OUT;
 			n->since_ns = now;
 			ctl_bump(c, "down past the grace period: out", n);
@@ -380,6 +381,7 @@ int ctl_run(const struct ctl_cfg *cfg)
 			t->ops->rx_release(t, pkts, n);
 		rpc_srv_flush(srv);
 		if (now - last_tick >= CTL_TICK_MS * 1000000ull) {
+			now = util_now_ns();
 			ctl_tick(c, now);
 			rpc_srv_tick(srv, now);
 			last_tick = now;

@@ -29,6 +29,7 @@ struct nodectl {
 	struct ctl_reply reply_buf;
 	uint8_t *map_buf;
 	int hello_busy, map_busy;
+	uint64_t missed;               /* heartbeats ctl did not answer */
 };
 
 static void nodectl_hello_done(struct rpc_call *c)
@@ -37,8 +38,11 @@ static void nodectl_hello_done(struct rpc_call *c)
 	int reg = c->op == FERRY_OP_CTL_REGISTER;
 
 	nc->hello_busy = 0;
-	if (c->err)
+	if (c->err) {
+		nc->missed++;
+		log_debug("node: no answer from ctl (%s)", strerror(-c->err));
 		return; /* ctl unreachable: keep the last map, try again */
+	}
 	if (c->status == -ENOENT && !reg) {
 		nc->registered = 0; /* ctl lost us (fresh state): register again */
 		nc->next_hello_ns = 0;
@@ -103,7 +107,7 @@ int nodectl_open(const struct nodectl_cfg *cfg, struct nodectl **out)
 		return -ENOMEM;
 	nc->cfg = *cfg;
 	if (!nc->cfg.heartbeat_ms)
-		nc->cfg.heartbeat_ms = 1000;
+		nc->cfg.heartbeat_ms = 300; /* ctl --down-after should be >= 3 of these */
 	nc->map_buf = malloc(MAP_MAX_LEN);
 	err = nc->map_buf ? net_addr_parse(cfg->ctl, CTL_PORT_DEFAULT, &nc->ctl) : -ENOMEM;
 	if (err)
@@ -115,7 +119,7 @@ int nodectl_open(const struct nodectl_cfg *cfg, struct nodectl **out)
 		goto fail;
 	rpc_cfg_default(&rcfg);
 	rcfg.max_msg = MAP_MAX_LEN + 4096;
-	rcfg.timeout_ms = 900; /* a heartbeat's worth: the next one retries */
+	rcfg.timeout_ms = nc->cfg.heartbeat_ms; /* the next heartbeat retries */
 	err = rpc_client_open(&rcfg, nc->t, &nc->rpc);
 	if (err)
 		goto fail_t;

@@ -21,7 +21,7 @@
 struct nodectl_cfg {
 	const char *ctl;           /* ctl IP:PORT */
 	struct ctl_hello hello;    /* identity (cluster, node, address, zone, weight) */
-	uint32_t heartbeat_ms;     /* 0 = 1000 */
+	uint32_t heartbeat_ms;     /* 0 = 300 */
 };
 
 struct nodectl;
