@@ -59,7 +59,8 @@ struct store_info {
 
 struct store_stat {
 	uint64_t size;            /* chunk size in bytes */
-	uint64_t version;         /* increases with every PUT/WRITE of the chunk */
+	uint64_t version;         /* increases with every PUT/WRITE of the chunk
+				   * (drawn from one store-wide counter) */
 	uint32_t crc;             /* crc32c over the whole chunk */
 };
 
@@ -87,6 +88,10 @@ int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iove
  * never be replaced by a lower version: crash recovery keeps the highest). */
 int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 		      int iovcnt, uint64_t version);
+/* store_write - write the bytes at off of an existing chunk (-ENOENT if none),
+ * extending it (a gap past the old end reads as zeros), up to max_chunk
+ * (-EFBIG). Atomic like PUT: implemented as a copy-on-write of the whole
+ * chunk, so its cost is the chunk size whatever the alignment. */
 int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,
 		const struct iovec *iov, int iovcnt, uint64_t *version);
 /* Reads [off, off+len) clipped to the chunk size; *got = bytes read. */
@@ -102,7 +107,6 @@ int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_sta
  * and still exists; chunks created during it may be missed. */
 int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_entry *out,
 	       uint32_t max, uint32_t *n);
-
 
 /* Counters (monotonic since open). */
 struct store_counters {
@@ -124,14 +128,17 @@ void store_get_counters(struct store *s, struct store_counters *out);
 /*
  * Asynchronous interface. The synchronous calls above are built on it.
  *
- * The caller owns struct store_op until its callback runs. Data buffers of
- * async ops must be 512-byte aligned (-EINVAL otherwise); when buf_cap also
- * covers the whole 4 KiB blocks touched (and a GET starts 4 KiB-aligned),
- * the device reads/writes the caller's memory directly (zero copy, as a
- * fixed buffer when it lies in a region given to store_register_region);
- * otherwise the store copies through one of its bounce buffers, and
- * store_submit returns -EAGAIN when none is free (poll, then retry).
- * At most one mutating op per chunk id may be in flight (-EBUSY).
+ * The caller owns struct store_op until its callback runs. When the data
+ * buffer is 512-byte aligned and buf_cap covers the whole 4 KiB blocks
+ * touched (and a GET starts 4 KiB-aligned), the device reads/writes the
+ * caller's memory directly - zero copy, as an io_uring fixed buffer when it
+ * lies in a region given to store_register_region (e.g. the AF_XDP UMEM).
+ * Otherwise the store copies through one of its two bounce buffers, and
+ * store_submit returns -EAGAIN when none is free (poll, then retry); WRITE
+ * always uses one (it is a copy-on-write of the whole chunk). -EAGAIN also
+ * when queue_depth ops are in flight. At most one mutating op per chunk id
+ * may be in flight (-EBUSY). Ops are batched: the device sees them at the
+ * next store_poll, which submits everything queued in one io_uring_enter.
  */
 enum store_op_type {
 	STORE_OP_GET = 1,    /* read [off, off+len) into buf; res, got */
