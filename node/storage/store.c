@@ -1052,6 +1052,18 @@ static void store_defer_free(struct store *s, const struct store_ent *e)
 	store_epoch_advance(s);
 }
 
+uint32_t store_reader_get(struct store *s)
+{
+	s->readers[s->epoch]++;
+	return s->epoch;
+}
+
+void store_reader_put(struct store *s, uint32_t epoch)
+{
+	s->readers[epoch]--;
+	store_epoch_advance(s);
+}
+
 static void store_reader_enter(struct store_op_priv *p)
 {
 	p->reader = 1;

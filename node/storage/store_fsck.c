@@ -195,7 +195,14 @@ int store_scrub_step(struct store *s, uint64_t now_ns)
 	buf = s->bounce_pool + (size_t)bi * s->bounce_size;
 	meta = s->meta_pool + (size_t)s->meta_free[s->nmeta_free - 1] * s->meta_size;
 	s->nmeta_free--;
-	ret = store_verify_ent(s, &e, buf, meta, &bad);
+	/* Count as a reader so a concurrent replace cannot reuse the space
+	 * under us (see store_defer_free). */
+	{
+		uint32_t ep = store_reader_get(s);
+
+		ret = store_verify_ent(s, &e, buf, meta, &bad);
+		store_reader_put(s, ep);
+	}
 	s->nmeta_free++;
 	s->bounce_busy[bi] = 0;
 	s->scrub_tokens -= (double)cost;

@@ -131,6 +131,10 @@ int store_io_sync(struct store *s, int kind, void *buf, uint32_t len, uint64_t o
 /* store_hwm_step_override - tests: raise the record high-water mark in
  * steps of this many slots (0 = default) to exercise the raise path. */
 extern uint32_t store_hwm_step_override;
+/* store_reader_get/put - bracket a read of chunk space outside an op (scrub):
+ * space freed meanwhile is not reused until the matching put. */
+uint32_t store_reader_get(struct store *s);
+void store_reader_put(struct store *s, uint32_t epoch);
 /* store_index_find - the index entry of id, or NULL (tests, fsck). */
 const struct store_ent *store_index_find(struct store *s, const uint8_t id[16]);
 /* store_fsck_io - store_fsck on a backend; consumes (closes) it. */
