@@ -160,6 +160,15 @@ static void ctl_hello(struct ctl *c, struct rpc_srv *srv, struct rpc_sreq *r, in
 		ctl_refuse(srv, r, -ENOENT, c, "node %s is not registered", u);
 		return;
 	}
+	if (h.epoch > c->map.epoch) {
+		/* A node has seen a newer map than ours (ctl lost its state):
+		 * epochs must never go back, or nodes would keep a different map
+		 * of the same number. */
+		log_info("ctl: node %s knows epoch %llu: continuing from %llu", u,
+			 (unsigned long long)h.epoch, (unsigned long long)h.epoch + 1);
+		c->map.epoch = h.epoch + 1;
+		c->dirty = 1;
+	}
 	n = i >= 0 ? &c->map.nodes[i] : NULL;
 	if (n && n->state == MAP_UP && !net_addr_equal(&n->addr, &addr) &&
 	    now - n->last_hb_ns < c->down_ns) {

@@ -9,6 +9,7 @@ set -u
 . "$(dirname "$0")/lib_cluster.sh"
 netns_init
 [ -x "$FERRY" ] || fail "no ferry binary at $FERRY"
+cl_own_binary
 T=$FERRY_TEST_TMP
 C=5f0c1a2e-0000-4000-8000-00000000c105
 CTL=10.79.0.2:7481
@@ -86,8 +87,18 @@ if timeout 20 ip netns exec "$NETNS_PREFIX-bad" "$FERRY" node --disk "$T/dup.img
 fi
 grep -q "already up at 10.79.0.11:7480" "$T/dup.err" || fail "no clear refusal: $(cat "$T/dup.err")"
 
-# Heartbeats from a node ctl does not know: ignored and counted.
 ctl_stats() { ns cli "$FERRY" stat --node "$CTL" --node-stats; }
 ctl_stats | grep -q '^ctl_refused [1-9]' || fail "refusals not counted: $(ctl_stats)"
+
+# Heartbeats from nodes ctl does not know (its state is gone): counted and
+# otherwise ignored; the nodes register again and nothing is lost.
+kill -TERM "$CL_CTL_PID"; wait "$CL_CTL_PID" 2>/dev/null
+cl_ctl --listen "$CTL" --state "$T/ctl-fresh" --cluster "$C" --replicas 3 --down-after 2s
+cl_wait_up 4 || fail "nodes did not register with a fresh ctl"
+ctl_stats | grep -q '^ctl_unknown_node_msgs [1-9]' || fail "unknown-node heartbeats not counted: $(ctl_stats)"
+for size in 1 3000000; do
+	ns cli "$FERRY" get --ctl "$CTL" "obj/$size" "$T/out3.$size" && cmp -s "$T/in.$size" "$T/out3.$size" ||
+		fail "obj/$size unreadable after ctl lost its state"
+done
 echo "ctl counters:"; ctl_stats | sed 's/^/  /'
 echo "cluster_basic: ok"

@@ -55,3 +55,9 @@ cl_wait_up() {
 		sleep 0.2
 	done
 }
+
+# cl_own_binary: run a private copy of $FERRY, so a rebuild of build/ferry
+# in the middle of a long test cannot pull the binary from under it.
+cl_own_binary() {
+	cp "$FERRY" "$FERRY_TEST_TMP/ferry.bin" && FERRY=$FERRY_TEST_TMP/ferry.bin
+}
