@@ -15,7 +15,7 @@ static struct {
 	uint32_t queues, mtu;
 	double scrub, weight, recovery;
 	int xdp_generic;
-} node_opt;
+} node_opt = { .recovery = 64 };
 
 static volatile sig_atomic_t node_stop;
 
@@ -105,7 +105,7 @@ static const struct opt_def node_opts[] = {
 	{ "weight", 0, OPT_DOUBLE, &node_opt.weight, "W",
 	  "placement weight relative to 1.0 (default 1)", NULL },
 	{ "recovery-rate", 0, OPT_DOUBLE, &node_opt.recovery, "MB/S",
-	  "re-replication and rebalancing copy rate (default 0: unlimited)", NULL },
+	  "re-replication and rebalancing copy rate (default 64; 0: unlimited)", NULL },
 	{ "scrub-rate", 0, OPT_DOUBLE, &node_opt.scrub, "MB/S",
 	  "background scrub rate (0: off)", NULL },
 	{ "log-level", 0, OPT_STR, &node_opt.log, "LEVEL", "err, warn, info or debug", NULL },
