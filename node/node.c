@@ -310,6 +310,17 @@ static int node_handle_cluster(struct node *n, struct rpc_srv *srv, struct rpc_s
 	int pos, succ, err;
 
 	switch (h->op) {
+	case FERRY_OP_CTL_GETMAP: {
+		/* The map this node runs under: clients fall back on it while ctl
+		 * is away. */
+		uint32_t mlen = (uint32_t)(sizeof(struct map_wire_hdr) +
+					   n->map.n * sizeof(struct map_wire_node));
+		uint8_t *out = n->map.epoch ? rpc_sreq_reply_buf(srv, r, mlen) : NULL;
+		int elen = out ? map_encode(&n->map, out, mlen) : -ENOENT;
+
+		rpc_sreq_reply(srv, r, elen < 0 ? elen : 0, elen < 0 ? 0 : (uint32_t)elen);
+		return 1;
+	}
 	case FERRY_OP_COPY_PUT:
 		/* Recovery copy: versioned, never forwarded, epoch-free. */
 		if (len != h->length || h->offset == 0) {

@@ -27,6 +27,9 @@ struct client {
 	struct net_addr ctl;
 	char ctl_str[64];
 	struct cmap *map;        /* last map (epoch 0: none yet) */
+	struct transport *ctl_t; /* own socket + client for ctl (short timeout) */
+	struct rpc_client *ctl_rpc;
+	char cache_dir[256];     /* where the last map of this ctl is kept */
 	struct cmap *tmp;        /* parse target */
 	uint8_t *map_buf;        /* GETMAP answer */
 };
@@ -82,6 +85,11 @@ int client_open(const struct client_cfg *cfg, struct client **out)
 		}
 		net_addr_format(&cl->ctl, cl->ctl_str, sizeof(cl->ctl_str));
 		cl->node = cl->ctl; /* until a chunk says otherwise */
+		snprintf(cl->cache_dir, sizeof(cl->cache_dir), "%s/ferry-map-%s",
+			 getenv("FERRY_MAP_CACHE") ? getenv("FERRY_MAP_CACHE") : "/tmp", cl->ctl_str);
+		for (char *q = cl->cache_dir + strlen(cl->cache_dir) - strlen(cl->ctl_str); *q; q++)
+			if (*q == ':' || *q == '[' || *q == ']')
+				*q = '_';
 	}
 	net_addr_format(&cl->node, cl->node_str, sizeof(cl->node_str));
 	memset(&any, 0, sizeof(any));
@@ -98,6 +106,20 @@ int client_open(const struct client_cfg *cfg, struct client **out)
 	err = rpc_client_open(&rcfg, cl->t, &cl->rpc);
 	if (err)
 		goto fail_t;
+	if (cl->clustered) {
+		/* ctl (and nodes asked for their map) get a short timeout: when
+		 * ctl is away the last map must keep working without delay. */
+		struct rpc_cfg ccfg = rcfg;
+
+		ccfg.timeout_ms = MIN(cl->cfg.timeout_ms, 1000u);
+		err = udp_transport_open(&any, &cl->ctl_t);
+		if (!err && (err = rpc_client_open(&ccfg, cl->ctl_t, &cl->ctl_rpc)))
+			cl->ctl_t->ops->close(cl->ctl_t);
+		if (err) {
+			rpc_client_close(cl->rpc);
+			goto fail_t;
+		}
+	}
 	*out = cl;
 	return 0;
 fail_t:
@@ -116,6 +138,10 @@ void client_close(struct client *cl)
 		return;
 	rpc_client_close(cl->rpc);
 	cl->t->ops->close(cl->t);
+	if (cl->ctl_rpc) {
+		rpc_client_close(cl->ctl_rpc);
+		cl->ctl_t->ops->close(cl->ctl_t);
+	}
 	free(cl->map);
 	free(cl->tmp);
 	free(cl->map_buf);
@@ -149,26 +175,59 @@ static int client_call_result(struct client *cl, const struct rpc_call *c)
 
 /* ------------------------------------------------------------- cluster */
 
-static int client_map_refresh(struct client *cl)
+/* GETMAP from ctl or a node into cl->tmp; 0 or -errno. */
+static int client_getmap(struct client *cl, const struct net_addr *from)
 {
 	struct rpc_call c;
-	int err;
 
 	memset(&c, 0, sizeof(c));
-	c.peer = cl->ctl;
+	c.peer = *from;
 	c.op = FERRY_OP_CTL_GETMAP;
 	c.resp = cl->map_buf;
 	c.resp_cap = MAP_MAX_LEN;
-	rpc_client_call(cl->rpc, &c);
-	if (c.err || c.status) {
-		err = c.err ? c.err : c.status;
-		return client_fail(cl, err, "ctl %s: %s", cl->ctl_str,
-				   c.err == -ETIMEDOUT ? "did not answer" : strerror(-err));
+	rpc_client_call(cl->ctl_rpc, &c);
+	if (c.err || c.status)
+		return c.err ? c.err : c.status;
+	return map_parse(cl->map_buf, c.resp_len, cl->tmp);
+}
+
+/*
+ * A fresh map: from ctl; when ctl is away, from the nodes of the map we have
+ * (each node serves the map it runs under), or the last one this host saw
+ * of this ctl (cache_dir). The last map keeps working while ctl is away:
+ * nodes check epochs, so nothing is written under a stale map.
+ */
+static int client_map_refresh(struct client *cl)
+{
+	int err = client_getmap(cl, &cl->ctl), have;
+
+	if (err == 0) {
+		*cl->map = *cl->tmp;
+		/* Keep it for clients that start while ctl is away (best effort;
+		 * written only when it changed). */
+		if (map_load(cl->tmp, cl->cache_dir) || cl->tmp->epoch != cl->map->epoch ||
+		    memcmp(cl->tmp->cluster, cl->map->cluster, 16)) {
+			mkdir(cl->cache_dir, 0700);
+			map_save(cl->map, cl->cache_dir);
+		}
+		return 0;
 	}
-	if (map_parse(cl->map_buf, c.resp_len, cl->tmp))
-		return client_fail(cl, -EBADMSG, "ctl %s sent a malformed map", cl->ctl_str);
-	*cl->map = *cl->tmp;
-	return 0;
+	if (cl->map->epoch == 0 && map_load(cl->tmp, cl->cache_dir) == 0)
+		*cl->map = *cl->tmp;
+	have = cl->map->epoch != 0;
+	for (uint32_t i = 0; have && i < cl->map->n; i++) {
+		if (cl->map->nodes[i].state != MAP_UP ||
+		    client_getmap(cl, &cl->map->nodes[i].addr) ||
+		    memcmp(cl->tmp->cluster, cl->map->cluster, 16))
+			continue;
+		if (cl->tmp->epoch >= cl->map->epoch)
+			*cl->map = *cl->tmp;
+		break;
+	}
+	if (have)
+		return 0;
+	return client_fail(cl, err, "ctl %s: %s", cl->ctl_str,
+			   err == -ETIMEDOUT ? "did not answer" : strerror(-err));
 }
 
 const struct cmap *client_map(struct client *cl)

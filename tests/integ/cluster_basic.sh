@@ -11,6 +11,7 @@ netns_init
 [ -x "$FERRY" ] || fail "no ferry binary at $FERRY"
 cl_own_binary
 T=$FERRY_TEST_TMP
+export FERRY_MAP_CACHE=$T
 C=5f0c1a2e-0000-4000-8000-00000000c105
 CTL=10.79.0.2:7481
 
@@ -89,6 +90,17 @@ grep -q "already up at 10.79.0.11:7480" "$T/dup.err" || fail "no clear refusal: 
 
 ctl_stats() { ns cli "$FERRY" stat --node "$CTL" --node-stats; }
 ctl_stats | grep -q '^ctl_refused [1-9]' || fail "refusals not counted: $(ctl_stats)"
+
+# ctl away: the data path keeps working with the last map (clients start
+# from the map they last saw, or ask the nodes).
+kill -STOP "$CL_CTL_PID"
+head -c 20000 /dev/urandom >"$T/in.away"
+ns cli "$FERRY" put --ctl "$CTL" "$T/in.away" obj/away || fail "put while ctl is away failed"
+ns cli "$FERRY" get --ctl "$CTL" obj/away "$T/out.away" && cmp -s "$T/in.away" "$T/out.away" ||
+	fail "get while ctl is away failed"
+ns cli "$FERRY" get --ctl "$CTL" obj/3000000 "$T/out.away2" && cmp -s "$T/in.3000000" "$T/out.away2" ||
+	fail "old object unreadable while ctl is away"
+kill -CONT "$CL_CTL_PID"
 
 # Heartbeats from nodes ctl does not know (its state is gone): counted and
 # otherwise ignored; the nodes register again and nothing is lost.

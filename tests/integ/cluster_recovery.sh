@@ -13,6 +13,7 @@ netns_init
 [ -x "$FERRY" ] || fail "no ferry binary at $FERRY"
 cl_own_binary
 T=$FERRY_TEST_TMP
+export FERRY_MAP_CACHE=$T
 C=5f0c1a2e-0000-4000-8000-00000000c2e5
 CTL=10.78.0.2:7481
 NOBJ=${NOBJ:-1000}
