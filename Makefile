@@ -69,7 +69,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(HB)/%.o)
 
-.PHONY: all deps test test-unit run bench clean sysroot check-deps fuzz
+.PHONY: all deps test test-unit run run-netns bench clean sysroot check-deps fuzz
 all: $(B)/ferry
 
 # --- dependencies ---------------------------------------------------------------
@@ -130,7 +130,11 @@ endif
 test-unit: $(UNIT_BINS) $(BPFT_BINS)
 	tests/run --build $(HB) --kinds unit,bpf
 
-run: $(B)/ferry
+# The main job: the node image booted as a ctl VM + 3 node VMs (mk/image.mk,
+# run-vm); run-netns is the same cluster in network namespaces, for fast
+# iteration.
+run: run-vm
+run-netns: $(B)/ferry
 	scripts/run-netns.sh $(B)/ferry
 
 -include $(shell find mk -name '*.mk' ! -name deps.mk 2>/dev/null)
