@@ -135,6 +135,22 @@ int main(void)
 		CHECK(fabs(got - want) / want <= 0.05);
 	}
 
+	/* fewer zones than R: 2 zones, R = 3 -> both zones in every chain */
+	memset(&m, 0, sizeof(m));
+	m.replicas = 3;
+	for (uint32_t k = 0; k < 6; k++)
+		add_node(&m, k, 1000, k < 2 ? "small" : "big");
+	for (uint32_t i = 0; i < 5000; i++) {
+		uint16_t c[MAP_MAX_R];
+		uint8_t id[16];
+		int small = 0;
+		chunk_id(i, id);
+		REQUIRE(place_chain(&m, id, c) == 3);
+		for (int r = 0; r < 3; r++)
+			small += strcmp(m.nodes[c[r]].zone, "small") == 0;
+		CHECK(small >= 1 && small <= 2);
+	}
+
 	/* movement: one zone, R = 3, N = 5 -> 6 and 10 -> 11 */
 	for (uint32_t nn = 5; nn <= 10; nn += 5) {
 		memset(&m, 0, sizeof(m));
