@@ -6,6 +6,7 @@
 #include "node.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #define NODE_TICK_MS   10
 #define NODE_LIST_MAX  1024 /* entries per LIST answer */
 #define NODE_MAX_QUEUES 16
+#define NODE_MAX_OPS   1024 /* store ops in flight; more are answered -EBUSY */
 
 /* One receive path: a transport (a NIC queue or a UDP socket) and the RPC
  * server state of the clients that reach the node through it. */
@@ -37,6 +39,15 @@ struct node_path {
 	struct transport *t;
 	struct rpc_srv *srv;
 	struct rpc_client *fwd;  /* the node's client (answers to its forwards); NULL: none */
+};
+
+/* A data operation in the store on behalf of one request. */
+struct node_op {
+	struct store_op sop;       /* first: the callback casts back */
+	struct node *n;
+	struct rpc_srv *srv;       /* the path the request came in on */
+	struct rpc_sreq *r;        /* the request to answer */
+	struct node_op *next;      /* free list / wait FIFO */
 };
 
 struct node {
@@ -48,6 +59,10 @@ struct node {
 	uint64_t cluster_id;           /* first 8 bytes of the cluster UUID */
 	uint64_t ops[FERRY_OP_MAX];    /* requests served per op */
 	uint64_t op_errors;            /* requests answered with an error */
+	struct node_op *op_pool;       /* NODE_MAX_OPS preallocated ops */
+	struct node_op *free_ops;      /* unused ones */
+	struct node_op *wait_head, *wait_tail; /* refused by the store for now */
+	uint32_t ops_inflight;         /* ops started and not yet answered */
 	uint64_t start_ns;
 	/* cluster (all idle without --ctl) */
 	struct nodectl *nc;            /* link to ctl */
@@ -68,7 +83,6 @@ struct node_fwd {
 	uint8_t *buf;                  /* owned payload (WRITE merged into a PUT) */
 	uint8_t vbuf[8];               /* successor's answer */
 };
-
 
 static uint64_t node_cluster_id(const uint8_t uuid[16])
 {
@@ -159,6 +173,130 @@ static void node_reply_version(struct rpc_srv *srv, struct rpc_sreq *r, int err,
 		rpc_sreq_reply(srv, r, err ? err : -ENOMEM, 0);
 	}
 }
+
+/*
+ * Data operations run asynchronously: the handler submits a store op and
+ * returns; the store batches every op of a receive batch into one io_uring
+ * submission, and the completion callback answers the request. An op the
+ * store cannot take right now (-EBUSY: another write to the same chunk is in
+ * flight; -EAGAIN: no bounce buffer) waits in a FIFO and is resubmitted
+ * after the next completions, so per-chunk order is kept.
+ */
+static void node_op_done(struct store_op *sop)
+{
+	struct node_op *op = (struct node_op *)sop;
+	struct node *n = op->n;
+	struct rpc_srv *srv = op->srv;
+	struct rpc_sreq *r = op->r;
+
+	n->op_errors += sop->res != 0;
+	switch (sop->type) {
+	case STORE_OP_PUT:
+	case STORE_OP_WRITE:
+		node_reply_version(srv, r, sop->res, sop->version);
+		break;
+	case STORE_OP_GET:
+		rpc_sreq_reply(srv, r, sop->res, sop->res ? 0 : sop->got);
+		break;
+	case STORE_OP_STAT: {
+		struct ferry_chunk_stat *out =
+			sop->res ? NULL : rpc_sreq_reply_buf(srv, r, sizeof(*out));
+		if (!out) {
+			rpc_sreq_reply(srv, r, sop->res ? sop->res : -ENOMEM, 0);
+			break;
+		}
+		memset(out, 0, sizeof(*out));
+		out->size = sop->stat.size;
+		out->version = sop->stat.version;
+		out->crc = sop->stat.crc;
+		rpc_sreq_reply(srv, r, 0, sizeof(*out));
+		break;
+	}
+	default:
+		rpc_sreq_reply(srv, r, sop->res, 0);
+		break;
+	}
+	op->next = n->free_ops;
+	n->free_ops = op;
+	n->ops_inflight--;
+}
+
+static void node_op_submit(struct node *n, struct node_op *op)
+{
+	int err;
+
+	if (n->wait_head) { /* keep order behind ops already waiting */
+		n->wait_tail->next = op;
+		n->wait_tail = op;
+		op->next = NULL;
+		return;
+	}
+	err = store_submit(n->store, &op->sop);
+	if (err == -EBUSY || err == -EAGAIN) {
+		op->next = NULL;
+		n->wait_head = n->wait_tail = op;
+		return;
+	}
+	if (err) {
+		op->sop.res = err;
+		node_op_done(&op->sop);
+	}
+}
+
+/* Resubmit waiting ops until the store refuses again. */
+static void node_op_retry(struct node *n)
+{
+	while (n->wait_head) {
+		struct node_op *op = n->wait_head;
+		int err = store_submit(n->store, &op->sop);
+
+		if (err == -EBUSY || err == -EAGAIN)
+			return;
+		n->wait_head = op->next;
+		if (!n->wait_head)
+			n->wait_tail = NULL;
+		if (err) {
+			op->sop.res = err;
+			node_op_done(&op->sop);
+		}
+	}
+}
+
+/* Start a store op for request r; answers -EBUSY when the node has too many
+ * in flight (the client retries). */
+static void node_op_start(struct node *n, struct rpc_srv *srv, struct rpc_sreq *r, int type,
+			  void *buf, uint32_t len, uint32_t cap)
+{
+	const struct ferry_hdr *h = rpc_sreq_hdr(r);
+	struct node_op *op = n->free_ops;
+
+	if (!op) {
+		n->op_errors++;
+		rpc_sreq_reply(srv, r, FERRY_ST_BUSY, 0);
+		return;
+	}
+	n->free_ops = op->next;
+	n->ops_inflight++;
+	memset(&op->sop, 0, offsetof(struct store_op, priv));
+	op->sop.type = type;
+	memcpy(op->sop.id, h->chunk, STORE_ID_LEN);
+	op->sop.off = h->offset;
+	op->sop.len = len;
+	op->sop.buf = buf;
+	op->sop.buf_cap = cap;
+	op->sop.cb = node_op_done;
+	op->n = n;
+	op->srv = srv;
+	op->r = r;
+	op->next = NULL;
+	node_op_submit(n, op);
+}
+
+static uint32_t node_buf_cap(uint32_t len)
+{
+	return (len + 4095u) / 4096u * 4096u; /* rpc buffers are whole 4 KiB blocks */
+}
+
 
 /* ------------------------------------------------------------ cluster */
 
@@ -463,8 +601,6 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 	const struct ferry_hdr *h = rpc_sreq_hdr(r);
 	uint32_t len;
 	uint8_t *payload = rpc_sreq_payload(r, &len);
-	struct iovec iov = { payload, len };
-	uint64_t version = 0;
 	int err = 0;
 
 	n->ops[h->op]++;
@@ -482,63 +618,36 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 		return;
 	}
 	case FERRY_OP_PUT:
-		if (len != h->length) {
-			err = -EINVAL;
-			break;
-		}
-		err = store_put(n->store, h->chunk, &iov, 1, &version);
-		node_reply_version(srv, r, err, version);
-		n->op_errors += err != 0;
-		return;
 	case FERRY_OP_WRITE:
 		if (len != h->length) {
 			err = -EINVAL;
 			break;
 		}
-		err = store_write(n->store, h->chunk, h->offset, &iov, 1, &version);
-		node_reply_version(srv, r, err, version);
-		n->op_errors += err != 0;
+		node_op_start(n, srv, r, h->op == FERRY_OP_PUT ? STORE_OP_PUT : STORE_OP_WRITE,
+			      payload, len, node_buf_cap(len));
 		return;
 	case FERRY_OP_GET: {
 		uint32_t want = MIN(h->length, n->info.max_chunk);
-		uint32_t got = 0;
-		uint8_t *out = want ? rpc_sreq_reply_buf(srv, r, want) : NULL;
+		uint8_t *out;
 
-		if (want && !out) {
-			err = -ENOMEM;
-			break;
+		if (!want) { /* a zero-length read answers whether the chunk exists */
+			node_op_start(n, srv, r, STORE_OP_STAT, NULL, 0, 0);
+			return;
 		}
-		err = want ? store_get(n->store, h->chunk, h->offset, want, out, &got) : 0;
-		if (!want) {
-			struct store_stat st;
-			err = store_stat(n->store, h->chunk, &st);
-		}
-		n->op_errors += err != 0;
-		rpc_sreq_reply(srv, r, err, err ? 0 : got);
-		return;
-	}
-	case FERRY_OP_DELETE:
-		err = store_delete(n->store, h->chunk);
-		break;
-	case FERRY_OP_STAT: {
-		struct store_stat st;
-		struct ferry_chunk_stat *out;
-
-		err = store_stat(n->store, h->chunk, &st);
-		if (err)
-			break;
-		out = rpc_sreq_reply_buf(srv, r, sizeof(*out));
+		out = rpc_sreq_reply_buf(srv, r, want);
 		if (!out) {
 			err = -ENOMEM;
 			break;
 		}
-		memset(out, 0, sizeof(*out));
-		out->size = st.size;
-		out->version = st.version;
-		out->crc = st.crc;
-		rpc_sreq_reply(srv, r, 0, sizeof(*out));
+		node_op_start(n, srv, r, STORE_OP_GET, out, want, node_buf_cap(want));
 		return;
 	}
+	case FERRY_OP_DELETE:
+		node_op_start(n, srv, r, STORE_OP_DELETE, NULL, 0, 0);
+		return;
+	case FERRY_OP_STAT:
+		node_op_start(n, srv, r, STORE_OP_STAT, NULL, 0, 0);
+		return;
 	case FERRY_OP_LIST: {
 		uint32_t max = MIN(h->length ? h->length : NODE_LIST_MAX, NODE_LIST_MAX);
 		struct store_list_entry ents[64];
@@ -584,17 +693,16 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 	rpc_sreq_reply(srv, r, err, 0);
 }
 
-/* One pass over a path: returns the number of datagrams handled. */
+/* Receive one batch on a path and run it through the RPC layer; returns the
+ * number of datagrams handled. Answers go out in node_flush. */
 static int node_path_poll(struct node_path *p)
 {
 	struct net_pkt pkts[NODE_RX_BATCH];
 	int cnt = p->t->ops->rx_burst(p->t, pkts, NODE_RX_BATCH);
 	uint64_t now;
 
-	if (cnt <= 0) {
-		rpc_srv_flush(p->srv);
+	if (cnt <= 0)
 		return cnt;
-	}
 	now = util_now_ns();
 	for (int i = 0; i < cnt; i++) {
 		/* Responses are answers to this node's own forwards and copies;
@@ -606,14 +714,30 @@ static int node_path_poll(struct node_path *p)
 			rpc_srv_input(p->srv, &pkts[i], now);
 	}
 	p->t->ops->rx_release(p->t, pkts, cnt);
-	rpc_srv_flush(p->srv);
 	return cnt;
 }
 
-/* Sleep until a path has work or wait_ms passes. */
+/* Push the batch's store ops to the device, run completions (which answer
+ * requests), and send everything queued. Returns completions run. */
+static int node_flush(struct node *n)
+{
+	int done = 0;
+
+	if (n->ops_inflight) {
+		done = store_poll(n->store, 0);
+		if (done < 0)
+			done = 0;
+		node_op_retry(n);
+	}
+	for (uint32_t i = 0; i < n->npaths; i++)
+		rpc_srv_flush(n->paths[i].srv);
+	return done;
+}
+
+/* Sleep until a path or the store has work, or wait_ms passes. */
 static void node_wait(struct node *n, int wait_ms)
 {
-	struct pollfd pfd[NODE_MAX_QUEUES + 1]; /* + ctl */
+	struct pollfd pfd[NODE_MAX_QUEUES + 2]; /* + store, ctl */
 	nfds_t k = 0;
 
 	for (uint32_t i = 0; i < n->npaths; i++) {
@@ -621,6 +745,8 @@ static void node_wait(struct node *n, int wait_ms)
 		if (fd >= 0)
 			pfd[k++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
+	if (n->ops_inflight)
+		pfd[k++] = (struct pollfd){ .fd = store_fd(n->store), .events = POLLIN };
 	if (n->nc)
 		pfd[k++] = (struct pollfd){ .fd = nodectl_fd(n->nc), .events = POLLIN };
 	if (k)
@@ -651,7 +777,7 @@ static int node_open_paths(struct node *n, const struct net_addr *local, struct 
 				.local = *local,
 				.cluster = n->cluster_id,
 				.bind_mode = XSK_BIND_AUTO,
-				.xdp_mode = cfg->xdp_generic ? XDP_LINK_GENERIC : XDP_LINK_AUTO,
+				.xdp_mode = cfg->xdp_generic ? XDP_LINK_NATIVE_OR_GENERIC : XDP_LINK_AUTO,
 			};
 			if (local->family != AF_INET) {
 				log_err("node: AF_XDP serves IPv4 addresses only");
@@ -807,6 +933,15 @@ int node_run(const struct node_cfg *cfg)
 	}
 	store_get_info(n.store, &n.info);
 	n.cluster_id = node_cluster_id(n.info.cluster);
+	n.op_pool = calloc(NODE_MAX_OPS, sizeof(*n.op_pool));
+	if (!n.op_pool) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < NODE_MAX_OPS; i++) {
+		n.op_pool[i].next = n.free_ops;
+		n.free_ops = &n.op_pool[i];
+	}
 
 	rpc_cfg_default(&rcfg);
 	rcfg.cluster = n.cluster_id;
@@ -839,6 +974,7 @@ int node_run(const struct node_cfg *cfg)
 			}
 			busy += cnt > 0;
 		}
+		busy += node_flush(&n);
 		err = node_cluster_poll(&n, &last_ctl);
 		if (err < 0)
 			goto stop; /* refused by ctl: the reason is logged */
@@ -855,6 +991,13 @@ int node_run(const struct node_cfg *cfg)
 	}
 stop:
 	log_info("node stopping");
+	/* Every started op finishes (and is answered) before state goes away. */
+	while (n.ops_inflight) {
+		node_op_retry(&n);
+		if (store_poll(n.store, 1) < 0)
+			break;
+	}
+	node_flush(&n);
 out:
 	node_cluster_close(&n);
 	for (uint32_t i = 0; i < n.npaths; i++) {
@@ -862,5 +1005,6 @@ out:
 		n.paths[i].t->ops->close(n.paths[i].t);
 	}
 	store_close(n.store);
+	free(n.op_pool);
 	return err;
 }
