@@ -41,6 +41,30 @@
  * alone would not order it after the data. Old-record erases need no
  * durability of their own: the next flush (every commit starts with one)
  * carries them.
+ *
+ * In-place WRITE (4 KiB-aligned offset and length, not growing the extent,
+ * disk with STORE_INCOMPAT_JOURNAL; see store_format.h for the record):
+ *
+ *   1. read the chunk's record (+ its partial last block if the write
+ *      leaves it alone: the chunk crc is combined from the block crcs)
+ *   2. write the new blocks to a temporary extent T, flush
+ *   3. write the journal record J (new version, all new block crcs, names
+ *      T and the target blocks) to fresh slots, flush (or FUA)
+ *                                            <- commit point
+ *   4. write the blocks in place and the plain record P (same version) to
+ *      fresh slots, flush
+ *   5. index -> P; free T; erase the old record's and J's headers; ack
+ *
+ * Crash before J lands: the old record wins (T is free space). After: J has
+ * the highest version and wins (also over P, which may be durable before
+ * the blocks in place are), and open replays it - if the target blocks do
+ * not match J's crcs it copies T over them (idempotent). T is freed only
+ * after the blocks in place are durable, so a J outliving its retirement
+ * (erase not durable) finds them current and never reads T. The cost is
+ * about twice the written bytes plus two records, not the chunk size.
+ * Readers cannot see blocks change: a GET/STAT of the chunk gets -EAGAIN
+ * while an in-place WRITE of it runs, and a WRITE that finds a GET/STAT of
+ * the chunk in flight takes the copy-on-write path.
  */
 #include "storage/store_int.h"
 
@@ -428,6 +452,7 @@ int store_format_io(const struct store_io_ops *io, void *ctx,
 	/* Nothing but the superblocks: the record area need not be zeroed,
 	 * since records are checksummed with a seed derived from the new disk
 	 * UUID and only [0, rec_hwm = 0) is ever read (store_format.h). */
+	g.incompat = STORE_INCOMPAT_JOURNAL; /* in-place WRITEs (store_format.h) */
 	store_sb_encode(buf, cfg->cluster, cfg->node, disk, &g, 1, (uint64_t)time(NULL));
 	ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, g.dev_size - STORE_BLOCK, 1);
 	if (ret == 0)
@@ -553,11 +578,6 @@ static int store_rec_read(struct store *s, uint32_t slot, uint8_t *meta, struct 
 	return store_rec_decode(meta, (size_t)ns * STORE_SLOT, &s->g, rec);
 }
 
-struct store_u32v {
-	uint32_t *v;              /* values */
-	size_t n, cap;            /* used, allocated */
-};
-
 static int store_u32v_push(struct store_u32v *a, uint32_t x)
 {
 	if (a->n == a->cap) {
@@ -575,7 +595,8 @@ static int store_u32v_push(struct store_u32v *a, uint32_t x)
 
 /*
  * store_scan - read the record area, build index and allocation maps; the
- * slots of leftover records (stale versions, torn headers) go to *erase.
+ * slots of leftover records (stale versions, torn headers) go to *erase,
+ * those of valid journal records to *jrn (see store_jreplay).
  *
  * Startup cost grows with the size of the record area - that is, with the
  * disk size (1/17 of it), not with the number of chunks - plus one hash
@@ -583,7 +604,7 @@ static int store_u32v_push(struct store_u32v *a, uint32_t x)
  * parallel reads. Measured (scripts/bench-store.sh): 1M chunks on a 9.8 GB
  * file (576 MiB of records) open in 1.0-1.4 s on the project VM.
  */
-static int store_scan(struct store *s, struct store_u32v *erase)
+static int store_scan(struct store *s, struct store_u32v *erase, struct store_u32v *jrn)
 {
 	uint32_t win_slots = (4u << 20) / STORE_SLOT; /* 4 MiB windows */
 	const uint32_t nreq = 8;
@@ -683,13 +704,22 @@ static int store_scan(struct store *s, struct store_u32v *erase)
 			e.crc0 = rec.nblocks ? store_rec_crc(&rec, 0) : 0;
 			if (rec.version > max_version)
 				max_version = rec.version;
+			if (rec.jcount && store_u32v_push(jrn, (uint32_t)(slot + i)) < 0) {
+				ret = -ENOMEM;
+				goto out;
+			}
 			cur = store_ix_find(&s->ix, rec.id);
 			if (cur) {
 				struct store_rec other;
 				uint32_t loser;
 
 				r = store_rec_read(s, cur->slot, meta, &other);
-				if (r < 0 || other.version < rec.version) {
+				/* Higher version wins; at equal versions the journal
+				 * record wins over the plain one of the same WRITE (the
+				 * plain record may have landed before the blocks in
+				 * place; the journal's replay checks them). */
+				if (r < 0 || other.version < rec.version ||
+				    (other.version == rec.version && !other.jcount && rec.jcount)) {
 					loser = cur->slot;
 					store_bmap_clear(&s->blocks, cur->block, store_nblocks(cur->size));
 					store_bmap_clear(&s->slots, cur->slot,
@@ -732,11 +762,132 @@ out:
 	return ret;
 }
 
+static void store_hex(const uint8_t id[16], char hex[33])
+{
+	for (int k = 0; k < 16; k++)
+		snprintf(hex + 2 * k, 3, "%02x", id[k]);
+}
+
+int store_jpending(const struct store *s, uint32_t slot)
+{
+	for (size_t i = 0; i < s->jpend.n; i++)
+		if (s->jpend.v[i] == slot)
+			return 1;
+	return 0;
+}
+
+/*
+ * store_jreplay - finish the in-place WRITE whose journal record at slot is
+ * its chunk's winning record (a crash came between the commit and the
+ * retirement; see "In-place WRITE" at the top). If blocks [jfirst, +jcount)
+ * of the extent already match the record, nothing is left to do (this also
+ * covers a journal record left live by an earlier replay, whose temporary
+ * blocks may have been reused since); otherwise the temporary blocks, which
+ * were durable before the record was written, are copied in place. Sets
+ * *wrote when it wrote (the caller flushes). Read-only: only notes it.
+ * Uses the (idle at open) bounce and meta buffers.
+ */
+static int store_jreplay(struct store *s, uint32_t slot, int *wrote)
+{
+	uint8_t *meta = s->meta_pool, *buf = s->bounce_pool;
+	const struct store_ent *e;
+	struct store_rec rec;
+	uint32_t bad = 0;
+	char hex[33];
+	int ret;
+
+	ret = store_rec_read(s, slot, meta, &rec);
+	if (ret < 0)
+		return ret == -EINVAL ? 0 : ret;
+	e = store_ix_find(&s->ix, rec.id);
+	if (!rec.jcount || !e || e->slot != slot)
+		return 0; /* lost to a newer or plain record: erased as a leftover */
+	ret = store_io_sync(s, STORE_IO_READ, buf, rec.jcount * STORE_BLOCK,
+			    store_block_off(s, rec.block + rec.jfirst), 0);
+	if (ret < 0)
+		return ret;
+	for (uint32_t i = 0; i < rec.jcount; i++)
+		if (crc32c(0, buf + (size_t)i * STORE_BLOCK, STORE_BLOCK) !=
+		    store_rec_crc(&rec, rec.jfirst + i))
+			bad++;
+	if (!bad)
+		return 0;
+	store_hex(rec.id, hex);
+	ret = store_io_sync(s, STORE_IO_READ, buf, rec.jcount * STORE_BLOCK,
+			    store_block_off(s, rec.jblock), 0);
+	if (ret < 0)
+		return ret;
+	for (uint32_t i = 0; i < rec.jcount; i++) {
+		if (crc32c(0, buf + (size_t)i * STORE_BLOCK, STORE_BLOCK) !=
+		    store_rec_crc(&rec, rec.jfirst + i)) {
+			log_err("store: chunk %s: journal at slot %u: temporary block %u fails "
+				"its checksum; cannot replay", hex, slot, i);
+			s->fsck_problems++;
+			return 0;
+		}
+	}
+	if (s->read_only) {
+		s->fsck_stale++;
+		if (!s->fsck)
+			log_warn("store: chunk %s: in-place write at slot %u not replayed "
+				 "(read-only); its blocks read as bad", hex, slot);
+		return store_u32v_push(&s->jpend, slot);
+	}
+	ret = store_io_sync(s, STORE_IO_WRITE, buf, rec.jcount * STORE_BLOCK,
+			    store_block_off(s, rec.block + rec.jfirst), 0);
+	if (ret < 0)
+		return ret;
+	*wrote = 1;
+	s->ctr.replays++;
+	log_info("store: chunk %s: replayed an interrupted in-place write (%u blocks)", hex,
+		 rec.jcount);
+	return 0;
+}
+
+/* store_crc_mulmod - a * b modulo the crc32c polynomial (reflected bits). */
+static uint32_t store_crc_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t m = 1u << 31, p = 0;
+
+	for (;;) {
+		if (a & m) {
+			p ^= b;
+			if ((a & (m - 1)) == 0)
+				break;
+		}
+		m >>= 1;
+		b = b & 1 ? (b >> 1) ^ 0x82f63b78u : b >> 1;
+	}
+	return p;
+}
+
+/* store_crc_shift_op - x^(8n) modulo the polynomial: the operator that
+ * shifts a crc over n more bytes. */
+static uint32_t store_crc_shift_op(uint64_t n)
+{
+	uint32_t p = 1u << 31, sq = 1u << 23; /* x^0, x^8 */
+
+	for (; n; n >>= 1) {
+		if (n & 1)
+			p = store_crc_mulmod(sq, p);
+		sq = store_crc_mulmod(sq, sq);
+	}
+	return p;
+}
+
+/* store_crc_combine - crc32c(A || B) from crc32c(A), crc32c(B) and B's
+ * length, given op = store_crc_shift_op(len B). */
+static uint32_t store_crc_combine(uint32_t ca, uint32_t cb, uint32_t op)
+{
+	return ca ? store_crc_mulmod(op, ca) ^ cb : cb;
+}
+
 static int store_alloc_buffers(struct store *s)
 {
 	size_t bytes;
 
-	s->meta_size = (s->g.rec_max_slots * STORE_SLOT + STORE_BLOCK - 1) & ~(STORE_BLOCK - 1);
+	s->meta_size = ((s->g.rec_max_slots * STORE_SLOT + STORE_BLOCK - 1) & ~(STORE_BLOCK - 1)) +
+		       STORE_META_TAIL;
 	s->nmeta = s->qd;
 	s->meta_pool = store_balloc((size_t)s->meta_size * s->nmeta);
 	s->meta_free = calloc(s->nmeta, sizeof(*s->meta_free));
@@ -777,9 +928,9 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 		  int fsck, struct store **out)
 {
 	struct store *s;
-	struct store_u32v erase = { 0 };
+	struct store_u32v erase = { 0 }, jrn = { 0 };
 	uint8_t *buf;
-	int ret;
+	int ret, wrote = 0;
 
 	s = calloc(1, sizeof(*s));
 	buf = store_balloc(STORE_BLOCK);
@@ -821,11 +972,18 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 		goto err;
 	}
 	s->slots.first_fit = 1; /* keeps the record high-water mark low */
-	ret = store_scan(s, &erase);
+	s->crc_op_blk = store_crc_shift_op(STORE_BLOCK);
+	ret = store_scan(s, &erase, &jrn);
+	if (ret < 0)
+		goto err;
+	/* Replay interrupted in-place WRITEs (their journal records won). */
+	for (size_t i = 0; i < jrn.n && ret == 0; i++)
+		ret = store_jreplay(s, jrn.v[i], &wrote);
 	if (ret < 0)
 		goto err;
 	if (!s->read_only) {
-		/* Erase leftovers, make that durable, then bump the generation. */
+		/* Erase leftovers, make that (and any replay) durable, then bump
+		 * the generation. */
 		for (size_t i = 0; i < erase.n && ret == 0; i++)
 			ret = store_io_sync(s, STORE_IO_WRITE, s->zero, STORE_SLOT,
 					    store_slot_off(s, erase.v[i]), 0);
@@ -842,12 +1000,15 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 			log_info("store: erased %zu leftover record headers (an interrupted "
 				 "write, or an earlier format of this disk)", erase.n);
 	}
+	(void)wrote; /* the flush above covers the replay writes */
 	free(erase.v);
+	free(jrn.v);
 	free(buf);
 	*out = s;
 	return 0;
 err:
 	free(erase.v);
+	free(jrn.v);
 	free(buf);
 	if (s) {
 		s->io = NULL; /* the caller still owns the backend */
@@ -892,6 +1053,7 @@ void store_close(struct store *s)
 	free(s->erase_pool);
 	free(s->sbbuf);
 	free(s->lsnap);
+	free(s->jpend.v);
 	free(s->defer[0]);
 	free(s->defer[1]);
 	free(s);
@@ -931,6 +1093,14 @@ enum {
 	ST_DEL_FLUSH,    /* DELETE: waiting for the flush */
 	ST_DEL_ERASE,    /* DELETE: erasing the header */
 	ST_DEL_RFLUSH,   /* DELETE: waiting for the flush that commits the erase */
+	ST_IP_READ,      /* in-place WRITE: reading the record (+ last block) */
+	ST_IP_DATA,      /* writing the new blocks to the temporary extent */
+	ST_IP_FLUSH,     /* waiting for the flush that makes them durable */
+	ST_IP_JREC,      /* writing the journal record */
+	ST_IP_JFLUSH,    /* waiting for the flush that commits it */
+	ST_IP_APPLY,     /* writing the blocks in place + the plain record */
+	ST_IP_AFLUSH,    /* waiting for the flush that makes those durable */
+	ST_IP_ERASE,     /* erasing the old and the journal record headers */
 };
 
 struct store_op_priv {
@@ -952,7 +1122,13 @@ struct store_op_priv {
 	uint32_t epoch;          /* reader epoch (0/1) */
 	struct store_ent nw;     /* new entry being written */
 	uint64_t new_size;       /* new chunk size */
-	uint32_t b0, nb;         /* GET: first block, block count */
+	uint32_t b0, nb;         /* GET, in-place WRITE: first block, block count */
+	struct store_op_priv *rnext; /* reading list */
+	int rlisted;             /* on the reading list */
+	int inplace;             /* WRITE done in place (ST_IP_*) */
+	int tail;                /* in-place: last block read into the meta tail */
+	uint32_t jslot;          /* in-place: journal record slot */
+	uint32_t tblk;           /* in-place: first temporary block */
 	struct store_io_req io[2]; /* device requests */
 };
 _Static_assert(sizeof(struct store_op_priv) <= STORE_OP_PRIV, "STORE_OP_PRIV too small");
@@ -1086,6 +1262,15 @@ static void store_release(struct store_op_priv *p)
 		p->reader = 0;
 		store_epoch_advance(s);
 	}
+	if (p->rlisted) {
+		struct store_op_priv **pp = &s->reading;
+
+		while (*pp && *pp != p)
+			pp = &(*pp)->rnext;
+		if (*pp)
+			*pp = p->rnext;
+		p->rlisted = 0;
+	}
 	if (p->mutating) {
 		struct store_op_priv **pp = &s->mutating;
 
@@ -1113,7 +1298,10 @@ static void store_complete(struct store_op_priv *p, int res)
 		switch (op->type) {
 		case STORE_OP_GET: s->ctr.gets++; break;
 		case STORE_OP_PUT: s->ctr.puts++; break;
-		case STORE_OP_WRITE: s->ctr.writes++; break;
+		case STORE_OP_WRITE:
+			s->ctr.writes++;
+			s->ctr.writes_inplace += (uint64_t)p->inplace;
+			break;
 		case STORE_OP_DELETE: s->ctr.deletes++; break;
 		default: s->ctr.stats++; break;
 		}
@@ -1295,6 +1483,8 @@ static int store_put_start(struct store_op_priv *p)
 
 /* Issue the data write (or the flush of an empty chunk) of a prepared PUT;
  * on failure frees the new space and returns -errno. */
+static int store_ip_issue(struct store_op_priv *p);
+
 static int store_put_issue(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -1302,6 +1492,8 @@ static int store_put_issue(struct store_op_priv *p)
 	uint64_t blk = p->nw.block, slot = p->nw.slot;
 	int ret;
 
+	if (p->inplace)
+		return store_ip_issue(p);
 	p->stage = ST_PUT_DATA;
 	if (nb) {
 		ret = store_op_io(p, STORE_IO_WRITE, p->data, nb * STORE_BLOCK,
@@ -1324,6 +1516,13 @@ static void store_free_new(struct store_op_priv *p)
 {
 	uint32_t nb = store_nblocks(p->nw.size);
 
+	if (p->inplace) {
+		/* The chunk's extent stays; only the op's own new space goes. */
+		store_bmap_clear(&p->s->blocks, p->tblk, p->nb);
+		store_bmap_clear(&p->s->slots, p->jslot, store_fmt_rec_slots(nb));
+		store_bmap_clear(&p->s->slots, p->nw.slot, store_fmt_rec_slots(nb));
+		return;
+	}
 	store_bmap_clear(&p->s->blocks, p->nw.block, nb);
 	store_bmap_clear(&p->s->slots, p->nw.slot, store_fmt_rec_slots(nb));
 }
@@ -1405,7 +1604,9 @@ static void store_hwm_kick(struct store *s);
 
 static uint32_t store_p_need(const struct store_op_priv *p)
 {
-	return p->nw.slot + store_fmt_rec_slots(store_nblocks(p->nw.size));
+	uint32_t top = p->inplace && p->jslot > p->nw.slot ? p->jslot : p->nw.slot;
+
+	return top + store_fmt_rec_slots(store_nblocks(p->nw.size));
 }
 
 static void store_hwm_done(struct store_io_req *r)
@@ -1496,6 +1697,263 @@ static void store_hwm_join(struct store_op_priv *p)
 	store_hwm_kick(p->s);
 }
 
+/* ------------------------------------------------------------------------ */
+/* in-place WRITE (see the top of the file) */
+
+static int store_direct_ok(const struct store_op *op, uint64_t need);
+static void store_mark_mutating(struct store_op_priv *p);
+
+/* Is a mutating in-place WRITE of id in flight? (GET/STAT wait for it.) */
+static int store_ip_busy(const struct store *s, const uint8_t id[16])
+{
+	for (const struct store_op_priv *m = s->mutating; m; m = m->mnext)
+		if (m->inplace && memcmp(m->op->id, id, 16) == 0)
+			return 1;
+	return 0;
+}
+
+/* Can this WRITE (chunk e exists) be done in place? 4 KiB-aligned offset and
+ * length, not growing the chunk's extent (a write into the slack of the last
+ * block may raise the size), a disk with the journal feature, and no GET or
+ * STAT of the chunk in flight (they could see blocks change under them). */
+static int store_ip_ok(const struct store *s, const struct store_op *op, const struct store_ent *e)
+{
+	if (!(s->g.incompat & STORE_INCOMPAT_JOURNAL) || !op->len ||
+	    op->off % STORE_BLOCK || op->len % STORE_BLOCK ||
+	    store_nblocks(op->off + op->len > e->size ? op->off + op->len : e->size) !=
+	    store_nblocks(e->size))
+		return 0;
+	for (const struct store_op_priv *r = s->reading; r; r = r->rnext)
+		if (memcmp(r->op->id, op->id, 16) == 0)
+			return 0;
+	return 1;
+}
+
+/* Start an in-place WRITE: read the chunk's record and, when the write does
+ * not cover the partial last block, that block (for the chunk crc). */
+static int store_ip_start(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	struct store_op *op = p->op;
+	uint32_t nb = store_nblocks(p->old.size), last = nb - 1;
+	int ret;
+
+	p->inplace = 1;
+	p->b0 = (uint32_t)(op->off / STORE_BLOCK);
+	p->nb = op->len / STORE_BLOCK;
+	if (store_direct_ok(op, op->len)) {
+		p->data = op->buf;
+	} else {
+		if ((ret = store_take_bounce(p)) < 0)
+			return ret;
+		memcpy(p->data, op->buf, op->len);
+	}
+	store_mark_mutating(p);
+	p->stage = ST_IP_READ;
+	p->tail = p->old.size % STORE_BLOCK && p->new_size == p->old.size &&
+		  (last < p->b0 || last >= p->b0 + p->nb);
+	ret = store_op_io(p, STORE_IO_READ, p->meta, store_fmt_rec_slots(nb) * STORE_SLOT,
+			  store_slot_off(s, p->old.slot), 0);
+	if (ret == 0 && p->tail)
+		ret = store_op_io(p, STORE_IO_READ, p->meta + s->meta_size - STORE_META_TAIL,
+				  STORE_BLOCK, store_block_off(s, p->old.block + last), 0);
+	return ret;
+}
+
+/* Record read: build the journal record (new block crcs, chunk crc, new
+ * version), allocate the temporary extent and the two record runs. */
+static int store_ip_prepare(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	struct store_rec rec;
+	uint32_t nb = store_nblocks(p->old.size), ns = store_fmt_rec_slots(nb);
+	uint32_t nfull = (uint32_t)(p->new_size / STORE_BLOCK), r = p->new_size % STORE_BLOCK;
+	uint8_t *tailbuf = p->meta + s->meta_size - STORE_META_TAIL;
+	uint64_t tblk = 0, js = 0, rs = 0;
+	uint32_t c = 0;
+	int ret;
+
+	if (store_check_rec(p, &p->old, &rec) < 0)
+		return -EBADMSG;
+	if (p->tail && crc32c(0, tailbuf, STORE_BLOCK) != store_rec_crc(&rec, nb - 1)) {
+		store_count_bad(s, p->old.id, nb - 1, "data");
+		return -EBADMSG;
+	}
+	for (uint32_t i = 0; i < p->nb; i++)
+		store_rec_put_crc(p->meta, p->b0 + i,
+				  crc32c(0, p->data + (size_t)i * STORE_BLOCK, STORE_BLOCK));
+	/* Chunk crc from the block crcs (crc combination), O(blocks) with no
+	 * data read; only a partial last block needs its own bytes. */
+	for (uint32_t i = 0; i < nfull; i++)
+		c = store_crc_combine(c, store_rec_crc(&rec, i), s->crc_op_blk);
+	if (r) {
+		const uint8_t *lb = nfull >= p->b0 && nfull < p->b0 + p->nb ?
+				    p->data + (size_t)(nfull - p->b0) * STORE_BLOCK : tailbuf;
+
+		c = store_crc_combine(c, crc32c(0, lb, r), store_crc_shift_op(r));
+	}
+	ret = store_bmap_alloc(&s->blocks, p->nb, &tblk);
+	if (ret == 0) {
+		ret = store_bmap_alloc(&s->slots, ns, &js);
+		if (ret == 0) {
+			ret = store_bmap_alloc(&s->slots, ns, &rs);
+			if (ret < 0)
+				store_bmap_clear(&s->slots, js, ns);
+		}
+		if (ret < 0)
+			store_bmap_clear(&s->blocks, tblk, p->nb);
+	}
+	if (ret < 0)
+		return ret;
+	rec.version = s->next_version++;
+	rec.size = p->new_size;
+	rec.chunk_crc = c;
+	rec.flags = STORE_REC_F_JOURNAL;
+	rec.jblock = (uint32_t)tblk;
+	rec.jfirst = p->b0;
+	rec.jcount = p->nb;
+	store_rec_encode(p->meta, &rec, NULL, s->g.rec_seed);
+	p->op->version = rec.version;
+	p->tblk = (uint32_t)tblk;
+	p->jslot = (uint32_t)js;
+	p->nw = p->old;
+	p->nw.slot = (uint32_t)rs;
+	p->nw.size = (uint32_t)p->new_size;
+	p->nw.crc0 = store_rec_crc(&rec, 0);
+	if (store_p_need(p) > s->g.rec_hwm) {
+		p->stage = ST_PUT_HWM;
+		store_hwm_join(p);
+		return 0;
+	}
+	return store_ip_issue(p);
+}
+
+/* Write the new blocks to the temporary extent; frees the new space on error. */
+static int store_ip_issue(struct store_op_priv *p)
+{
+	int ret;
+
+	p->stage = ST_IP_DATA;
+	ret = store_op_io(p, STORE_IO_WRITE, p->data, p->nb * STORE_BLOCK,
+			  store_block_off(p->s, p->tblk), 0);
+	if (ret < 0)
+		store_free_new(p);
+	return ret;
+}
+
+/* Journal committed: turn the record in p->meta into the plain one and
+ * write it to its own slots beside the blocks in place. */
+static int store_ip_apply(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	uint32_t ns = store_fmt_rec_slots(store_nblocks(p->new_size));
+	struct store_rec rec;
+	int ret;
+
+	if (store_rec_decode(p->meta, (size_t)ns * STORE_SLOT, &s->g, &rec) < 0)
+		return -EIO; /* cannot happen: we encoded it */
+	rec.flags = 0;
+	rec.jblock = rec.jfirst = rec.jcount = 0;
+	store_rec_encode(p->meta, &rec, NULL, s->g.rec_seed);
+	p->stage = ST_IP_APPLY;
+	ret = store_op_io(p, STORE_IO_WRITE, p->data, p->nb * STORE_BLOCK,
+			  store_block_off(s, (uint64_t)p->old.block + p->b0), 0);
+	if (ret == 0)
+		ret = store_op_io(p, STORE_IO_WRITE, p->meta, ns * STORE_SLOT,
+				  store_slot_off(s, p->nw.slot), 0);
+	if (ret < 0)
+		s->failed = 1;
+	return ret;
+}
+
+static void store_ip_advance(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	uint32_t ns = store_fmt_rec_slots(store_nblocks(p->new_size));
+	int ret;
+
+	switch (p->stage) {
+	case ST_IP_READ:
+		ret = p->err ? p->err : store_ip_prepare(p);
+		if (ret < 0)
+			store_complete(p, ret);
+		return;
+	case ST_IP_DATA:
+	case ST_IP_FLUSH:
+		if (p->err) {
+			store_free_new(p);
+			store_complete(p, p->err);
+			return;
+		}
+		if (p->stage == ST_IP_DATA) {
+			p->stage = ST_IP_FLUSH;
+			store_flush_join(p);
+			return;
+		}
+		p->stage = ST_IP_JREC;
+		ret = store_op_io(p, STORE_IO_WRITE, p->meta, ns * STORE_SLOT,
+				  store_slot_off(s, p->jslot), s->commit_fua);
+		if (ret < 0) {
+			store_free_new(p);
+			store_complete(p, ret);
+		}
+		return;
+	case ST_IP_JREC:
+		if (!p->err && !s->commit_fua) {
+			p->stage = ST_IP_JFLUSH;
+			store_flush_join(p);
+			return;
+		}
+		/* fallthrough */
+	case ST_IP_JFLUSH:
+		/* On error the journal record may be on disk: keep the space
+		 * (a leak until restart, never a double use). */
+		ret = p->err ? p->err : store_ip_apply(p);
+		if (ret < 0)
+			store_complete(p, ret);
+		return;
+	case ST_IP_APPLY:
+		if (p->err) {
+			store_complete(p, p->err); /* committed: open replays it */
+			return;
+		}
+		p->stage = ST_IP_AFLUSH;
+		store_flush_join(p);
+		return;
+	case ST_IP_AFLUSH:
+		if (p->err) {
+			store_complete(p, p->err);
+			return;
+		}
+		/* Blocks in place and the plain record durable: switch the index,
+		 * drop the temporary extent (nothing reads it any more; a replay
+		 * checks the extent first), erase the old and journal headers. */
+		if (store_ix_put(&s->ix, &p->nw) < 0) {
+			store_complete(p, -ENOMEM);
+			return;
+		}
+		store_bmap_clear(&s->blocks, p->tblk, p->nb);
+		p->stage = ST_IP_ERASE;
+		ret = store_op_io(p, STORE_IO_WRITE, s->zero, STORE_SLOT,
+				  store_slot_off(s, p->old.slot), 0);
+		if (ret == 0)
+			ret = store_op_io(p, STORE_IO_WRITE, s->zero, STORE_SLOT,
+					  store_slot_off(s, p->jslot), 0);
+		if (ret < 0 && !p->pending)
+			store_complete(p, 0); /* headers stay: open erases them */
+		return;
+	case ST_IP_ERASE:
+		/* Reusable once erased: any reuse is flushed before it commits.
+		 * No reader can be on them (see store_ip_ok, store_ip_busy). */
+		if (!p->err) {
+			store_bmap_clear(&s->slots, p->old.slot, ns);
+			store_bmap_clear(&s->slots, p->jslot, ns);
+		}
+		store_complete(p, 0);
+		return;
+	}
+}
+
 static void store_op_advance(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -1503,6 +1961,10 @@ static void store_op_advance(struct store_op_priv *p)
 	struct store_rec rec;
 	int ret;
 
+	if (p->inplace && p->stage != ST_PUT_HWM) {
+		store_ip_advance(p);
+		return;
+	}
 	switch (p->stage) {
 	case ST_GET_READ: {
 		uint32_t skip = (uint32_t)(op->off - (uint64_t)p->b0 * STORE_BLOCK);
@@ -1709,6 +2171,14 @@ static int store_start(struct store *s, struct store_op_priv *p)
 			if (memcmp(m->op->id, op->id, 16) == 0)
 				return -EBUSY;
 	}
+	if (e && (op->type == STORE_OP_GET || op->type == STORE_OP_STAT)) {
+		/* An in-place WRITE changes blocks under a reader: wait for it. */
+		if (store_ip_busy(s, op->id))
+			return -EAGAIN;
+		p->rlisted = 1;
+		p->rnext = s->reading;
+		s->reading = p;
+	}
 	switch (op->type) {
 	case STORE_OP_GET: {
 		uint64_t end;
@@ -1784,6 +2254,10 @@ static int store_start(struct store *s, struct store_op_priv *p)
 		p->new_size = op->off + op->len > e->size ? op->off + op->len : e->size;
 		if ((ret = store_take_meta(p)) < 0)
 			return ret;
+		if (store_ip_ok(s, op, e)) {
+			ret = store_ip_start(p);
+			break;
+		}
 		if ((ret = store_take_bounce(p)) < 0)
 			goto fail;
 		store_mark_mutating(p);

@@ -90,8 +90,15 @@ int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const str
 		      int iovcnt, uint64_t version);
 /* store_write - write the bytes at off of an existing chunk (-ENOENT if none),
  * extending it (a gap past the old end reads as zeros), up to max_chunk
- * (-EFBIG). Atomic like PUT: implemented as a copy-on-write of the whole
- * chunk, so its cost is the chunk size whatever the alignment. */
+ * (-EFBIG). Atomic like PUT. Cost:
+ *   - off and length multiples of 4096 (length > 0), not growing the chunk
+ *     past its last allocated block (a write of the last block may raise the
+ *     size within that block): done in place through a journal (store.c) -
+ *     about 2x the bytes written plus two record writes (~size/1024 bytes
+ *     each), whatever the chunk size; three flushes;
+ *   - anything else (unaligned, or growing the extent), and every WRITE on a
+ *     disk formatted without the journal feature: a copy-on-write of the
+ *     whole chunk - cost the chunk size. */
 int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,
 		const struct iovec *iov, int iovcnt, uint64_t *version);
 /* Reads [off, off+len) clipped to the chunk size; *got = bytes read. */
@@ -122,6 +129,8 @@ struct store_counters {
 	uint64_t scrub_blocks;    /* blocks verified by scrub */
 	uint64_t scrub_bad;       /* blocks scrub found bad */
 	uint64_t scrub_passes;    /* completed scrub passes over the disk */
+	uint64_t writes_inplace;  /* WRITEs done in place (of writes) */
+	uint64_t replays;         /* interrupted in-place WRITEs finished at open */
 };
 void store_get_counters(struct store *s, struct store_counters *out);
 
@@ -134,10 +143,14 @@ void store_get_counters(struct store *s, struct store_counters *out);
  * caller's memory directly - zero copy, as an io_uring fixed buffer when it
  * lies in a region given to store_register_region (e.g. the AF_XDP UMEM).
  * Otherwise the store copies through one of its two bounce buffers, and
- * store_submit returns -EAGAIN when none is free (poll, then retry); WRITE
- * always uses one (it is a copy-on-write of the whole chunk). -EAGAIN also
- * when queue_depth ops are in flight. At most one mutating op per chunk id
- * may be in flight (-EBUSY). Ops are batched: the device sees them at the
+ * store_submit returns -EAGAIN when none is free (poll, then retry); an
+ * unaligned WRITE always uses one (it is a copy-on-write of the whole
+ * chunk), an in-place WRITE (see store_write) only when its buffer is not
+ * 512-byte aligned. -EAGAIN also when queue_depth ops are in flight, and for
+ * a GET/STAT of a chunk while an in-place WRITE of it is in flight (a WRITE
+ * submitted while a GET/STAT of the chunk is in flight is done by
+ * copy-on-write instead). At most one mutating op per chunk id may be in
+ * flight (-EBUSY). Ops are batched: the device sees them at the
  * next store_poll, which submits everything queued in one io_uring_enter.
  */
 enum store_op_type {

@@ -83,6 +83,7 @@ void store_sb_encode(uint8_t *buf, const uint8_t cluster[16], const uint8_t node
 	put64(buf + SB_OFF(generation), generation);
 	put64(buf + SB_OFF(created), created);
 	put64(buf + SB_OFF(rec_hwm), g->rec_hwm);
+	put64(buf + SB_OFF(incompat), g->incompat);
 	put32(buf + SB_OFF(crc), crc32c(0, buf, SB_OFF(crc)));
 }
 
@@ -149,6 +150,7 @@ int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
 	g->rec_max_slots = store_fmt_rec_slots((sb->max_chunk + STORE_BLOCK - 1) / STORE_BLOCK);
 	g->rec_hwm = sb->rec_hwm;
 	g->rec_seed = crc32c(0, sb->disk, 16);
+	g->incompat = sb->incompat;
 	return 0;
 }
 
@@ -171,6 +173,13 @@ void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t 
 	put64(buf + REC_OFF(block), rec->block);
 	put32(buf + REC_OFF(nblocks), rec->nblocks);
 	put32(buf + REC_OFF(chunk_crc), rec->chunk_crc);
+	if (rec->jcount) {
+		/* Journal record: see STORE_INCOMPAT_JOURNAL in store_format.h. */
+		put16(buf + REC_OFF(flags), STORE_REC_F_JOURNAL);
+		put32(buf + REC_OFF(pad), rec->jblock);
+		put64(buf + REC_OFF(block), rec->block | (uint64_t)rec->jfirst << 32);
+		put64(buf + REC_OFF(size), rec->size | (uint64_t)rec->jcount << 32);
+	}
 	for (uint32_t i = 0; crcs && i < rec->nblocks; i++)
 		put32(buf + STORE_REC_HDR + 4 * i, crcs[i]);
 	put32(buf + REC_OFF(crc), crc32c(seed, buf, len));
@@ -188,7 +197,7 @@ int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 		     struct store_rec *rec)
 {
 	uint8_t hdr[STORE_REC_HDR];
-	uint32_t ns, nb, crc;
+	uint32_t ns, nb, crc, flags, jblock = 0, jfirst = 0, jcount = 0;
 	uint64_t size, block;
 
 	if (len < STORE_SLOT)
@@ -199,6 +208,20 @@ int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 	nb = get32(buf + REC_OFF(nblocks));
 	size = get64(buf + REC_OFF(size));
 	block = get64(buf + REC_OFF(block));
+	flags = get16(buf + REC_OFF(flags));
+	if (flags & ~STORE_REC_F_JOURNAL)
+		return -EINVAL;
+	if (flags & STORE_REC_F_JOURNAL) {
+		if (!(g->incompat & STORE_INCOMPAT_JOURNAL))
+			return -EINVAL;
+		jblock = get32(buf + REC_OFF(pad));
+		jfirst = (uint32_t)(block >> 32);
+		jcount = (uint32_t)(size >> 32);
+		block &= 0xffffffffull;
+		size &= 0xffffffffull;
+	} else if (get32(buf + REC_OFF(pad)) != 0) {
+		return -EINVAL;
+	}
 	/* Lengths first: every one must be possible before we trust any. */
 	if (ns == 0 || ns > g->rec_max_slots || (size_t)ns * STORE_SLOT > len)
 		return -EINVAL;
@@ -207,7 +230,8 @@ int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 		return -EINVAL;
 	if (block > g->nblocks || nb > g->nblocks - block)
 		return -EINVAL;
-	if (get16(buf + REC_OFF(flags)) != 0 || get32(buf + REC_OFF(pad)) != 0)
+	if (flags && (jcount == 0 || jfirst > nb || jcount > nb - jfirst ||
+		      jblock > g->nblocks || jcount > g->nblocks - jblock))
 		return -EINVAL;
 	memcpy(hdr, buf, STORE_REC_HDR);
 	memset(hdr + REC_OFF(crc), 0, 4);
@@ -223,6 +247,10 @@ int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 	rec->nslots = ns;
 	rec->chunk_crc = get32(buf + REC_OFF(chunk_crc));
 	rec->crcs = buf + STORE_REC_HDR;
+	rec->flags = flags;
+	rec->jblock = jblock;
+	rec->jfirst = jfirst;
+	rec->jcount = jcount;
 	return 0;
 }
 

@@ -57,10 +57,35 @@
 #define STORE_MIN_DEV      (16ull << 20)     /* smallest disk format accepts */
 #define STORE_MAX_DATA_BLOCKS 0xfffffff0ull  /* block numbers fit 32 bits: 16 TiB */
 
-/* Feature flags (none defined in v1; the masks say what this build knows). */
+/*
+ * Feature flags (the masks say what this build knows).
+ *
+ * STORE_INCOMPAT_JOURNAL - in-place WRITEs with journal records (format sets
+ * it; disks formatted without it stay readable and writable, but every WRITE
+ * on them is a copy-on-write of the whole chunk). A journal record is a
+ * record with flags = STORE_REC_F_JOURNAL: it describes the chunk's new
+ * version like any record (same extent, the new block crcs), and in addition
+ * names a run of jcount blocks of the chunk starting at block index jfirst
+ * whose new contents were written to a temporary extent starting at data
+ * block jblock before the record was written. Packing (the 64-byte header
+ * keeps its size, so the slot count stays store_fmt_rec_slots(nblocks)):
+ * .pad = jblock, the high 32 bits of .block = jfirst, the high 32 bits of
+ * .size = jcount. A chunk whose winning record is a journal record may have
+ * blocks [jfirst, jfirst + jcount) of its extent still old: open compares
+ * them with the record's crcs and, if they differ and the temporary extent
+ * checks out, copies it in place (replay; idempotent). At equal versions the
+ * journal record wins over the plain record of the same WRITE (the plain one
+ * may be durable before the blocks in place are; the replay check is what
+ * makes the chunk whole), and the plain one is erased as a leftover.
+ * An older reader must refuse such a disk (incompat): it would see the
+ * not-yet-replayed blocks of the chunk fail their checksums.
+ */
+#define STORE_INCOMPAT_JOURNAL 0x1ull
 #define STORE_COMPAT_KNOWN    0ull
 #define STORE_RO_COMPAT_KNOWN 0ull
-#define STORE_INCOMPAT_KNOWN  0ull
+#define STORE_INCOMPAT_KNOWN  STORE_INCOMPAT_JOURNAL
+
+#define STORE_REC_F_JOURNAL   0x1u           /* record flags: journal record */
 
 struct store_sb_disk {
 	uint8_t magic[8];      /* "FERRYSB1" */
@@ -92,14 +117,14 @@ _Static_assert(sizeof(struct store_sb_disk) == STORE_SB_SIZE, "superblock size")
 struct store_rec_disk {
 	uint8_t magic[4];      /* "FRC1" */
 	uint16_t nslots;       /* slots in this record's run */
-	uint16_t flags;        /* zero in v1 */
+	uint16_t flags;        /* STORE_REC_F_* (0 = plain record) */
 	uint8_t id[16];        /* chunk id */
 	uint64_t version;      /* store-wide increasing version */
 	uint64_t size;         /* chunk bytes */
 	uint64_t block;        /* first data block (index into the data area) */
 	uint32_t nblocks;      /* ceil(size / 4096) */
 	uint32_t chunk_crc;    /* crc32c over the size bytes of the chunk */
-	uint32_t pad;          /* zero */
+	uint32_t pad;          /* zero; journal record: first temporary block */
 	uint32_t crc;          /* crc32c over the nslots * 512 bytes, this field 0 */
 	/* uint32_t block_crc[nblocks] follows */
 };
@@ -116,6 +141,7 @@ struct store_geom {
 	uint32_t rec_max_slots; /* slots of the largest record */
 	uint64_t rec_hwm;      /* slots below which records may lie */
 	uint32_t rec_seed;     /* record crc seed: crc32c of the disk UUID */
+	uint64_t incompat;     /* incompat features (encoded by store_sb_encode) */
 };
 
 /* A decoded record (host order); crcs points into the parsed buffer. */
@@ -128,6 +154,10 @@ struct store_rec {
 	uint32_t nslots;       /* record slots */
 	uint32_t chunk_crc;    /* crc of the chunk */
 	const uint8_t *crcs;   /* nblocks little-endian crc32c values */
+	uint32_t flags;        /* STORE_REC_F_* */
+	uint32_t jblock;       /* journal: first temporary data block */
+	uint32_t jfirst;       /* journal: first chunk block replaced */
+	uint32_t jcount;       /* journal: blocks replaced (0 = not a journal) */
 };
 
 /* store_fmt_geom_for - the geometry format chooses for dev_size bytes;

@@ -49,6 +49,12 @@ struct store_region {
 
 struct store_op_priv;
 
+/* A growable array of u32 (slot numbers). */
+struct store_u32v {
+	uint32_t *v;              /* values */
+	size_t n, cap;            /* used, allocated */
+};
+
 /* A background erase of a replaced record header (store.c). */
 struct store_erase {
 	struct store_io_req r;      /* the zero write; first member */
@@ -92,6 +98,11 @@ struct store {
 	/* op tracking */
 	struct store_op_priv *done_head, *done_tail; /* callbacks to run */
 	struct store_op_priv *mutating; /* mutating ops in flight */
+	struct store_op_priv *reading; /* GET/STAT ops in flight (see store_ip_ok) */
+	uint32_t crc_op_blk;      /* crc32c shift operator for 4096 bytes */
+	struct store_u32v jpend;
+				  /* read-only open: slots of journal records whose
+				   * replay a read-write open would do (fsck) */
 	uint32_t inflight;        /* ops submitted, callback not run */
 	uint32_t io_inflight;     /* device requests queued or running */
 	/* record high-water mark raises (see store_hwm_kick) */
@@ -122,7 +133,14 @@ struct store {
 	uint64_t scrub_pos;       /* next index slot to scrub */
 };
 
+/* Bytes at the end of every meta buffer kept for one data block (the last
+ * block of a chunk read by an in-place WRITE). */
+#define STORE_META_TAIL STORE_BLOCK
+
 /* Private helpers shared by store.c, store_fsck.c. */
+/* store_jpending - 1 if the record at slot is a journal record whose replay
+ * this read-only open skipped (its chunk's blocks are not all current). */
+int store_jpending(const struct store *s, uint32_t slot);
 int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, void *ctx,
 		  int fsck, struct store **out);
 int store_format_io(const struct store_io_ops *io, void *ctx,

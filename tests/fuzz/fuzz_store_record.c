@@ -2,9 +2,10 @@
 /*
  * fuzz_store_record - libFuzzer target for the record parser
  * (store_rec_decode) against the geometry of a 64 MiB disk with 1 MiB
- * chunks. Any bytes must parse or fail cleanly; an accepted record must have
- * possible lengths (inside the buffer, the data area and max_chunk) and
- * survive a round trip through the encoder.
+ * chunks, with the journal feature on. Any bytes must parse or fail cleanly;
+ * an accepted record must have possible lengths (inside the buffer, the data
+ * area and max_chunk; a journal record's runs inside the chunk and the data
+ * area) and survive a round trip through the encoder.
  */
 #include "storage/store_format.h"
 
@@ -24,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (store_fmt_geom_for(64 << 20, 1 << 20, &g) != 0)
 		abort();
+	g.incompat = STORE_INCOMPAT_JOURNAL;
 	if (store_rec_decode(data, size, &g, &rec) != 0)
 		return 0;
 	if ((size_t)rec.nslots * STORE_SLOT > size || rec.size > g.max_chunk ||
@@ -32,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    rec.nslots != store_fmt_rec_slots(rec.nblocks) ||
 	    (size_t)rec.nslots * STORE_SLOT > sizeof(buf))
 		abort();
+	if (rec.jcount && (rec.flags != STORE_REC_F_JOURNAL || rec.jfirst + rec.jcount > rec.nblocks ||
+			   (uint64_t)rec.jblock + rec.jcount > g.nblocks))
+		abort();
 	for (uint32_t i = 0; i < rec.nblocks; i++)
 		x ^= crcs[i] = store_rec_crc(&rec, i); /* every crc readable */
 	(void)x;
@@ -39,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (store_rec_decode(buf, (size_t)rec.nslots * STORE_SLOT, &g, &rec2) != 0 ||
 	    memcmp(rec.id, rec2.id, 16) != 0 || rec.version != rec2.version ||
 	    rec.size != rec2.size || rec.block != rec2.block || rec.chunk_crc != rec2.chunk_crc ||
-	    memcmp(rec.crcs, rec2.crcs, 4ull * rec.nblocks) != 0)
+	    rec.flags != rec2.flags || rec.jblock != rec2.jblock || rec.jfirst != rec2.jfirst ||
+	    rec.jcount != rec2.jcount || memcmp(rec.crcs, rec2.crcs, 4ull * rec.nblocks) != 0)
 		abort();
 	return 0;
 }

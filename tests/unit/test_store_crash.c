@@ -11,6 +11,9 @@
  * applied, or torn at 512-byte sectors. The store is then reopened and
  * must hold, for every chunk, the last acknowledged state or (for the one
  * op in flight) its new state, never anything else; fsck must be clean.
+ * The workload mixes PUTs of sizes around block edges, unaligned WRITEs
+ * (copy-on-write), 4 KiB-aligned WRITEs done in place through the journal
+ * (1-4 blocks, overlapping, the last block included) and DELETEs.
  *
  * Env: STORE_CRASH_OPS (workload length), STORE_CRASH_STRIDE (test every
  * k-th crash point; default 1 = all).
@@ -361,6 +364,9 @@ static struct cstate flight;        /* new state of the op in flight at the cras
 static int flight_id;               /* its id, -1 none */
 
 static const uint8_t cluster[16] = { 0xc7 };
+static uint64_t n_inplace;          /* in-place WRITEs of the reference runs */
+static uint64_t n_replays;          /* journal replays done by the reopens */
+static int counting, fsck_errs;     /* fsck errors logged (see quiet_sink) */
 static int commit_fua;              /* store_cfg.commit_fua of this pass */
 
 static void mkid(int i, uint8_t id[16])
@@ -370,7 +376,7 @@ static void mkid(int i, uint8_t id[16])
 	id[15] = (uint8_t)i;
 }
 
-enum { W_PUT, W_WRITE, W_DELETE, W_REOPEN };
+enum { W_PUT, W_WRITE, W_AWRITE, W_DELETE, W_REOPEN };
 
 /* Run the workload (seeded) on d until it ends or the disk crashes. */
 static void run_workload(struct cdisk *d, int nops, struct store **sp)
@@ -389,14 +395,17 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 	}
 	for (int k = 0; k < nops; k++) {
 		uint32_t r = rnd() % 100;
-		int kind = r < 50 ? W_PUT : r < 75 ? W_WRITE : r < 99 ? W_DELETE : W_REOPEN;
+		int kind = r < 40 ? W_PUT : r < 55 ? W_WRITE : r < 75 ? W_AWRITE :
+			   r < 99 ? W_DELETE : W_REOPEN;
 		int i = (int)(rnd() % NIDS), ret;
 		uint8_t id[16];
 		uint64_t ver = 0;
 
 		mkid(i, id);
-		if (kind == W_WRITE && !acked[i].present)
+		if ((kind == W_WRITE || kind == W_AWRITE) && !acked[i].present)
 			kind = W_PUT;
+		if (kind == W_AWRITE && acked[i].size == 0)
+			kind = W_WRITE;
 		if (kind == W_DELETE && !acked[i].present)
 			kind = W_PUT;
 		flight = acked[i];
@@ -414,13 +423,26 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 			memcpy(flight.data, buf, sz);
 			flight_id = i;
 			ret = store_put(s, id, &iov, 1, &ver);
-		} else if (kind == W_WRITE) {
+		} else if (kind == W_WRITE || kind == W_AWRITE) {
 			uint32_t off = rnd() % (acked[i].size + 2048);
 			uint32_t len = 1 + rnd() % 6000;
 			struct iovec iov = { buf, len };
 
-			if (rnd() % 2)
+			if (kind == W_AWRITE) {
+				/* 4 KiB-aligned, in place: 1..4 blocks from any block of
+				 * the chunk (overlapping earlier ones, the last block
+				 * included: a write there may fill its slack); one in
+				 * eight grows past the extent (copy-on-write). */
+				uint32_t nb = (acked[i].size + PG - 1) / PG, b0 = rnd() % nb;
+				uint32_t m = 1 + rnd() % 4;
+
+				if (rnd() % 8 && b0 + m > nb)
+					m = nb - b0;
+				off = b0 * PG;
+				len = m * PG;
+			} else if (rnd() % 2) {
 				off &= ~4095u; /* aligned half the time */
+			}
 			if (off >= MAX_CHUNK)
 				off = MAX_CHUNK - 1;
 			if (off + len > MAX_CHUNK)
@@ -440,7 +462,12 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 			flight_id = i;
 			ret = store_delete(s, id);
 		} else {
+			struct store_counters ctr;
+
 			flight_id = -1;
+			store_get_counters(s, &ctr);
+			if (!d->crash_at) /* the reference run */
+				n_inplace += ctr.writes_inplace;
 			store_close(s);
 			s = NULL;
 			ret = store_open_io(&cfg, &cd_ops, d, 0, &s);
@@ -508,11 +535,29 @@ static int verify(struct img *m, long point)
 	static uint8_t got[MAX_CHUNK + 4096];
 	int bad = 0, present = 0, ret;
 
+	/* fsck of the crashed image itself: leftovers and pending journal
+	 * replays are stale (a read-write open fixes them), never problems. */
+	fsck_errs = 0;
+	counting = 1;
+	ret = store_fsck_io(&cd_ops, d, &rep);
+	counting = 0;
+	if (ret < 0 || fsck_errs) {
+		fprintf(stderr, "crash point %ld: fsck before reopen %d (%d problems besides an "
+			"old superblock copy)\n", point, ret, fsck_errs);
+		bad++;
+	}
+
 	ret = store_open_io(&cfg, &cd_ops, d, 0, &s);
 	if (ret < 0) {
 		fprintf(stderr, "crash point %ld: reopen failed: %d\n", point, ret);
 		cd_free(d);
 		return 1;
+	}
+	{
+		struct store_counters ctr;
+
+		store_get_counters(s, &ctr);
+		n_replays += ctr.replays;
 	}
 	for (int i = 0; i < NIDS; i++) {
 		uint8_t id[16];
@@ -576,6 +621,10 @@ static int verify(struct img *m, long point)
 static void quiet_sink(enum log_level lvl, const char *line, void *arg)
 {
 	(void)arg;
+	/* An out-of-date superblock copy (crash between the two writes) is a
+	 * problem fsck reports and open repairs; anything else must not be. */
+	if (counting && lvl == LOG_LVL_ERR && !strstr(line, "superblock copy"))
+		fsck_errs++;
 	if (lvl == LOG_LVL_ERR && getenv("STORE_CRASH_VERBOSE"))
 		fprintf(stderr, "%s\n", line);
 }
@@ -613,6 +662,12 @@ int main(void)
 		/* Reference run: no crash; count the events. */
 		run_workload(r, nops, &s);
 		REQUIRE(s);
+		{
+			struct store_counters ctr;
+
+			store_get_counters(s, &ctr);
+			n_inplace += ctr.writes_inplace;
+		}
 		store_close(s);
 		ptotal = r->events;
 		total += ptotal;
@@ -635,7 +690,11 @@ int main(void)
 	}
 	printf("crash points tested: %ld of %ld events (%d ops, flush + FUA commit), failures: %ld\n", tested, total,
 	       nops, bad);
+	printf("in-place WRITEs per pass: %llu; journal replays at reopen: %llu\n",
+	       (unsigned long long)n_inplace / 2, (unsigned long long)n_replays);
 	CHECK(bad == 0);
+	CHECK(n_inplace > 0);
+	CHECK(n_replays > 0 || stride > 1);
 	CHECK(tested > 0);
 	img_free(base);
 	cd_free(d);
