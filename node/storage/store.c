@@ -1704,7 +1704,7 @@ static int store_direct_ok(const struct store_op *op, uint64_t need);
 static void store_mark_mutating(struct store_op_priv *p);
 
 /* Is a mutating in-place WRITE of id in flight? (GET/STAT wait for it.) */
-static int store_ip_busy(const struct store *s, const uint8_t id[16])
+int store_ip_busy(const struct store *s, const uint8_t id[16])
 {
 	for (const struct store_op_priv *m = s->mutating; m; m = m->mnext)
 		if (m->inplace && memcmp(m->op->id, id, 16) == 0)
@@ -1939,8 +1939,13 @@ static void store_ip_advance(struct store_op_priv *p)
 		if (ret == 0)
 			ret = store_op_io(p, STORE_IO_WRITE, s->zero, STORE_SLOT,
 					  store_slot_off(s, p->jslot), 0);
-		if (ret < 0 && !p->pending)
-			store_complete(p, 0); /* headers stay: open erases them */
+		if (ret < 0) {
+			/* A header left behind could outlive a later DELETE of
+			 * the chunk: stop mutating until a reopen erases it. */
+			s->failed = 1;
+			if (!p->pending)
+				store_complete(p, 0);
+		}
 		return;
 	case ST_IP_ERASE:
 		/* Reusable once erased: any reuse is flushed before it commits.
@@ -2668,6 +2673,10 @@ int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_
 				break;
 		}
 		if (k == start) {
+			/* Busy (queue full, or an in-place WRITE of the chunk in
+			 * flight): let the ops in flight finish, then go on. */
+			if (s->inflight && store_poll(s, 1) >= 0)
+				continue;
 			ret = -EAGAIN;
 			break;
 		}

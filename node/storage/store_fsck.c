@@ -187,6 +187,8 @@ int store_scrub_step(struct store *s, uint64_t now_ns)
 		s->scrub_pos++;
 	}
 	e = s->ix.tab[s->scrub_pos];
+	if (store_ip_busy(s, e.id))
+		return 0; /* blocks changing in place: verify it at the next step */
 	cost = (uint64_t)((e.size + STORE_BLOCK - 1) / STORE_BLOCK) * STORE_BLOCK + STORE_SLOT;
 	if (s->scrub_tokens < (double)cost)
 		return 0;

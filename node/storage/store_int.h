@@ -153,6 +153,9 @@ extern uint32_t store_hwm_step_override;
  * space freed meanwhile is not reused until the matching put. */
 uint32_t store_reader_get(struct store *s);
 void store_reader_put(struct store *s, uint32_t epoch);
+/* store_ip_busy - 1 while an in-place WRITE of id is in flight (its blocks
+ * change under a reader: scrub skips the chunk meanwhile). */
+int store_ip_busy(const struct store *s, const uint8_t id[16]);
 /* store_index_find - the index entry of id, or NULL (tests, fsck). */
 const struct store_ent *store_index_find(struct store *s, const uint8_t id[16]);
 /* store_fsck_io - store_fsck on a backend; consumes (closes) it. */
