@@ -2,6 +2,7 @@
 /*
  * test_store_async - the asynchronous interface: 32 PUTs then 32 GETs in flight at once from a registered region (zero copy: no bounce buffers), callbacks, the ring fd for an event loop, -EBUSY for a second mutation of the same id in flight.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "storage/store.h"
@@ -15,42 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const uint8_t cluster[16] = { 0xc1, 0x05, 0x7e, 0x40 };
-
-static char *make_disk(const char *name, uint64_t size)
-{
-	const char *dir = getenv("FERRY_TEST_TMP");
-	char *path = malloc(256);
-	int fd;
-
-	snprintf(path, 256, "%s/%s.XXXXXX", dir ? dir : "/var/tmp", name);
-	fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)size) == 0);
-	close(fd);
-	return path;
-}
-
-__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void format_or_skip(const char *path, uint32_t max_chunk)
-{
-	struct store_format_cfg fc = { .max_chunk = max_chunk };
-	int ret;
-
-	memcpy(fc.cluster, cluster, 16);
-	ret = store_format(path, &fc);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP)
-		test_skip("O_DIRECT not supported here (%d)", ret);
-	REQUIRE(ret == 0);
-}
-
 #define NOPS 32
 
 static int completed;
@@ -63,7 +28,7 @@ static void on_done(struct store_op *op)
 
 int main(void)
 {
-	char *path = make_disk("store_async", 64 << 20);
+	char *path = store_fixture_disk("store_async", 64 << 20);
 	struct store_cfg cfg = { .path = path, .queue_depth = 64 };
 	struct store_counters c0, c1;
 	struct store *s;
@@ -72,13 +37,13 @@ int main(void)
 	const size_t csz = 8192;
 	int reg;
 
-	format_or_skip(path, 0);
+	store_fixture_format(path, 0);
 	REQUIRE(store_open(&cfg, &s) == 0);
 	CHECK(store_fd(s) >= 0);
 	region = aligned_alloc(4096, 2 * NOPS * csz);
 	src = malloc(NOPS * csz);
 	REQUIRE(region && src);
-	fill(src, NOPS * csz, 77);
+	store_fixture_fill(src, NOPS * csz, 77);
 	memcpy(region, src, NOPS * csz);
 	reg = store_register_region(s, region, 2 * NOPS * csz);
 	CHECK(reg >= 2);

@@ -3,6 +3,7 @@
  * test_store_basic - format, open, put/get/stat/list/delete, reopen: the
  * synchronous API end to end on a file through io_uring.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "storage/store.h"
@@ -14,35 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static const uint8_t cluster[16] = { 0xc1, 0x05, 0x7e, 0x40 };
-
-static char *make_disk(uint64_t size)
-{
-	const char *dir = getenv("FERRY_TEST_TMP");
-	char *path = malloc(256);
-	int fd;
-
-	snprintf(path, 256, "%s/store_basic.XXXXXX", dir ? dir : "/var/tmp");
-	fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)size) == 0);
-	close(fd);
-	return path;
-}
-
-__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 int main(void)
 {
-	char *path = make_disk(64 << 20);
+	char *path = store_fixture_disk("store_basic", 64 << 20);
 	struct store_format_cfg fc = { .max_chunk = 1 << 20 };
-	struct store_cfg cfg = { .path = path, .cluster = cluster };
+	struct store_cfg cfg = { .path = path, .cluster = store_fixture_cluster };
 	struct store *s;
 	struct store_info info;
 	struct store_stat st;
@@ -52,24 +29,20 @@ int main(void)
 	uint64_t v1, v2, v3;
 	uint32_t got, n;
 	struct iovec iov;
-	int ret;
 
-	memcpy(fc.cluster, cluster, 16);
+	memcpy(fc.cluster, store_fixture_cluster, 16);
 	fc.node[0] = 9;
-	ret = store_format(path, &fc);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP)
-		test_skip("O_DIRECT not supported here (%d)", ret);
-	REQUIRE(ret == 0);
+	store_fixture_format_cfg(path, &fc);
 	REQUIRE(store_open(&cfg, &s) == 0);
 	store_get_info(s, &info);
 	CHECK_EQ(info.chunks, 0);
 	CHECK_EQ(info.max_chunk, 1 << 20);
 	CHECK_EQ(info.format_version, 1);
-	CHECK(memcmp(info.cluster, cluster, 16) == 0);
+	CHECK(memcmp(info.cluster, store_fixture_cluster, 16) == 0);
 	CHECK_EQ(info.node[0], 9);
 
 	/* PUT a multi-block chunk, GET it whole and in pieces. */
-	fill(data, 1 << 20, 7);
+	store_fixture_fill(data, 1 << 20, 7);
 	iov = (struct iovec){ data, 300000 };
 	REQUIRE(store_put(s, id, &iov, 1, &v1) == 0);
 	memset(back, 0, 300001);
@@ -110,7 +83,7 @@ int main(void)
 	CHECK_EQ(store_get(s, (uint8_t[16]){ 0x77 }, 0, 1, back, &got), -ENOENT);
 
 	/* Replace: new version, new bytes. */
-	fill(data, 8192, 99);
+	store_fixture_fill(data, 8192, 99);
 	iov = (struct iovec){ data, 8192 };
 	REQUIRE(store_put(s, id, &iov, 1, &v3) == 0);
 	CHECK(v3 > v2);

@@ -2,6 +2,7 @@
 /*
  * test_store_corrupt - a flipped bit in a data block or a record is caught: GET returns -EBADMSG (never wrong bytes) and counts it, scrub reports it, fsck fails; other chunks stay readable.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "storage/store.h"
@@ -13,42 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const uint8_t cluster[16] = { 0xc1, 0x05, 0x7e, 0x40 };
-
-static char *make_disk(const char *name, uint64_t size)
-{
-	const char *dir = getenv("FERRY_TEST_TMP");
-	char *path = malloc(256);
-	int fd;
-
-	snprintf(path, 256, "%s/%s.XXXXXX", dir ? dir : "/var/tmp", name);
-	fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)size) == 0);
-	close(fd);
-	return path;
-}
-
-__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void format_or_skip(const char *path, uint32_t max_chunk)
-{
-	struct store_format_cfg fc = { .max_chunk = max_chunk };
-	int ret;
-
-	memcpy(fc.cluster, cluster, 16);
-	ret = store_format(path, &fc);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP)
-		test_skip("O_DIRECT not supported here (%d)", ret);
-	REQUIRE(ret == 0);
-}
 
 #include "storage/store_int.h"
 
@@ -67,7 +32,7 @@ static void flip(const char *path, uint64_t off)
 
 int main(void)
 {
-	char *path = make_disk("store_corrupt", 32 << 20);
+	char *path = store_fixture_disk("store_corrupt", 32 << 20);
 	struct store_cfg cfg = { .path = path, .scrub_mb_s = 1000 };
 	struct store *s;
 	struct store_counters c;
@@ -80,9 +45,9 @@ int main(void)
 	uint32_t got;
 	int ret;
 
-	format_or_skip(path, 1 << 20);
+	store_fixture_format(path, 1 << 20);
 	REQUIRE(store_open(&cfg, &s) == 0);
-	fill(data, sizeof(data), 5);
+	store_fixture_fill(data, sizeof(data), 5);
 	REQUIRE(store_put(s, a, &iov, 1, NULL) == 0);
 	REQUIRE(store_put(s, b, &iov, 1, NULL) == 0);
 	iov.iov_len = 300;

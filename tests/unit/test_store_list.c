@@ -2,6 +2,7 @@
 /*
  * test_store_list - LIST returns ids in order with versions, resumes from a cursor across calls and across a restart, and sees deletes and new chunks.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "storage/store.h"
@@ -14,45 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const uint8_t cluster[16] = { 0xc1, 0x05, 0x7e, 0x40 };
-
-static char *make_disk(const char *name, uint64_t size)
-{
-	const char *dir = getenv("FERRY_TEST_TMP");
-	char *path = malloc(256);
-	int fd;
-
-	snprintf(path, 256, "%s/%s.XXXXXX", dir ? dir : "/var/tmp", name);
-	fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)size) == 0);
-	close(fd);
-	return path;
-}
-
-__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void format_or_skip(const char *path, uint32_t max_chunk)
-{
-	struct store_format_cfg fc = { .max_chunk = max_chunk };
-	int ret;
-
-	memcpy(fc.cluster, cluster, 16);
-	ret = store_format(path, &fc);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP)
-		test_skip("O_DIRECT not supported here (%d)", ret);
-	REQUIRE(ret == 0);
-}
-
 int main(void)
 {
-	char *path = make_disk("store_list", 32 << 20);
+	char *path = store_fixture_disk("store_list", 32 << 20);
 	struct store_cfg cfg = { .path = path };
 	struct store *s;
 	struct store_list_entry le[7];
@@ -62,7 +27,7 @@ int main(void)
 	uint8_t d = 9;
 	struct iovec iov = { &d, 1 };
 
-	format_or_skip(path, 0);
+	store_fixture_format(path, 0);
 	REQUIRE(store_open(&cfg, &s) == 0);
 	for (uint32_t i = 0; i < 300; i++) {
 		memset(id, 0, 16);

@@ -2,6 +2,7 @@
 /*
  * test_store_ranged - ranged GETs and partial WRITEs (aligned, unaligned, extending, past the end with a zero gap) against a model.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "storage/store.h"
@@ -14,45 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const uint8_t cluster[16] = { 0xc1, 0x05, 0x7e, 0x40 };
-
-static char *make_disk(const char *name, uint64_t size)
-{
-	const char *dir = getenv("FERRY_TEST_TMP");
-	char *path = malloc(256);
-	int fd;
-
-	snprintf(path, 256, "%s/%s.XXXXXX", dir ? dir : "/var/tmp", name);
-	fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)size) == 0);
-	close(fd);
-	return path;
-}
-
-__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void format_or_skip(const char *path, uint32_t max_chunk)
-{
-	struct store_format_cfg fc = { .max_chunk = max_chunk };
-	int ret;
-
-	memcpy(fc.cluster, cluster, 16);
-	ret = store_format(path, &fc);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP)
-		test_skip("O_DIRECT not supported here (%d)", ret);
-	REQUIRE(ret == 0);
-}
-
 int main(void)
 {
-	char *path = make_disk("store_ranged", 64 << 20);
+	char *path = store_fixture_disk("store_ranged", 64 << 20);
 	struct store_cfg cfg = { .path = path };
 	struct store *s;
 	uint8_t id[16] = { 0x42 };
@@ -74,13 +39,13 @@ int main(void)
 		{ 131072, 4096 }, /* aligned extension */
 	};
 
-	format_or_skip(path, 256 << 10);
+	store_fixture_format(path, 256 << 10);
 	REQUIRE(store_open(&cfg, &s) == 0);
-	fill(model, size, 1);
+	store_fixture_fill(model, size, 1);
 	iov = (struct iovec){ model, size };
 	REQUIRE(store_put(s, id, &iov, 1, &last) == 0);
 	for (unsigned k = 0; k < sizeof(w) / sizeof(w[0]); k++) {
-		fill(buf, w[k].len, 100 + k);
+		store_fixture_fill(buf, w[k].len, 100 + k);
 		iov = (struct iovec){ buf, w[k].len };
 		REQUIRE(store_write(s, id, w[k].off, &iov, 1, &v) == 0);
 		CHECK(v > last);

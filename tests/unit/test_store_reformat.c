@@ -2,6 +2,7 @@
 /*
  * test_store_reformat - format does not zero the record area, so a reformatted disk still holds the old records: they must never come back (their checksums are seeded with the old disk UUID), not at open, not after new records raise the high-water mark over them.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "storage/store.h"
@@ -14,45 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const uint8_t cluster[16] = { 0xc1, 0x05, 0x7e, 0x40 };
-
-static char *make_disk(const char *name, uint64_t size)
-{
-	const char *dir = getenv("FERRY_TEST_TMP");
-	char *path = malloc(256);
-	int fd;
-
-	snprintf(path, 256, "%s/%s.XXXXXX", dir ? dir : "/var/tmp", name);
-	fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)size) == 0);
-	close(fd);
-	return path;
-}
-
-__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void format_or_skip(const char *path, uint32_t max_chunk)
-{
-	struct store_format_cfg fc = { .max_chunk = max_chunk };
-	int ret;
-
-	memcpy(fc.cluster, cluster, 16);
-	ret = store_format(path, &fc);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP)
-		test_skip("O_DIRECT not supported here (%d)", ret);
-	REQUIRE(ret == 0);
-}
-
 int main(void)
 {
-	char *path = make_disk("store_reformat", 32 << 20);
+	char *path = store_fixture_disk("store_reformat", 32 << 20);
 	struct store_cfg cfg = { .path = path };
 	struct store_fsck_report rep;
 	struct store_info info;
@@ -63,8 +28,8 @@ int main(void)
 	struct store_list_entry le[64];
 	uint32_t n;
 
-	fill(data, sizeof(data), 4);
-	format_or_skip(path, 0);
+	store_fixture_fill(data, sizeof(data), 4);
+	store_fixture_format(path, 0);
 	REQUIRE(store_open(&cfg, &s) == 0);
 	for (int i = 0; i < 50; i++) {
 		memset(id, 0, 16);
@@ -74,7 +39,7 @@ int main(void)
 	}
 	store_close(s);
 
-	format_or_skip(path, 0);
+	store_fixture_format(path, 0);
 	REQUIRE(store_open(&cfg, &s) == 0);
 	store_get_info(s, &info);
 	CHECK_EQ(info.chunks, 0);

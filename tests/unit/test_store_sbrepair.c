@@ -2,6 +2,7 @@
 /*
  * test_store_sbrepair - a corrupt first superblock is replaced by the copy at the end and repaired; a corrupt copy is repaired from the first; both corrupt, a truncated device and a too-small device are refused with an error.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "storage/store.h"
@@ -13,42 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const uint8_t cluster[16] = { 0xc1, 0x05, 0x7e, 0x40 };
-
-static char *make_disk(const char *name, uint64_t size)
-{
-	const char *dir = getenv("FERRY_TEST_TMP");
-	char *path = malloc(256);
-	int fd;
-
-	snprintf(path, 256, "%s/%s.XXXXXX", dir ? dir : "/var/tmp", name);
-	fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)size) == 0);
-	close(fd);
-	return path;
-}
-
-__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void format_or_skip(const char *path, uint32_t max_chunk)
-{
-	struct store_format_cfg fc = { .max_chunk = max_chunk };
-	int ret;
-
-	memcpy(fc.cluster, cluster, 16);
-	ret = store_format(path, &fc);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP)
-		test_skip("O_DIRECT not supported here (%d)", ret);
-	REQUIRE(ret == 0);
-}
 
 static void smash(const char *path, uint64_t off)
 {
@@ -64,16 +29,16 @@ static void smash(const char *path, uint64_t off)
 int main(void)
 {
 	const uint64_t size = 32 << 20;
-	char *path = make_disk("store_sbrepair", size);
-	struct store_cfg cfg = { .path = path, .cluster = cluster };
+	char *path = store_fixture_disk("store_sbrepair", size);
+	struct store_cfg cfg = { .path = path, .cluster = store_fixture_cluster };
 	struct store_fsck_report rep;
 	struct store *s;
 	uint8_t id[16] = { 7 }, data[5000], back[5000];
 	struct iovec iov = { data, sizeof(data) };
 	uint32_t got;
 
-	format_or_skip(path, 0);
-	fill(data, sizeof(data), 3);
+	store_fixture_format(path, 0);
+	store_fixture_fill(data, sizeof(data), 3);
 	REQUIRE(store_open(&cfg, &s) == 0);
 	REQUIRE(store_put(s, id, &iov, 1, NULL) == 0);
 	store_close(s);
@@ -101,7 +66,7 @@ int main(void)
 	CHECK(store_fsck(path, &rep) < 0);
 
 	/* Truncated device: refused (the copy is past the end, data too). */
-	format_or_skip(path, 0);
+	store_fixture_format(path, 0);
 	REQUIRE(truncate(path, (off_t)(size - (1 << 20))) == 0);
 	CHECK_EQ(store_open(&cfg, &s), -EINVAL);
 

@@ -2,6 +2,7 @@
 /*
  * test_store_scrub - store_scrub_step keeps to the configured rate (a simulated clock: about 1 MB per second at 1 MB/s), completes passes over every chunk, finds nothing on a clean disk, and does nothing when the rate is 0.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "storage/store.h"
@@ -14,45 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static const uint8_t cluster[16] = { 0xc1, 0x05, 0x7e, 0x40 };
-
-static char *make_disk(const char *name, uint64_t size)
-{
-	const char *dir = getenv("FERRY_TEST_TMP");
-	char *path = malloc(256);
-	int fd;
-
-	snprintf(path, 256, "%s/%s.XXXXXX", dir ? dir : "/var/tmp", name);
-	fd = mkstemp(path);
-	REQUIRE(fd >= 0);
-	REQUIRE(ftruncate(fd, (off_t)size) == 0);
-	close(fd);
-	return path;
-}
-
-__attribute__((unused)) static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void format_or_skip(const char *path, uint32_t max_chunk)
-{
-	struct store_format_cfg fc = { .max_chunk = max_chunk };
-	int ret;
-
-	memcpy(fc.cluster, cluster, 16);
-	ret = store_format(path, &fc);
-	if (ret == -EINVAL || ret == -EOPNOTSUPP)
-		test_skip("O_DIRECT not supported here (%d)", ret);
-	REQUIRE(ret == 0);
-}
-
 int main(void)
 {
-	char *path = make_disk("store_scrub", 32 << 20);
+	char *path = store_fixture_disk("store_scrub", 32 << 20);
 	struct store_cfg cfg = { .path = path, .scrub_mb_s = 1.0 };
 	struct store_counters c;
 	struct store *s;
@@ -61,8 +26,8 @@ int main(void)
 	uint8_t id[16] = { 0x5c };
 	uint64_t t, bytes;
 
-	format_or_skip(path, 64 << 10);
-	fill(data, sizeof(data), 8);
+	store_fixture_format(path, 64 << 10);
+	store_fixture_fill(data, sizeof(data), 8);
 	REQUIRE(store_open(&cfg, &s) == 0);
 	for (int i = 0; i < 64; i++) { /* 4 MiB of chunks */
 		id[1] = (uint8_t)i;
