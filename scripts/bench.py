@@ -6,7 +6,9 @@ then runs every row of ROWS with each of its configurations interleaved
 (A B A B A B), REPEATS times, and reports medians:
 
   - the same node with --transport xdp (AF_XDP) and --transport udp (kernel
-    UDP sockets): 4 KiB and 1 MiB GETs and PUTs;
+    UDP sockets): 4 KiB and 1 MiB GETs and PUTs (R=1);
+  - the same with a ctl and 3 nodes on a bridge, R=3 (chain replication:
+    PUTs acknowledged by the tail, GETs served by the tail);
   - the storage engine vs fio --ioengine=io_uring --direct=1 on one file
     (scripts/bench-store.sh).
 
@@ -18,7 +20,10 @@ answer receive work as CPU 1 softirq:
 
     node CPU = CPU1 (user + nice + system + irq) + CPU0 softirq
 
-The node's own process time (getrusage, from its counters) is reported too.
+For R=3 rows every node runs on CPU 1 and forwards to the next on it, so
+node CPU = all of CPU1 (softirq included: node-to-node receive paths) + CPU0
+softirq; it also counts the client's answer receive path, so it overstates.
+The nodes' own process time (getrusage, from their counters) is reported too.
 
 Output: build/bench/report.md, results.json, and PNG plots (gnuplot).
 A row is a few lines in ROWS.
@@ -45,6 +50,10 @@ PORT = 7480
 
 # A row: name, the baseline config first, then the others; each config is
 # (label, node transport, bench arguments).
+GET4K = ["--op", "get", "--size", "4k", "-c", "32", "--keys", "2000"]
+PUT4K = ["--op", "put", "--size", "4k", "-c", "32", "--keys", "2000"]
+GET1M = ["--op", "get", "--size", "1m", "-c", "4", "--keys", "64"]
+PUT1M = ["--op", "put", "--size", "1m", "-c", "4", "--keys", "64"]
 ROWS = [
     ("4 KiB GET", [("udp", "udp", ["--op", "get", "--size", "4k", "-c", "32", "--keys", "2000"]),
                    ("xdp", "xdp", ["--op", "get", "--size", "4k", "-c", "32", "--keys", "2000"])]),
@@ -55,6 +64,14 @@ ROWS = [
     ("1 MiB PUT", [("udp", "udp", ["--op", "put", "--size", "1m", "-c", "4", "--keys", "64"]),
                    ("xdp", "xdp", ["--op", "put", "--size", "1m", "-c", "4", "--keys", "64"])]),
 ]
+# Replicated rows: (name, [(label, transport, args)]) run on a ctl + 3 nodes.
+CLUSTER_ROWS = [
+    ("4 KiB GET R=3", [("udp", "udp", GET4K), ("xdp", "xdp", GET4K)]),
+    ("4 KiB PUT R=3", [("udp", "udp", PUT4K), ("xdp", "xdp", PUT4K)]),
+    ("1 MiB GET R=3", [("udp", "udp", GET1M), ("xdp", "xdp", GET1M)]),
+    ("1 MiB PUT R=3", [("udp", "udp", PUT1M), ("xdp", "xdp", PUT1M)]),
+]
+CTL_IP, NODE_IPS, HUB_CLI_IP = "10.98.0.2", ["10.98.0.11", "10.98.0.12", "10.98.0.13"], "10.98.0.3"
 
 
 def sh(*args, check=True, **kw):
@@ -129,21 +146,107 @@ class Node:
         self.log.close()
 
 
-def run_bench(args):
+class Cluster:
+    """ctl + 3 nodes (one transport) and a client on a bridge in namespace hub;
+    nodes and ctl pinned to CPU 1. Fresh disks every time."""
+
+    def __init__(self, tmp, transport):
+        self.procs, self.spaces = [], []
+        self.prefix = f"{NS}c"
+        self._ns("hub")
+        self.run("hub", "ip", "link", "add", "br0", "type", "bridge")
+        self.run("hub", "ip", "link", "set", "br0", "up")
+        for name, ip in [("ctl", CTL_IP), ("cli", HUB_CLI_IP)] + \
+                [(f"n{i}", ip) for i, ip in enumerate(NODE_IPS)]:
+            self._ns(name)
+            sh("ip", "link", "add", f"h{name}", "netns", f"{self.prefix}-hub", "type", "veth", "peer",
+               "name", "eth0", "netns", f"{self.prefix}-{name}")
+            self.run("hub", "ip", "link", "set", f"h{name}", "mtu", str(MTU), "master", "br0", "up")
+            self.run(name, "ip", "link", "set", "eth0", "mtu", str(MTU), "up")
+            self.run(name, "ip", "addr", "add", f"{ip}/24", "dev", "eth0")
+        cluster = "b3c1e0a0-0000-4000-8000-00000000be43"
+        self.log = open(os.path.join(tmp, f"cluster-{transport}.log"), "w")
+        self.bg("ctl", FERRY, "ctl", "--listen", f"{CTL_IP}:7481", "--state", os.path.join(tmp, "ctl"),
+                "--replicas", "3", "--down-after", "5s", "--out-after", "600s")
+        for i, ip in enumerate(NODE_IPS):
+            disk = os.path.join(tmp, f"disk{i}.img")
+            if os.path.exists(disk):
+                os.unlink(disk)
+            with open(disk, "wb") as f:
+                f.truncate(1 << 30)
+            sh(FERRY, "format", "--disk", disk, "--cluster", cluster, stdout=subprocess.DEVNULL)
+            args = ["node", "--disk", disk, "--listen", f"{ip}:{PORT}", "--mtu", str(MTU),
+                    "--transport", transport, "--ctl", f"{CTL_IP}:7481", "--zone", f"z{i}"]
+            if transport == "xdp":
+                args += ["--iface", "eth0"]
+            self.bg(f"n{i}", FERRY, *args)
+        for _ in range(150):
+            r = self.run("cli", FERRY, "status", "--ctl", f"{CTL_IP}:7481", "--json", "--timeout", "300ms",
+                         check=False, capture_output=True)
+            if r.returncode == 0 and r.stdout.count('"state":"up"') == 3 and self.converged():
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"cluster ({transport}) did not come up")
+
+    def converged(self):
+        """Every node runs under the same map epoch (they fetch it on their
+        next heartbeat after ctl changes it)."""
+        epochs = set()
+        for i, ip in enumerate(NODE_IPS):
+            r = self.run("cli", FERRY, "stat", "--node", f"{ip}:{PORT}", "--node-stats", "--timeout", "300ms",
+                         check=False, capture_output=True)
+            if r.returncode:
+                return False
+            epochs |= {l.split()[1] for l in r.stdout.splitlines() if l.startswith("map_epoch ")}
+        return len(epochs) == 1 and "0" not in epochs
+
+    def _ns(self, name):
+        sh("ip", "netns", "add", f"{self.prefix}-{name}")
+        self.spaces.append(f"{self.prefix}-{name}")
+        sh("ip", "-n", f"{self.prefix}-{name}", "link", "set", "lo", "up")
+
+    def run(self, name, *args, **kw):
+        return sh("ip", "netns", "exec", f"{self.prefix}-{name}", *args, **kw)
+
+    def bg(self, name, *args):
+        self.procs.append(subprocess.Popen(["ip", "netns", "exec", f"{self.prefix}-{name}", "taskset", "-c",
+                                            "1", *args], stdout=self.log, stderr=subprocess.STDOUT))
+
+    def stop(self):
+        for p in reversed(self.procs):
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for sp in self.spaces:
+            sh("ip", "netns", "del", sp, check=False)
+        self.log.close()
+
+
+def run_bench(args, cluster=None):
     """One ferry bench run on CPU 0; returns its JSON plus node CPU."""
     c0 = cpu_times()
     t0 = time.monotonic()
-    r = ns("cli", "taskset", "-c", "0", FERRY, "bench", "--node", f"{SRV_IP}:{PORT}", "--mtu", str(MTU),
-           "--duration", SECS, "--json", *args, capture_output=True, check=False)
+    if cluster:
+        r = cluster.run("cli", "taskset", "-c", "0", FERRY, "bench", "--ctl", f"{CTL_IP}:7481", "--mtu",
+                        str(MTU), "--duration", SECS, "--json", *args, capture_output=True, check=False)
+    else:
+        r = ns("cli", "taskset", "-c", "0", FERRY, "bench", "--node", f"{SRV_IP}:{PORT}", "--mtu", str(MTU),
+               "--duration", SECS, "--json", *args, capture_output=True, check=False)
     wall = time.monotonic() - t0
     c1 = cpu_times()
     if not r.stdout.strip():
-        raise RuntimeError(f"ferry bench {' '.join(args)} failed: {r.stderr.strip()}")
+        raise RuntimeError(f"ferry bench {' '.join(args)} failed (exit {r.returncode}): {r.stderr.strip()}")
     res = json.loads(r.stdout.strip().splitlines()[-1])
     hz = os.sysconf("SC_CLK_TCK")
     # The bench preloads keys first; charge only the measured window by
     # scaling to the bench's own seconds (the preload is a small share).
     busy1 = (c1[1][0] - c0[1][0]) / hz
+    if cluster:
+        busy1 += (c1[1][1] - c0[1][1]) / hz
     soft0 = (c1[0][1] - c0[0][1]) / hz
     frac = min(1.0, res["seconds"] / wall) if wall > 0 else 1.0
     ops = max(res["ops"], 1)
@@ -167,19 +270,32 @@ def machine():
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
-def net_rows(net, results):
-    for name, configs in ROWS:
+def net_rows(net, results, rows, clustered):
+    for name, configs in rows:
         per = {label: [] for label, _, _ in configs}
         for rep in range(REPEATS):
             for label, transport, args in configs:
-                node = Node(net, transport)
                 try:
-                    if rep == 0 and label == "xdp":
-                        results["xsk_mode"] = node.stats.get("xsk_mode", "?").strip()
-                        results["xdp_attach"] = node.stats.get("xdp_attach", "?").strip()
-                    per[label].append(run_bench(args))
-                finally:
-                    node.stop()
+                    if clustered:
+                        cl = Cluster(net.tmp, transport)
+                        try:
+                            per[label].append(run_bench(args, cl))
+                        finally:
+                            cl.stop()
+                    else:
+                        node = Node(net, transport)
+                        try:
+                            if rep == 0 and label == "xdp":
+                                results["xsk_mode"] = node.stats.get("xsk_mode", "?").strip()
+                                results["xdp_attach"] = node.stats.get("xdp_attach", "?").strip()
+                            per[label].append(run_bench(args))
+                        finally:
+                            node.stop()
+                except RuntimeError as e:
+                    # A failed run is reported, not hidden, and the rest goes on.
+                    print(f"  {name:10} {label:4} run {rep + 1}: FAILED: {e}", flush=True)
+                    results.setdefault("failures", []).append(f"{name} {label} run {rep + 1}: {e}")
+                    continue
                 r = per[label][-1]
                 print(f"  {name:10} {label:4} run {rep + 1}: {r['ops_per_s']:9.0f} ops/s "
                       f"{r['mb_per_s']:8.1f} MB/s  p50 {r['lat_us']['p50']:8.1f} us  "
@@ -187,6 +303,8 @@ def net_rows(net, results):
                       flush=True)
         row = {"name": name, "configs": {}}
         for label, runs in per.items():
+            if not runs:
+                continue
             row["configs"][label] = {
                 "ops_per_s": median([r["ops_per_s"] for r in runs]),
                 "mb_per_s": median([r["mb_per_s"] for r in runs]),
@@ -237,9 +355,13 @@ def report(results):
     lines += ["", "## Ratios (AF_XDP / kernel UDP, same node, same run)", "",
               "| row | ops/s | work per server CPU-second (ops or MB) |", "|---|---|---|"]
     for row in results["rows"]:
+        if "xdp" not in row["configs"] or "udp" not in row["configs"]:
+            continue
         x, u = row["configs"]["xdp"], row["configs"]["udp"]
         eff = ratio(u["server_cpu_us_per_op"], x["server_cpu_us_per_op"])
         lines.append(f"| {row['name']} | {ratio(x['ops_per_s'], u['ops_per_s']):.2f}× | {eff:.2f}× |")
+    if results.get("failures"):
+        lines += ["", "## Failed runs (left out of the medians)", ""] + [f"- {f}" for f in results["failures"]]
     if "store" in results:
         lines += ["", "## Storage engine vs fio (same file)", "", "```",
                   results["store"]["output"].strip()[-4000:], "```"]
@@ -260,6 +382,8 @@ def plots(results):
     with open(dat, "w") as f:
         f.write("row udp_ops xdp_ops udp_cpu xdp_cpu udp_p50 xdp_p50 udp_p99 xdp_p99\n")
         for row in results["rows"]:
+            if "xdp" not in row["configs"] or "udp" not in row["configs"]:
+                continue
             u, x = row["configs"]["udp"], row["configs"]["xdp"]
             f.write(f"\"{row['name']}\" {u['ops_per_s']} {x['ops_per_s']} {u['server_cpu_us_per_op']} "
                     f"{x['server_cpu_us_per_op']} {u['p50_us']} {x['p50_us']} {u['p99_us']} {x['p99_us']}\n")
@@ -287,7 +411,9 @@ def main():
     results = {"machine": machine(), "rows": []}
     t0 = time.monotonic()
     with Net() as net:
-        net_rows(net, results)
+        net_rows(net, results, ROWS, False)
+        if os.environ.get("BENCH_CLUSTER", "1") == "1":
+            net_rows(net, results, CLUSTER_ROWS, True)
     store_rows(results)
     results["seconds"] = time.monotonic() - t0
     report(results)

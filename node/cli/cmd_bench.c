@@ -6,7 +6,10 @@
  * (uniform or zipf), for --count operations or --duration, and reports
  * ops/s, MB/s, latency percentiles from a log-linear histogram, errors by
  * kind, and the node's own CPU time per operation (from its counters, read
- * before and after). Every run is bounded in time: requests time out
+ * before and after). With --ctl the keys are placed on the cluster's map
+ * as clients place them: PUTs go to the chain's head (acknowledged when the
+ * tail has them), GETs to the tail, and node CPU is summed over the up
+ * nodes. Every run is bounded in time: requests time out
  * (--timeout) and the whole run stops at --duration or 4x the expected
  * time, whichever applies, so a dead node yields errors, not a hang.
  */
@@ -19,6 +22,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cluster/map.h"
+#include "cluster/place.h"
 #include "common/hist.h"
 #include "common/util.h"
 #include "net/rpc.h"
@@ -29,7 +34,7 @@
 #define BENCH_MAX_CONC 4096
 
 static struct {
-	const char *node, *op, *dist, *transport, *iface, *local;
+	const char *node, *ctl, *op, *dist, *transport, *iface, *local;
 	uint64_t size, count;
 	uint32_t duration_ms, concurrency, keys, timeout_ms, mtu, get_pct;
 	double zipf_s;
@@ -47,16 +52,20 @@ struct bench_slot {
 	uint8_t version[8];   /* PUT answer */
 	uint64_t t0;          /* issue time, ns */
 	int busy;
+	int is_get;           /* for re-routing a retry */
+	uint32_t retries;     /* stale-map retries of this op */
 };
 
 struct bench_errors {
 	uint64_t timeout, noent, stale, nospc, badcrc, busy, other;
+	int other_last;       /* the last status counted as other */
 };
 
 struct bench {
 	struct rpc_client *rpc;
 	struct transport *t;
-	struct net_addr node;
+	struct net_addr node;       /* --node, or the ctl with --ctl */
+	struct cmap *map;           /* --ctl: the cluster map */
 	enum bench_op op;
 	double *zipf_cdf;     /* keys entries, or NULL for uniform */
 	uint8_t *payload;     /* PUT bytes */
@@ -64,7 +73,10 @@ struct bench {
 	struct hist lat;
 	struct bench_errors err;
 	uint64_t done, bytes;
+	uint64_t map_retries;       /* ops re-sent after a stale-map answer */
 };
+
+static int bench_fetch_map(struct bench *b);
 
 static volatile sig_atomic_t bench_stop;
 
@@ -128,11 +140,30 @@ static uint32_t bench_pick_key(struct bench *b)
 	return (uint32_t)(((uint64_t)lo * 2654435761u) % bo.keys);
 }
 
+/* Where a call for chunk id goes: the node, or its chain's head (writes) or
+ * tail (reads). Returns 0, or -EHOSTUNREACH when no node of the map is up. */
+static int bench_route(struct bench *b, struct rpc_call *c, int is_get)
+{
+	uint16_t chain[MAP_MAX_R];
+	int n;
+
+	if (!b->map) {
+		c->peer = b->node;
+		return 0;
+	}
+	n = place_chain(b->map, c->chunk, chain);
+	if (n <= 0)
+		return -EHOSTUNREACH;
+	c->peer = b->map->nodes[chain[is_get ? n - 1 : 0]].addr;
+	c->epoch = b->map->epoch;
+	return 0;
+}
+
 static void bench_start(struct bench *b, struct bench_slot *s, int is_get, uint32_t key)
 {
 	memset(&s->call, 0, sizeof(s->call));
-	s->call.peer = b->node;
 	bench_key_id(key, s->call.chunk);
+	int err = bench_route(b, &s->call, is_get);
 	if (is_get) {
 		s->call.op = FERRY_OP_GET;
 		s->call.length = (uint32_t)bo.size;
@@ -147,9 +178,33 @@ static void bench_start(struct bench *b, struct bench_slot *s, int is_get, uint3
 		s->call.resp_cap = sizeof(s->version);
 	}
 	s->t0 = util_now_ns();
-	s->busy = rpc_client_start(b->rpc, &s->call) == 0;
-	if (!s->busy)
+	s->is_get = is_get;
+	s->retries = 0;
+	if (!err)
+		err = rpc_client_start(b->rpc, &s->call);
+	s->busy = err == 0;
+	if (err) {
 		b->err.other++;
+		b->err.other_last = err;
+	}
+}
+
+/*
+ * A cluster answered "stale map" or "not the head": as a client would, fetch
+ * the map if the node is ahead and send the op again (same latency clock).
+ * Returns 1 when the op was re-sent.
+ */
+static int bench_retry(struct bench *b, struct bench_slot *s)
+{
+	int e = s->call.err ? s->call.err : s->call.status;
+
+	if (!b->map || (e != FERRY_ST_STALE && e != FERRY_ST_NOTHEAD) || s->retries >= 8)
+		return 0;
+	if (s->call.resp_epoch > b->map->epoch || e == FERRY_ST_NOTHEAD)
+		bench_fetch_map(b);
+	s->retries++;
+	b->map_retries++;
+	return bench_route(b, &s->call, s->is_get) == 0 && rpc_client_start(b->rpc, &s->call) == 0;
 }
 
 static void bench_account(struct bench *b, struct bench_slot *s, int record)
@@ -166,7 +221,7 @@ static void bench_account(struct bench *b, struct bench_slot *s, int record)
 	case FERRY_ST_NOSPC: b->err.nospc++; return;
 	case FERRY_ST_BADCRC: b->err.badcrc++; return;
 	case FERRY_ST_BUSY: b->err.busy++; return;
-	default: b->err.other++; return;
+	default: b->err.other++; b->err.other_last = e; return;
 	}
 	if (!record)
 		return;
@@ -219,7 +274,7 @@ static void bench_run(struct bench *b, struct bench_slot *slots, uint32_t conc, 
 		if (rpc_client_poll(b->rpc, 50) < 0)
 			break;
 		for (uint32_t i = 0; i < conc; i++)
-			if (slots[i].busy && slots[i].call.state == 0) {
+			if (slots[i].busy && slots[i].call.state == 0 && !bench_retry(b, &slots[i])) {
 				bench_account(b, &slots[i], !preload);
 				active--;
 			}
@@ -229,14 +284,15 @@ static void bench_run(struct bench *b, struct bench_slot *slots, uint32_t conc, 
 		slots[i].busy = 0;
 }
 
-/* Node CPU (user + sys, µs) from its STATS answer; -1 if unavailable. */
-static double bench_node_cpu_us(struct bench *b)
+/* CPU (user + sys, µs) of the node at addr from its STATS answer; -1 if
+ * unavailable. */
+static double bench_cpu_at(struct bench *b, const struct net_addr *addr)
 {
 	static char text[65536];
 	struct rpc_call c = { 0 };
 	double user = -1, sys = -1;
 
-	c.peer = b->node;
+	c.peer = *addr;
 	c.op = FERRY_OP_STATS;
 	c.resp = (uint8_t *)text;
 	c.resp_cap = sizeof(text) - 1;
@@ -251,6 +307,62 @@ static double bench_node_cpu_us(struct bench *b)
 			sys = (double)v;
 	}
 	return user < 0 || sys < 0 ? -1 : user + sys;
+}
+
+/* CPU of the node, or of every up node of the cluster. */
+static double bench_node_cpu_us(struct bench *b)
+{
+	double sum = 0;
+
+	if (!b->map)
+		return bench_cpu_at(b, &b->node);
+	for (uint32_t i = 0; i < b->map->n; i++) {
+		double v;
+		if (b->map->nodes[i].state != MAP_UP)
+			continue;
+		v = bench_cpu_at(b, &b->map->nodes[i].addr);
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
+}
+
+/* Fetch the cluster map from ctl at b->node; 0 or -errno (printed). The
+ * current map stays in use when the fetch fails. */
+static int bench_fetch_map(struct bench *b)
+{
+	struct rpc_call c = { 0 };
+	uint8_t *buf = malloc(MAP_MAX_LEN);
+	struct cmap *m = malloc(sizeof(*m));
+	int err = -ENOMEM;
+
+	if (!buf || !m)
+		goto out;
+	c.peer = b->node;
+	c.op = FERRY_OP_CTL_GETMAP;
+	c.resp = buf;
+	c.resp_cap = MAP_MAX_LEN;
+	err = rpc_client_call(b->rpc, &c);
+	if (!err)
+		err = c.status;
+	if (!err)
+		err = map_parse(buf, c.resp_len, m);
+	if (err) {
+		fprintf(stderr, "ferry bench: no cluster map from ctl %s: %s\n", bo.ctl,
+			err == -ETIMEDOUT ? "did not answer" : strerror(-err));
+		goto out;
+	}
+	if (b->map) {
+		*b->map = *m;
+	} else {
+		b->map = m;
+		m = NULL;
+	}
+out:
+	free(buf);
+	free(m);
+	return err;
 }
 
 static int bench_open_transport(struct bench *b)
@@ -293,20 +405,23 @@ static void bench_print(struct bench *b, double secs, double cpu_us)
 	const struct bench_errors *e = &b->err;
 
 	if (bo.json) {
-		printf("{\"op\":\"%s\",\"size\":%llu,\"concurrency\":%u,\"keys\":%u,\"dist\":\"%s\","
+		printf("{\"op\":\"%s\",\"replicas\":%u,\"size\":%llu,\"concurrency\":%u,\"keys\":%u,\"dist\":\"%s\","
 		       "\"transport\":\"%s\",\"ops\":%llu,\"seconds\":%.3f,\"ops_per_s\":%.1f,"
 		       "\"mb_per_s\":%.2f,\"lat_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
 		       "\"mean\":%.1f,\"max\":%.1f},\"errors\":{\"total\":%llu,\"timeout\":%llu,"
 		       "\"noent\":%llu,\"stale\":%llu,\"nospc\":%llu,\"badcrc\":%llu,\"busy\":%llu,"
-		       "\"other\":%llu},\"node_cpu_us\":%.0f,\"node_cpu_us_per_op\":%.3f}\n",
-		       bo.op, (unsigned long long)bo.size, bo.concurrency, bo.keys,
+		       "\"other\":%llu},\"map_retries\":%llu,\"node_cpu_us\":%.0f,"
+		       "\"node_cpu_us_per_op\":%.3f}\n",
+		       bo.op, b->map ? b->map->replicas : 1, (unsigned long long)bo.size,
+		       bo.concurrency, bo.keys,
 		       bo.dist ? bo.dist : "uniform", bo.transport ? bo.transport : "udp",
 		       (unsigned long long)b->done, secs, ops, mbs, p50, p99, p999,
 		       hist_mean(&b->lat) / 1e3, (double)b->lat.max / 1e3,
 		       (unsigned long long)bench_errors_total(e), (unsigned long long)e->timeout,
 		       (unsigned long long)e->noent, (unsigned long long)e->stale,
 		       (unsigned long long)e->nospc, (unsigned long long)e->badcrc,
-		       (unsigned long long)e->busy, (unsigned long long)e->other, cpu_us, cpu_op);
+		       (unsigned long long)e->busy, (unsigned long long)e->other,
+		       (unsigned long long)b->map_retries, cpu_us, cpu_op);
 		return;
 	}
 	printf("%-6s %8s %5s %10s %10s %9s %9s %9s %9s %8s %12s\n", "op", "size", "conc", "ops",
@@ -331,12 +446,17 @@ static void bench_print(struct bench *b, double secs, double cpu_us)
 
 static int bench_check_args(struct bench *b)
 {
-	if (!bo.node && !(bo.node = getenv("FERRY_NODE"))) {
-		fprintf(stderr, "ferry bench: no node given (use --node ADDR:PORT or FERRY_NODE)\n");
+	if (bo.node && bo.ctl) {
+		fprintf(stderr, "ferry bench: give --node or --ctl, not both\n");
 		return -EINVAL;
 	}
-	if (net_addr_parse(bo.node, FERRY_PORT_DEFAULT, &b->node)) {
-		fprintf(stderr, "ferry bench: bad node address '%s'\n", bo.node);
+	if (!bo.node && !bo.ctl && !(bo.node = getenv("FERRY_NODE")) &&
+	    !(bo.ctl = getenv("FERRY_CTL"))) {
+		fprintf(stderr, "ferry bench: no target (use --node ADDR:PORT or --ctl ADDR:PORT)\n");
+		return -EINVAL;
+	}
+	if (net_addr_parse(bo.ctl ? bo.ctl : bo.node, FERRY_PORT_DEFAULT, &b->node)) {
+		fprintf(stderr, "ferry bench: bad address '%s'\n", bo.ctl ? bo.ctl : bo.node);
 		return -EINVAL;
 	}
 	if (!bo.op || strcmp(bo.op, "get") == 0)
@@ -424,6 +544,8 @@ static int cmd_bench_run(int argc, char **argv)
 		fprintf(stderr, "ferry bench: %s\n", strerror(-err));
 		goto out;
 	}
+	if (bo.ctl && bench_fetch_map(&b))
+		goto out;
 	if (b.op != BENCH_PUT && !bo.no_preload && bo.size) {
 		/* Every key exists before the timed run; bounded like the run. */
 		struct bench_errors saved;
@@ -431,13 +553,14 @@ static int cmd_bench_run(int argc, char **argv)
 			  util_now_ns() + 120ull * 1000000000ull, 1);
 		saved = b.err;
 		if (bench_errors_total(&saved)) {
-			fprintf(stderr, "ferry bench: preloading %u keys of %llu bytes failed: %llu "
-					"errors (timeout %llu, nospc %llu, other %llu)\n", bo.keys,
-				(unsigned long long)bo.size,
-				(unsigned long long)bench_errors_total(&saved),
-				(unsigned long long)saved.timeout, (unsigned long long)saved.nospc,
-				(unsigned long long)(bench_errors_total(&saved) - saved.timeout -
-						     saved.nospc));
+			fprintf(stderr, "ferry bench: preloading %u keys of %llu bytes failed: timeout "
+					"%llu, noent %llu, stale %llu, nospc %llu, badcrc %llu, busy %llu, "
+					"other %llu%s%s\n", bo.keys, (unsigned long long)bo.size,
+				(unsigned long long)saved.timeout, (unsigned long long)saved.noent,
+				(unsigned long long)saved.stale, (unsigned long long)saved.nospc,
+				(unsigned long long)saved.badcrc, (unsigned long long)saved.busy,
+				(unsigned long long)saved.other, saved.other_last ? ", last: " : "",
+				saved.other_last ? strerror(-saved.other_last) : "");
 			goto out;
 		}
 	}
@@ -463,11 +586,14 @@ out:
 	free(slots);
 	free(b.payload);
 	free(b.zipf_cdf);
+	free(b.map);
 	return rc;
 }
 
 static const struct opt_def bench_opts[] = {
 	{ "node", 'n', OPT_STR, &bo.node, "ADDR:PORT", "node to load (default: $FERRY_NODE)", NULL },
+	{ "ctl", 0, OPT_STR, &bo.ctl, "ADDR:PORT",
+	  "load a cluster: route by its map (default: $FERRY_CTL)", NULL },
 	{ "op", 'o', OPT_STR, &bo.op, "get|put|mixed", "operation (default get)", NULL },
 	{ "size", 's', OPT_SIZE, &bo.size, "SIZE", "bytes per operation (default 4k)", NULL },
 	{ "count", 0, OPT_U64, &bo.count, "N", "operations to run (default 1000)", NULL },
