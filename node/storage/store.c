@@ -42,6 +42,28 @@
  * durability of their own: the next flush (every commit starts with one)
  * carries them.
  *
+ * One-flush commit (disks with STORE_INCOMPAT_ONEFLUSH, version above the
+ * watermark sb.verified - i.e. every local PUT/WRITE; a replica's version at
+ * or below it takes the two-flush path above):
+ *
+ *   PUT/WRITE  1. write the new data and the new record together
+ *              2. flush                      <- commit point; then ack
+ *              3. as 4 above
+ *
+ * A crash before 2 completes can leave the record without (all of) its
+ * data; open reads the data of every record above the watermark and drops
+ * one that fails as a torn write, so the old record wins. The watermark is
+ * raised at open (after that check), at close, and every STORE_VERIFY_BYTES
+ * committed (riding on the superblock write of store_hwm_kick), to just
+ * below the oldest version in flight - versions under it are acknowledged,
+ * hence durable. The price: after a crash, bit rot in a chunk committed
+ * since the last raise is indistinguishable from a torn write - the chunk
+ * reverts to its previous version (or disappears if it had none) instead
+ * of reading as -EBADMSG. commit_fua does not apply (the record alone
+ * cannot order the data). The in-place WRITE keeps two flushes before its
+ * commit: its journal record is checked against its temporary blocks only
+ * when the extent is not current (see below).
+ *
  * In-place WRITE (4 KiB-aligned offset and length, not growing the extent,
  * disk with STORE_INCOMPAT_JOURNAL; see store_format.h for the record):
  *
@@ -452,7 +474,8 @@ int store_format_io(const struct store_io_ops *io, void *ctx,
 	/* Nothing but the superblocks: the record area need not be zeroed,
 	 * since records are checksummed with a seed derived from the new disk
 	 * UUID and only [0, rec_hwm = 0) is ever read (store_format.h). */
-	g.incompat = STORE_INCOMPAT_JOURNAL; /* in-place WRITEs (store_format.h) */
+	/* In-place WRITEs and one-flush commits (store_format.h). */
+	g.incompat = STORE_INCOMPAT_JOURNAL | STORE_INCOMPAT_ONEFLUSH;
 	store_sb_encode(buf, cfg->cluster, cfg->node, disk, &g, 1, (uint64_t)time(NULL));
 	ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, g.dev_size - STORE_BLOCK, 1);
 	if (ret == 0)
@@ -604,12 +627,34 @@ static int store_u32v_push(struct store_u32v *a, uint32_t x)
  * parallel reads. Measured (scripts/bench-store.sh): 1M chunks on a 9.8 GB
  * file (576 MiB of records) open in 1.0-1.4 s on the project VM.
  */
+/* store_scan_verify - 0 if every data block of rec matches its crc,
+ * -EBADMSG if not, -errno if unreadable. *dbuf: a max-chunk buffer,
+ * allocated at first use (the caller frees it). */
+static int store_scan_verify(struct store *s, const struct store_rec *rec, uint8_t **dbuf)
+{
+	int ret;
+
+	if (!*dbuf) {
+		*dbuf = store_balloc((size_t)store_nblocks(s->g.max_chunk) * STORE_BLOCK);
+		if (!*dbuf)
+			return -ENOMEM;
+	}
+	ret = store_io_sync(s, STORE_IO_READ, *dbuf, rec->nblocks * STORE_BLOCK,
+			    store_block_off(s, rec->block), 0);
+	if (ret < 0)
+		return ret;
+	for (uint32_t i = 0; i < rec->nblocks; i++)
+		if (crc32c(0, *dbuf + (size_t)i * STORE_BLOCK, STORE_BLOCK) != store_rec_crc(rec, i))
+			return -EBADMSG;
+	return 0;
+}
+
 static int store_scan(struct store *s, struct store_u32v *erase, struct store_u32v *jrn)
 {
 	uint32_t win_slots = (4u << 20) / STORE_SLOT; /* 4 MiB windows */
 	const uint32_t nreq = 8;
 	uint32_t extra = s->g.rec_max_slots;
-	uint8_t *buf = NULL, *meta = NULL;
+	uint8_t *buf = NULL, *meta = NULL, *dbuf = NULL;
 	struct store_sync_req req[8];
 	uint64_t slot = 0, max_version = 0;
 	int ret = 0;
@@ -704,6 +749,27 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 			e.crc0 = rec.nblocks ? store_rec_crc(&rec, 0) : 0;
 			if (rec.version > max_version)
 				max_version = rec.version;
+			if ((s->g.incompat & STORE_INCOMPAT_ONEFLUSH) && rec.version > s->g.verified &&
+			    !rec.jcount && rec.nblocks) {
+				/* One-flush commit above the watermark: its data may not
+				 * have landed. A record whose blocks fail is a torn write
+				 * (the older record of the id, if any, wins). */
+				r = store_scan_verify(s, &rec, &dbuf);
+				if (r < 0 && r != -EBADMSG) {
+					ret = r;
+					goto out;
+				}
+				if (r == -EBADMSG) {
+					s->fsck_stale++;
+					s->ctr.torn++;
+					if (store_u32v_push(erase, (uint32_t)(slot + i)) < 0) {
+						ret = -ENOMEM;
+						goto out;
+					}
+					i += rec.nslots;
+					continue;
+				}
+			}
 			if (rec.jcount && store_u32v_push(jrn, (uint32_t)(slot + i)) < 0) {
 				ret = -ENOMEM;
 				goto out;
@@ -757,6 +823,7 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 	}
 	s->next_version = max_version + 1;
 out:
+	free(dbuf);
 	free(meta);
 	free(buf);
 	return ret;
@@ -990,6 +1057,10 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 		if (ret == 0)
 			ret = store_io_sync(s, STORE_IO_FLUSH, NULL, 0, 0, 0);
 		s->sb.generation++;
+		/* Every record left is verified or below the mark, and durable
+		 * after that flush: raise the one-flush watermark past them. */
+		if (s->g.incompat & STORE_INCOMPAT_ONEFLUSH)
+			s->g.verified = s->next_version - 1;
 		if (ret == 0)
 			ret = store_sb_write_both(s, buf);
 		if (ret < 0) {
@@ -1041,6 +1112,14 @@ void store_close(struct store *s)
 		return;
 	while (s->io && (s->inflight || s->io_inflight) && store_poll(s, 1) >= 0)
 		;
+	if (s->io && !s->read_only && !s->failed && s->sbbuf &&
+	    (s->g.incompat & STORE_INCOMPAT_ONEFLUSH) && s->g.verified < s->next_version - 1) {
+		/* Everything acknowledged is durable: raise the watermark so the
+		 * next open verifies nothing (best effort). */
+		s->g.verified = s->next_version - 1;
+		s->sb.generation++;
+		(void)store_sb_write_both(s, s->sbbuf);
+	}
 	if (s->io)
 		s->io->close(s->ioctx);
 	free(s->ix.tab);
@@ -1129,6 +1208,8 @@ struct store_op_priv {
 	int tail;                /* in-place: last block read into the meta tail */
 	uint32_t jslot;          /* in-place: journal record slot */
 	uint32_t tblk;           /* in-place: first temporary block */
+	int oneflush;            /* PUT: data and record under one flush */
+	uint64_t ver;            /* version assigned (0 = not yet) */
 	struct store_io_req io[2]; /* device requests */
 };
 _Static_assert(sizeof(struct store_op_priv) <= STORE_OP_PRIV, "STORE_OP_PRIV too small");
@@ -1453,6 +1534,8 @@ static int store_put_start(struct store_op_priv *p)
 	} else {
 		rec.version = s->next_version++;
 	}
+	p->ver = rec.version;
+	p->oneflush = (s->g.incompat & STORE_INCOMPAT_ONEFLUSH) && rec.version > s->g.verified;
 	rec.size = p->new_size;
 	rec.block = blk;
 	rec.nblocks = nb;
@@ -1495,6 +1578,29 @@ static int store_put_issue(struct store_op_priv *p)
 	if (p->inplace)
 		return store_ip_issue(p);
 	p->stage = ST_PUT_DATA;
+	if (p->oneflush) {
+		/* Data and record together; one flush commits both (open
+		 * verifies the data of records above the watermark). */
+		ret = 0;
+		if (nb)
+			ret = store_op_io(p, STORE_IO_WRITE, p->data, nb * STORE_BLOCK,
+					  store_block_off(s, blk), 0);
+		if (ret == 0)
+			ret = store_op_io(p, STORE_IO_WRITE, p->meta, ns * STORE_SLOT,
+					  store_slot_off(s, slot), 0);
+		if (ret < 0 && !p->pending) {
+			store_bmap_clear(&s->blocks, blk, nb);
+			store_bmap_clear(&s->slots, slot, ns);
+			return ret;
+		}
+		if (ret < 0) {
+			/* The data write is out, the record not: fail the op
+			 * when it completes (keeping the space). */
+			s->failed = 1;
+			p->err = ret;
+		}
+		return 0;
+	}
 	if (nb) {
 		ret = store_op_io(p, STORE_IO_WRITE, p->data, nb * STORE_BLOCK,
 				  store_block_off(s, blk), 0);
@@ -1599,6 +1705,7 @@ static int store_erase_start(struct store *s, const struct store_ent *old)
  * exists yet. The mark rises in steps of 1/64 of the slots (min 64).
  */
 uint32_t store_hwm_step_override;
+uint32_t store_verify_bytes_override;
 
 static void store_hwm_kick(struct store *s);
 
@@ -1630,6 +1737,7 @@ static void store_hwm_done(struct store_io_req *r)
 		s->failed = 1;
 	} else {
 		s->g.rec_hwm = s->hwm_target;
+		s->g.verified = s->w_target;
 	}
 	w = s->hwm_wait;
 	s->hwm_wait = NULL;
@@ -1655,19 +1763,32 @@ static void store_hwm_kick(struct store *s)
 {
 	uint64_t need = 0, step = store_hwm_step_override ? store_hwm_step_override :
 			s->g.nslots / 64 > 64 ? s->g.nslots / 64 : 64;
+	uint64_t low = s->next_version;
 
-	if (s->hwm_busy || !s->hwm_wait)
+	if (s->hwm_busy || (!s->hwm_wait && !s->w_want))
 		return;
 	for (struct store_op_priv *w = s->hwm_wait; w; w = w->next)
 		if (store_p_need(w) > need)
 			need = store_p_need(w);
-	s->hwm_target = need + step < s->g.nslots ? need + step : s->g.nslots;
+	s->hwm_target = !s->hwm_wait ? s->g.rec_hwm :
+			need + step < s->g.nslots ? need + step : s->g.nslots;
+	/* The one-flush watermark rides along: every version below the oldest
+	 * one still in flight belongs to an acknowledged (durable) op. */
+	for (struct store_op_priv *m = s->mutating; m; m = m->mnext)
+		if (m->ver && m->ver < low)
+			low = m->ver;
+	s->w_target = s->g.verified;
+	if ((s->g.incompat & STORE_INCOMPAT_ONEFLUSH) && !s->failed && low - 1 > s->w_target)
+		s->w_target = low - 1;
+	s->w_want = 0;
+	s->w_bytes = 0;
 	s->sb.generation++;
 	memset(s->sbbuf, 0, STORE_BLOCK);
 	{
 		struct store_geom g = s->g;
 
 		g.rec_hwm = s->hwm_target;
+		g.verified = s->w_target;
 		store_sb_encode(s->sbbuf, s->sb.cluster, s->sb.node, s->sb.disk, &g,
 				s->sb.generation, s->sb.created);
 	}
@@ -1806,6 +1927,7 @@ static int store_ip_prepare(struct store_op_priv *p)
 	if (ret < 0)
 		return ret;
 	rec.version = s->next_version++;
+	p->ver = rec.version;
 	rec.size = p->new_size;
 	rec.chunk_crc = c;
 	rec.flags = STORE_REC_F_JOURNAL;
@@ -2043,6 +2165,16 @@ static void store_op_advance(struct store_op_priv *p)
 		return;
 	}
 	case ST_PUT_DATA:
+		if (p->oneflush) {
+			if (p->err) {
+				/* The record may be on disk: keep its space. */
+				store_complete(p, p->err);
+				return;
+			}
+			p->stage = ST_PUT_RFLUSH;
+			store_flush_join(p);
+			return;
+		}
 		if (p->err) {
 			store_free_new(p);
 			store_complete(p, p->err);
@@ -2084,6 +2216,16 @@ static void store_op_advance(struct store_op_priv *p)
 		if (store_ix_put(&s->ix, &p->nw) < 0) {
 			store_complete(p, -ENOMEM);
 			return;
+		}
+		if (p->oneflush) {
+			/* Bound what the next open must verify: raise the
+			 * watermark every so many bytes (store_format.h). */
+			s->w_bytes += p->new_size + STORE_SLOT;
+			if (s->w_bytes >= (store_verify_bytes_override ? store_verify_bytes_override :
+					   STORE_VERIFY_BYTES)) {
+				s->w_want = 1;
+				store_hwm_kick(s);
+			}
 		}
 		if (!p->had_old) {
 			store_complete(p, 0);

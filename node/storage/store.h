@@ -37,7 +37,8 @@ struct store_cfg {
 	double scrub_mb_s;        /* background scrub rate; 0 = off */
 	int read_only;            /* fsck-style open: never writes */
 	int commit_fua;           /* commit with a FUA record write instead of a
-				   * (batched) flush; see store.c */
+				   * (batched) flush; see store.c (ignored where
+				   * the one-flush commit applies) */
 };
 
 struct store_format_cfg {
@@ -131,6 +132,8 @@ struct store_counters {
 	uint64_t scrub_passes;    /* completed scrub passes over the disk */
 	uint64_t writes_inplace;  /* WRITEs done in place (of writes) */
 	uint64_t replays;         /* interrupted in-place WRITEs finished at open */
+	uint64_t torn;            /* one-flush records whose data had not all landed,
+				   * dropped at open (store_format.h, ONEFLUSH) */
 };
 void store_get_counters(struct store *s, struct store_counters *out);
 

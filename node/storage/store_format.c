@@ -84,6 +84,7 @@ void store_sb_encode(uint8_t *buf, const uint8_t cluster[16], const uint8_t node
 	put64(buf + SB_OFF(created), created);
 	put64(buf + SB_OFF(rec_hwm), g->rec_hwm);
 	put64(buf + SB_OFF(incompat), g->incompat);
+	put64(buf + SB_OFF(verified), g->verified);
 	put32(buf + SB_OFF(crc), crc32c(0, buf, SB_OFF(crc)));
 }
 
@@ -117,6 +118,7 @@ int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
 	sb->generation = get64(buf + SB_OFF(generation));
 	sb->created = get64(buf + SB_OFF(created));
 	sb->rec_hwm = get64(buf + SB_OFF(rec_hwm));
+	sb->verified = get64(buf + SB_OFF(verified));
 	sb->crc = get32(buf + SB_OFF(crc));
 	if (sb->version != STORE_FORMAT_V1 || (sb->incompat & ~STORE_INCOMPAT_KNOWN))
 		return -EPROTONOSUPPORT;
@@ -151,6 +153,7 @@ int store_sb_decode(const uint8_t *buf, size_t len, struct store_sb_disk *sb,
 	g->rec_hwm = sb->rec_hwm;
 	g->rec_seed = crc32c(0, sb->disk, 16);
 	g->incompat = sb->incompat;
+	g->verified = sb->verified;
 	return 0;
 }
 

@@ -81,9 +81,24 @@
  * not-yet-replayed blocks of the chunk fail their checksums.
  */
 #define STORE_INCOMPAT_JOURNAL 0x1ull
+/*
+ * STORE_INCOMPAT_ONEFLUSH - a PUT (and a copy-on-write WRITE) writes its
+ * data and its record together and commits both with one flush, so a crash
+ * may leave a valid record whose data did not all land. sb.verified is the
+ * watermark: every record with a version <= verified has durable data; open
+ * reads the data of every record above it and treats one whose blocks fail
+ * their crcs as a torn write (erased; the older record of the id, if any,
+ * wins). The store raises the watermark at open (after that check and a
+ * flush), at close, and while running every so many versions (to bound the
+ * data open must read), to just below the oldest version still in flight.
+ * Versions at or below the watermark (a replica's store_put_version) are
+ * committed the two-flush way. Incompat: an older reader would trust such a
+ * torn record. Format sets it; disks without it commit with two flushes.
+ */
+#define STORE_INCOMPAT_ONEFLUSH 0x2ull
 #define STORE_COMPAT_KNOWN    0ull
 #define STORE_RO_COMPAT_KNOWN 0ull
-#define STORE_INCOMPAT_KNOWN  STORE_INCOMPAT_JOURNAL
+#define STORE_INCOMPAT_KNOWN  (STORE_INCOMPAT_JOURNAL | STORE_INCOMPAT_ONEFLUSH)
 
 #define STORE_REC_F_JOURNAL   0x1u           /* record flags: journal record */
 
@@ -109,7 +124,8 @@ struct store_sb_disk {
 	uint64_t generation;   /* bumped by every read-write open */
 	uint64_t created;      /* unix seconds at format */
 	uint64_t rec_hwm;      /* records lie only in slots [0, rec_hwm) */
-	uint8_t reserved[84];  /* zero */
+	uint64_t verified;     /* ONEFLUSH: records <= this version have durable data */
+	uint8_t reserved[76];  /* zero */
 	uint32_t crc;          /* crc32c of the bytes above */
 };
 _Static_assert(sizeof(struct store_sb_disk) == STORE_SB_SIZE, "superblock size");
@@ -142,6 +158,7 @@ struct store_geom {
 	uint64_t rec_hwm;      /* slots below which records may lie */
 	uint32_t rec_seed;     /* record crc seed: crc32c of the disk UUID */
 	uint64_t incompat;     /* incompat features (encoded by store_sb_encode) */
+	uint64_t verified;     /* sb.verified (ONEFLUSH) */
 };
 
 /* A decoded record (host order); crcs points into the parsed buffer. */

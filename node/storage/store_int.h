@@ -110,6 +110,9 @@ struct store {
 	int hwm_busy;             /* superblock writes in flight */
 	int hwm_stage;            /* 0: first copy, 1: the copy at the end */
 	uint64_t hwm_target;      /* the mark being written */
+	uint64_t w_target;        /* the one-flush watermark being written */
+	uint64_t w_bytes;         /* one-flush bytes committed since the last raise */
+	int w_want;               /* raise the watermark at the next kick */
 	struct store_io_req hwm_req; /* the superblock write */
 	uint8_t *sbbuf;           /* 4 KiB superblock image */
 	/* background erases (see store_erase_start) */
@@ -149,6 +152,10 @@ int store_io_sync(struct store *s, int kind, void *buf, uint32_t len, uint64_t o
 /* store_hwm_step_override - tests: raise the record high-water mark in
  * steps of this many slots (0 = default) to exercise the raise path. */
 extern uint32_t store_hwm_step_override;
+/* Raise the one-flush watermark (sb.verified) every this many committed
+ * bytes (open verifies at most about that much data); tests override it. */
+#define STORE_VERIFY_BYTES (64u << 20)
+extern uint32_t store_verify_bytes_override;
 /* store_reader_get/put - bracket a read of chunk space outside an op (scrub):
  * space freed meanwhile is not reused until the matching put. */
 uint32_t store_reader_get(struct store *s);

@@ -366,6 +366,7 @@ static int flight_id;               /* its id, -1 none */
 static const uint8_t cluster[16] = { 0xc7 };
 static uint64_t n_inplace;          /* in-place WRITEs of the reference runs */
 static uint64_t n_replays;          /* journal replays done by the reopens */
+static uint64_t n_torn;             /* one-flush records dropped by the reopens */
 static int counting, fsck_errs;     /* fsck errors logged (see quiet_sink) */
 static int commit_fua;              /* store_cfg.commit_fua of this pass */
 
@@ -558,6 +559,7 @@ static int verify(struct img *m, long point)
 
 		store_get_counters(s, &ctr);
 		n_replays += ctr.replays;
+		n_torn += ctr.torn;
 	}
 	for (int i = 0; i < NIDS; i++) {
 		uint8_t id[16];
@@ -643,6 +645,7 @@ int main(void)
 
 	log_set_sink(quiet_sink, NULL);
 	store_hwm_step_override = 2; /* raise the record mark often: crash inside it */
+	store_verify_bytes_override = 24 << 10; /* and the one-flush watermark */
 	zero_page = calloc(1, PG);
 	memcpy(fc.cluster, cluster, 16);
 	base = img_new();
@@ -690,11 +693,13 @@ int main(void)
 	}
 	printf("crash points tested: %ld of %ld events (%d ops, flush + FUA commit), failures: %ld\n", tested, total,
 	       nops, bad);
-	printf("in-place WRITEs per pass: %llu; journal replays at reopen: %llu\n",
-	       (unsigned long long)n_inplace / 2, (unsigned long long)n_replays);
+	printf("in-place WRITEs per pass: %llu; journal replays at reopen: %llu; torn one-flush "
+	       "records dropped at reopen: %llu\n", (unsigned long long)n_inplace / 2,
+	       (unsigned long long)n_replays, (unsigned long long)n_torn);
 	CHECK(bad == 0);
 	CHECK(n_inplace > 0);
 	CHECK(n_replays > 0 || stride > 1);
+	CHECK(n_torn > 0 || stride > 1);
 	CHECK(tested > 0);
 	img_free(base);
 	cd_free(d);
