@@ -62,6 +62,8 @@ BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(B)/bpf/%.bpf.o)
 SKELS       := $(BPF_SRCS:bpf/%.bpf.c=$(B)/%.skel.h)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 UNIT_BINS   := $(UNIT_SRCS:tests/%.c=$(HB)/tests/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/%.c=$(HB)/tests/%)
 BPFT_SRCS   := $(wildcard tests/bpf/*.c)
 BPFT_BINS   := $(BPFT_SRCS:tests/%.c=$(HB)/tests/%)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -121,7 +123,7 @@ fuzz: $(FUZZ_BINS)
 
 # --- tests -------------------------------------------------------------------------------------
 # One runner for every kind; it prints "N passed, N failed, N skipped" last.
-test: $(B)/ferry $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+test: $(B)/ferry $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(HELPER_BINS)
 	tests/run --build $(HB) --fuzz $(B)/fuzz --ferry $(B)/ferry $(if $(T),--only '$(T)')
 ifneq ($(SAN),1)
 	$(MAKE) --no-print-directory SAN=1 test-unit

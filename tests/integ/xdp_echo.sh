@@ -6,14 +6,14 @@
 #   - ARP and ping keep working while the socket is bound;
 #   - a flood of malformed datagrams is dropped at XDP, proven by counters;
 #   - kill -9 of the process leaves no XDP program behind and ping works.
-# Helper: build/host/tests/unit/test_xsk_echo (or $XSK_ECHO).
+# Helper: build/host/tests/helpers/xsk_echo (or $XSK_ECHO).
 set -u
 . "$(dirname "$0")/lib.sh"
 lib_init
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-ECHO=${XSK_ECHO:-$ROOT/build/host/tests/unit/test_xsk_echo}
-[ -x "$ECHO" ] || skip "no $ECHO (make build/host/tests/unit/test_xsk_echo)"
+ECHO=${XSK_ECHO:-$ROOT/build/host/tests/helpers/xsk_echo}
+[ -x "$ECHO" ] || skip "no $ECHO (make build/host/tests/helpers/xsk_echo)"
 command -v python3 >/dev/null || skip "needs python3"
 
 ns_create srv

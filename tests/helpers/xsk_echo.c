@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_xsk_echo - echo server over the AF_XDP transport, driven by
+ * xsk_echo - echo server over the AF_XDP transport, driven by
  * tests/integ/xdp_*.sh.
  *
- *   test_xsk_echo IFACE IPV4 PORT [copy|zerocopy|auto] [native|generic] [HELLO]
+ *   xsk_echo IFACE IPV4 PORT [copy|zerocopy|auto] [native|generic] [HELLO]
  *
  * Opens xsk_transport on IFACE queue 0 with IPV4:PORT as the node address
  * and sends every received datagram back to its sender unchanged (through
@@ -12,8 +12,8 @@
  * (SIGINT/SIGTERM). HELLO is a comma-separated list of IPV4:PORT peers the
  * server sends "hello N" datagrams to, 20 times 100 ms apart, before any
  * traffic arrives from them: node-initiated sends, which must resolve the
- * next hop through the kernel (route + neighbour table). Without arguments it skips (77): it is a helper, not a
- * standalone test, but lives here so the build links it against libferry.a.
+ * next hop through the kernel (route + neighbour table). It is a helper,
+ * not a test: the runner never starts it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 	int n, i, err;
 
 	if (argc < 4)
-		test_skip("helper for tests/integ/xdp_*.sh: test_xsk_echo IFACE IPV4 PORT [mode]");
+		test_skip("usage: xsk_echo IFACE IPV4 PORT [mode] (a helper for tests/integ/xdp_*.sh)");
 	cfg.ifname = argv[1];
 	cfg.local.family = AF_INET;
 	if (inet_pton(AF_INET, argv[2], cfg.local.ip) != 1) {
