@@ -89,8 +89,10 @@
  * reads the data of every record above it and treats one whose blocks fail
  * their crcs as a torn write (erased; the older record of the id, if any,
  * wins). The store raises the watermark at open (after that check and a
- * flush), at close, and while running every so many versions (to bound the
- * data open must read), to just below the oldest version still in flight.
+ * flush), at close, and while running every STORE_VERIFY_BYTES (64 MiB)
+ * committed (to bound the data open must read), to just below the oldest
+ * version still in flight. Disks formatted before the feature have
+ * verified = 0 in what was the reserved area.
  * Versions at or below the watermark (a replica's store_put_version) are
  * committed the two-flush way. Incompat: an older reader would trust such a
  * torn record. Format sets it; disks without it commit with two flushes.
