@@ -166,7 +166,10 @@ class Cluster:
             self.run(name, "ip", "addr", "add", f"{ip}/24", "dev", "eth0")
         cluster = "b3c1e0a0-0000-4000-8000-00000000be43"
         self.log = open(os.path.join(tmp, f"cluster-{transport}.log"), "w")
-        self.bg("ctl", FERRY, "ctl", "--listen", f"{CTL_IP}:7481", "--state", os.path.join(tmp, "ctl"),
+        # A fresh map every time: an old one would keep the previous
+        # cluster's nodes as "down", holding chain slots.
+        state = tempfile.mkdtemp(prefix="ctl.", dir=tmp)
+        self.bg("ctl", FERRY, "ctl", "--listen", f"{CTL_IP}:7481", "--state", state,
                 "--replicas", "3", "--down-after", "5s", "--out-after", "600s")
         for i, ip in enumerate(NODE_IPS):
             disk = os.path.join(tmp, f"disk{i}.img")
