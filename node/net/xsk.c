@@ -23,6 +23,7 @@
 
 #include "common/log.h"
 #include "ferry_wire.h"
+#include "net/frame.h"
 #include "net/neigh.h"
 #include "net/xdp_steer.h"
 
@@ -105,40 +106,30 @@ static void xsk_fill_put(struct xsk_transport *x, const uint64_t *addrs, uint32_
 }
 
 /* xsk_parse - Ethernet/IPv4/UDP of a received frame into pkt. The steering
- * program has validated the Ferry header; this only finds the payload and
- * the peer, checking every length against the descriptor. 0 or -1. */
+ * program has validated the Ferry header; frame_parse only finds the payload
+ * and the peer, checking every length against the descriptor. 0 or -1. */
 static int xsk_parse(struct xsk_transport *x, uint8_t *f, uint32_t len, struct net_pkt *pkt,
 		     uint64_t now)
 {
-	struct ethhdr *eth = (struct ethhdr *)f;
-	struct iphdr *ip;
-	struct udphdr *udp;
-	uint32_t ihl, tot, ulen;
+	struct frame_info fi;
 
-	if (len < XSK_HDRS_LEN)
-		return -1;
-	if (eth->h_proto != htons(ETH_P_IP)) {
+	switch (frame_parse(f, len, &fi)) {
+	case FRAME_OK:
+		break;
+	case FRAME_UNSUPPORTED:
 		x->rx_unsupported++; /* IPv6 / VLAN: steered, but not served yet (xsk.h) */
 		return -1;
+	default:
+		return -1;
 	}
-	ip = (struct iphdr *)(eth + 1);
-	ihl = ip->ihl * 4u;
-	tot = ntohs(ip->tot_len);
-	if (ip->version != 4 || ihl < 20 || ip->protocol != IPPROTO_UDP ||
-	    tot > len - sizeof(*eth) || tot < ihl + sizeof(*udp))
-		return -1;
-	udp = (struct udphdr *)((uint8_t *)ip + ihl);
-	ulen = ntohs(udp->len);
-	if (ulen < sizeof(*udp) || ulen > tot - ihl)
-		return -1;
-	pkt->data = (uint8_t *)(udp + 1);
-	pkt->len = ulen - sizeof(*udp);
+	pkt->data = f + fi.payload_off;
+	pkt->len = fi.payload_len;
 	pkt->queue = x->cfg.queue_id;
 	memset(&pkt->peer, 0, sizeof(pkt->peer));
 	pkt->peer.family = AF_INET;
-	pkt->peer.port = udp->source;
-	memcpy(pkt->peer.ip, &ip->saddr, 4);
-	neigh_learn(x->neigh, ip->saddr, eth->h_source, now);
+	pkt->peer.port = fi.src_port;
+	memcpy(pkt->peer.ip, &fi.src_ip, 4);
+	neigh_learn(x->neigh, fi.src_ip, fi.src_mac, now);
 	return 0;
 }
 
