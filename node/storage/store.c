@@ -60,9 +60,10 @@
  * since the last raise is indistinguishable from a torn write - the chunk
  * reverts to its previous version (or disappears if it had none) instead
  * of reading as -EBADMSG. commit_fua does not apply (the record alone
- * cannot order the data). The in-place WRITE keeps two flushes before its
- * commit: its journal record is checked against its temporary blocks only
- * when the extent is not current (see below).
+ * cannot order the data). The in-place WRITE below uses it too: steps 2
+ * and 3 become one (temporary blocks and journal record under one flush),
+ * and open accepts a journal above the watermark only if its target blocks
+ * are current or its temporary blocks all match (store_scan_jverify).
  *
  * In-place WRITE (4 KiB-aligned offset and length, not growing the extent,
  * disk with STORE_INCOMPAT_JOURNAL; see store_format.h for the record):
@@ -73,6 +74,7 @@
  *   3. write the journal record J (new version, all new block crcs, names
  *      T and the target blocks) to fresh slots, flush (or FUA)
  *                                            <- commit point
+ *      (ONEFLUSH: 2 and 3 together under one flush)
  *   4. write the blocks in place and the plain record P (same version) to
  *      fresh slots, flush
  *   5. index -> P; free T; erase the old record's and J's headers; ack
@@ -649,6 +651,41 @@ static int store_scan_verify(struct store *s, const struct store_rec *rec, uint8
 	return 0;
 }
 
+/* store_blocks_match - read n blocks at data block blk into buf; 0 if they
+ * match rec's crcs from chunk block first on, -EBADMSG if not. */
+static int store_blocks_match(struct store *s, const struct store_rec *rec, uint64_t blk,
+			      uint32_t first, uint32_t n, uint8_t *buf)
+{
+	int ret = store_io_sync(s, STORE_IO_READ, buf, n * STORE_BLOCK, store_block_off(s, blk), 0);
+
+	if (ret < 0)
+		return ret;
+	for (uint32_t i = 0; i < n; i++)
+		if (crc32c(0, buf + (size_t)i * STORE_BLOCK, STORE_BLOCK) !=
+		    store_rec_crc(rec, first + i))
+			return -EBADMSG;
+	return 0;
+}
+
+/* store_scan_jverify - a journal record above the watermark was committed
+ * iff its target blocks are current (already applied) or its temporary
+ * blocks all match (written under the same flush as the record): 0 or
+ * -EBADMSG (torn), -errno if unreadable. */
+static int store_scan_jverify(struct store *s, const struct store_rec *rec, uint8_t **dbuf)
+{
+	int ret;
+
+	if (!*dbuf) {
+		*dbuf = store_balloc((size_t)store_nblocks(s->g.max_chunk) * STORE_BLOCK);
+		if (!*dbuf)
+			return -ENOMEM;
+	}
+	ret = store_blocks_match(s, rec, rec->block + rec->jfirst, rec->jfirst, rec->jcount, *dbuf);
+	if (ret == -EBADMSG)
+		ret = store_blocks_match(s, rec, rec->jblock, rec->jfirst, rec->jcount, *dbuf);
+	return ret;
+}
+
 static int store_scan(struct store *s, struct store_u32v *erase, struct store_u32v *jrn)
 {
 	uint32_t win_slots = (4u << 20) / STORE_SLOT; /* 4 MiB windows */
@@ -750,11 +787,12 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 			if (rec.version > max_version)
 				max_version = rec.version;
 			if ((s->g.incompat & STORE_INCOMPAT_ONEFLUSH) && rec.version > s->g.verified &&
-			    !rec.jcount && rec.nblocks) {
+			    rec.nblocks) {
 				/* One-flush commit above the watermark: its data may not
 				 * have landed. A record whose blocks fail is a torn write
 				 * (the older record of the id, if any, wins). */
-				r = store_scan_verify(s, &rec, &dbuf);
+				r = rec.jcount ? store_scan_jverify(s, &rec, &dbuf) :
+						 store_scan_verify(s, &rec, &dbuf);
 				if (r < 0 && r != -EBADMSG) {
 					ret = r;
 					goto out;
@@ -1811,6 +1849,19 @@ static void store_hwm_kick(struct store *s)
 	}
 }
 
+/* store_w_account - a record of a size-byte chunk was committed above the
+ * one-flush watermark (open would read size bytes to verify it): raise the
+ * watermark every STORE_VERIFY_BYTES of those (store_format.h). */
+static void store_w_account(struct store *s, uint64_t size)
+{
+	s->w_bytes += size + STORE_SLOT;
+	if (s->w_bytes >= (store_verify_bytes_override ? store_verify_bytes_override :
+			   STORE_VERIFY_BYTES)) {
+		s->w_want = 1;
+		store_hwm_kick(s);
+	}
+}
+
 static void store_hwm_join(struct store_op_priv *p)
 {
 	p->next = p->s->hwm_wait;
@@ -1953,14 +2004,31 @@ static int store_ip_prepare(struct store_op_priv *p)
 /* Write the new blocks to the temporary extent; frees the new space on error. */
 static int store_ip_issue(struct store_op_priv *p)
 {
+	struct store *s = p->s;
+	uint32_t ns = store_fmt_rec_slots(store_nblocks(p->new_size));
 	int ret;
 
 	p->stage = ST_IP_DATA;
 	ret = store_op_io(p, STORE_IO_WRITE, p->data, p->nb * STORE_BLOCK,
-			  store_block_off(p->s, p->tblk), 0);
-	if (ret < 0)
+			  store_block_off(s, p->tblk), 0);
+	if (ret < 0) {
 		store_free_new(p);
-	return ret;
+		return ret;
+	}
+	if (s->g.incompat & STORE_INCOMPAT_ONEFLUSH) {
+		/* One flush commits the temporary blocks and the journal record
+		 * together: open checks a journal above the watermark against
+		 * them (store_scan_jverify). */
+		p->oneflush = 1;
+		p->stage = ST_IP_JREC;
+		ret = store_op_io(p, STORE_IO_WRITE, p->meta, ns * STORE_SLOT,
+				  store_slot_off(s, p->jslot), 0);
+		if (ret < 0) {
+			s->failed = 1; /* the data write is out: fail when it is done */
+			p->err = ret;
+		}
+	}
+	return 0;
 }
 
 /* Journal committed: turn the record in p->meta into the plain one and
@@ -2021,7 +2089,7 @@ static void store_ip_advance(struct store_op_priv *p)
 		}
 		return;
 	case ST_IP_JREC:
-		if (!p->err && !s->commit_fua) {
+		if (!p->err && (!s->commit_fua || p->oneflush)) {
 			p->stage = ST_IP_JFLUSH;
 			store_flush_join(p);
 			return;
@@ -2055,6 +2123,8 @@ static void store_ip_advance(struct store_op_priv *p)
 			return;
 		}
 		store_bmap_clear(&s->blocks, p->tblk, p->nb);
+		if (s->g.incompat & STORE_INCOMPAT_ONEFLUSH)
+			store_w_account(s, p->new_size); /* open verifies the plain record */
 		p->stage = ST_IP_ERASE;
 		ret = store_op_io(p, STORE_IO_WRITE, s->zero, STORE_SLOT,
 				  store_slot_off(s, p->old.slot), 0);
@@ -2217,16 +2287,8 @@ static void store_op_advance(struct store_op_priv *p)
 			store_complete(p, -ENOMEM);
 			return;
 		}
-		if (p->oneflush) {
-			/* Bound what the next open must verify: raise the
-			 * watermark every so many bytes (store_format.h). */
-			s->w_bytes += p->new_size + STORE_SLOT;
-			if (s->w_bytes >= (store_verify_bytes_override ? store_verify_bytes_override :
-					   STORE_VERIFY_BYTES)) {
-				s->w_want = 1;
-				store_hwm_kick(s);
-			}
-		}
+		if (p->oneflush)
+			store_w_account(s, p->new_size);
 		if (!p->had_old) {
 			store_complete(p, 0);
 			return;

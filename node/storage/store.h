@@ -96,7 +96,8 @@ int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const str
  *     past its last allocated block (a write of the last block may raise the
  *     size within that block): done in place through a journal (store.c) -
  *     about 2x the bytes written plus two record writes (~size/1024 bytes
- *     each), whatever the chunk size; three flushes;
+ *     each), whatever the chunk size; two flushes (three on a disk without
+ *     the one-flush feature);
  *   - anything else (unaligned, or growing the extent), and every WRITE on a
  *     disk formatted without the journal feature: a copy-on-write of the
  *     whole chunk - cost the chunk size. */

@@ -94,7 +94,10 @@
  * version still in flight. Disks formatted before the feature have
  * verified = 0 in what was the reserved area.
  * Versions at or below the watermark (a replica's store_put_version) are
- * committed the two-flush way. Incompat: an older reader would trust such a
+ * committed the two-flush way. A journal record (in-place WRITE) is written
+ * with its temporary blocks under one flush too; above the watermark it is
+ * valid only if its target blocks are current or its temporary blocks all
+ * match its crcs. Incompat: an older reader would trust such a
  * torn record. Format sets it; disks without it commit with two flushes.
  */
 #define STORE_INCOMPAT_ONEFLUSH 0x2ull
