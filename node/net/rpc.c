@@ -14,7 +14,6 @@
 #include "common/util.h"
 
 #define RPC_UNIT         FERRY_FRAG_ALIGN /* reassembly granularity */
-#define RPC_SRV_BUCKETS  4096             /* power of two */
 #define RPC_CLI_BUCKETS  1024             /* power of two */
 #define RPC_RX_BATCH     64
 #define RPC_MAX_RTO_MS   1000
@@ -135,7 +134,7 @@ enum rpc_sreq_state {
 };
 
 struct rpc_sreq {
-	struct rpc_sreq *hnext;           /* hash chain */
+	struct rpc_sreq *hnext, **hpprev; /* hash chain (O(1) unlink) */
 	struct rpc_sreq *lnext, *lprev;   /* age list (oldest first) */
 	struct rpc_sreq *anext;           /* ack-pending list */
 	struct net_addr peer;             /* client address */
@@ -166,7 +165,8 @@ struct rpc_srv {
 	rpc_handler_fn handler;
 	void *handler_arg;
 	uint32_t frag;                    /* fragment payload size */
-	struct rpc_sreq *buckets[RPC_SRV_BUCKETS];
+	struct rpc_sreq **buckets;        /* by (peer, session, req_id) */
+	uint32_t bucket_mask;             /* buckets - 1; >= 2 x max_reqs */
 	struct rpc_sreq *old, *young;     /* age list ends */
 	struct rpc_sreq *acks;            /* requests owing an ACK */
 	uint32_t nreqs;                   /* requests tracked, answered ones included */
@@ -175,15 +175,21 @@ struct rpc_srv {
 	struct rpc_counters ctr;
 };
 
-static uint32_t rpc_srv_hash(const struct net_addr *peer, uint32_t session, uint64_t req_id)
+/* Bucket of a request: a multiply-xorshift mix of the key's words. Every
+ * received datagram looks its request up, so this stays a handful of
+ * instructions, and the table is sized so chains stay short. */
+static uint32_t rpc_srv_hash(const struct rpc_srv *srv, const struct net_addr *peer,
+			     uint32_t session, uint64_t req_id)
 {
-	uint64_t h = req_id * 0x9e3779b97f4a7c15ull;
+	uint64_t ip0, ip1, h;
 
-	h ^= (uint64_t)session * 0xc2b2ae3d27d4eb4full;
-	h ^= (uint64_t)peer->port << 17;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ peer->ip[i]) * 0x100000001b3ull;
-	return (uint32_t)(h ^ (h >> 29)) & (RPC_SRV_BUCKETS - 1);
+	memcpy(&ip0, peer->ip, 8);
+	memcpy(&ip1, peer->ip + 8, 8);
+	h = req_id * 0x9e3779b97f4a7c15ull;
+	h ^= ((uint64_t)session << 16 | peer->port) * 0xc2b2ae3d27d4eb4full;
+	h ^= (ip0 ^ (ip1 * 0x165667b19e3779f9ull)) * 0xff51afd7ed558ccdull;
+	h ^= h >> 32;
+	return (uint32_t)h & srv->bucket_mask;
 }
 
 static void rpc_age_unlink(struct rpc_srv *srv, struct rpc_sreq *r)
@@ -238,12 +244,9 @@ static void rpc_sreq_free_resp(struct rpc_srv *srv, struct rpc_sreq *r)
 
 static void rpc_sreq_destroy(struct rpc_srv *srv, struct rpc_sreq *r)
 {
-	struct rpc_sreq **pp = &srv->buckets[rpc_srv_hash(&r->peer, r->session, r->req_id)];
-
-	while (*pp && *pp != r)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = r->hnext;
+	*r->hpprev = r->hnext;
+	if (r->hnext)
+		r->hnext->hpprev = r->hpprev;
 	if (r->ack_pending) {
 		struct rpc_sreq **ap = &srv->acks;
 		while (*ap && *ap != r)
@@ -264,7 +267,7 @@ static void rpc_sreq_destroy(struct rpc_srv *srv, struct rpc_sreq *r)
 static struct rpc_sreq *rpc_sreq_find(struct rpc_srv *srv, const struct net_addr *peer,
 				      uint32_t session, uint64_t req_id)
 {
-	struct rpc_sreq *r = srv->buckets[rpc_srv_hash(peer, session, req_id)];
+	struct rpc_sreq *r = srv->buckets[rpc_srv_hash(srv, peer, session, req_id)];
 
 	for (; r; r = r->hnext)
 		if (r->req_id == req_id && r->session == session && net_addr_equal(&r->peer, peer))
@@ -321,8 +324,11 @@ static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pk
 	srv->mem += need;
 	srv->nreqs++;
 	srv->nactive++;
-	uint32_t b = rpc_srv_hash(&r->peer, r->session, r->req_id);
+	uint32_t b = rpc_srv_hash(srv, &r->peer, r->session, r->req_id);
 	r->hnext = srv->buckets[b];
+	if (r->hnext)
+		r->hnext->hpprev = &r->hnext;
+	r->hpprev = &srv->buckets[b];
 	srv->buckets[b] = r;
 	r->last_ns = now;
 	rpc_age_push(srv, r);
@@ -638,6 +644,14 @@ int rpc_srv_open(const struct rpc_cfg *cfg, struct transport *t, rpc_handler_fn 
 	srv->t = t;
 	srv->handler = fn;
 	srv->handler_arg = arg;
+	srv->bucket_mask = 1023;
+	while (srv->bucket_mask < 2 * cfg->max_reqs - 1 && srv->bucket_mask < (1u << 24) - 1)
+		srv->bucket_mask = srv->bucket_mask << 1 | 1;
+	srv->buckets = calloc((size_t)srv->bucket_mask + 1, sizeof(*srv->buckets));
+	if (!srv->buckets) {
+		free(srv);
+		return -ENOMEM;
+	}
 	max_udp = cfg->mtu > 28 ? cfg->mtu - 28 : 0;
 	if (t->max_payload && t->max_payload < max_udp)
 		max_udp = t->max_payload;
@@ -652,6 +666,7 @@ void rpc_srv_close(struct rpc_srv *srv)
 		return;
 	while (srv->old)
 		rpc_sreq_destroy(srv, srv->old);
+	free(srv->buckets);
 	free(srv);
 }
 
