@@ -888,11 +888,11 @@ int store_jpending(const struct store *s, uint32_t slot)
  * of the extent already match the record, nothing is left to do (this also
  * covers a journal record left live by an earlier replay, whose temporary
  * blocks may have been reused since); otherwise the temporary blocks, which
- * were durable before the record was written, are copied in place. Sets
- * *wrote when it wrote (the caller flushes). Read-only: only notes it.
+ * were durable with the record, are copied in place (the caller's flush
+ * makes that durable). Read-only: only notes it.
  * Uses the (idle at open) bounce and meta buffers.
  */
-static int store_jreplay(struct store *s, uint32_t slot, int *wrote)
+static int store_jreplay(struct store *s, uint32_t slot)
 {
 	uint8_t *meta = s->meta_pool, *buf = s->bounce_pool;
 	const struct store_ent *e;
@@ -942,7 +942,6 @@ static int store_jreplay(struct store *s, uint32_t slot, int *wrote)
 			    store_block_off(s, rec.block + rec.jfirst), 0);
 	if (ret < 0)
 		return ret;
-	*wrote = 1;
 	s->ctr.replays++;
 	log_info("store: chunk %s: replayed an interrupted in-place write (%u blocks)", hex,
 		 rec.jcount);
@@ -1035,7 +1034,7 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 	struct store *s;
 	struct store_u32v erase = { 0 }, jrn = { 0 };
 	uint8_t *buf;
-	int ret, wrote = 0;
+	int ret;
 
 	s = calloc(1, sizeof(*s));
 	buf = store_balloc(STORE_BLOCK);
@@ -1083,7 +1082,7 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 		goto err;
 	/* Replay interrupted in-place WRITEs (their journal records won). */
 	for (size_t i = 0; i < jrn.n && ret == 0; i++)
-		ret = store_jreplay(s, jrn.v[i], &wrote);
+		ret = store_jreplay(s, jrn.v[i]);
 	if (ret < 0)
 		goto err;
 	if (!s->read_only) {
@@ -1109,7 +1108,6 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 			log_info("store: erased %zu leftover record headers (an interrupted "
 				 "write, or an earlier format of this disk)", erase.n);
 	}
-	(void)wrote; /* the flush above covers the replay writes */
 	free(erase.v);
 	free(jrn.v);
 	free(buf);

@@ -67,7 +67,8 @@
  * version like any record (same extent, the new block crcs), and in addition
  * names a run of jcount blocks of the chunk starting at block index jfirst
  * whose new contents were written to a temporary extent starting at data
- * block jblock before the record was written. Packing (the 64-byte header
+ * block jblock (made durable before the record, or with ONEFLUSH under the
+ * same flush as the record). Packing (the 64-byte header
  * keeps its size, so the slot count stays store_fmt_rec_slots(nblocks)):
  * .pad = jblock, the high 32 bits of .block = jfirst, the high 32 bits of
  * .size = jcount. A chunk whose winning record is a journal record may have
