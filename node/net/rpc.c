@@ -72,6 +72,7 @@ size_t rpc_counters_format(const struct rpc_counters *c, char *buf, size_t cap)
 	RPC_PUT("dup_frags", c->dup_frags);
 	RPC_PUT("requests", c->requests);
 	RPC_PUT("retransmits", c->retransmits);
+	RPC_PUT("fast_retransmits", c->fast_retransmits);
 	RPC_PUT("acks_tx", c->acks_tx);
 	RPC_PUT("timeouts", c->timeouts);
 	RPC_PUT("payload_copied_bytes", c->payload_copied);
@@ -144,6 +145,7 @@ struct rpc_sreq {
 	uint8_t state;                    /* enum rpc_sreq_state */
 	uint8_t ack_pending;              /* on the ack list */
 	uint8_t resp_sent0;               /* empty answer was sent once */
+	uint8_t dupacks;                  /* ACKs in a row that did not advance */
 	uint8_t *req_buf;                 /* request payload */
 	uint8_t *req_map;                 /* received units */
 	uint32_t req_len;                 /* hdr.msg_len */
@@ -387,10 +389,11 @@ static void rpc_srv_queue_ack(struct rpc_srv *srv, struct rpc_sreq *r)
 }
 
 /* Send answer fragments from resp_next while the client's window allows. */
-static void rpc_srv_send_resp(struct rpc_srv *srv, struct rpc_sreq *r, uint16_t extra_flags)
+/* The header every fragment of r's answer shares. */
+static void rpc_srv_resp_hdr(struct rpc_srv *srv, struct rpc_sreq *r, struct ferry_hdr *hp,
+			     uint16_t extra_flags)
 {
 	struct ferry_hdr h;
-	uint32_t window_bytes = r->peer_window * srv->frag;
 
 	wire_hdr_init(&h, r->hdr.op);
 	h.flags = (uint16_t)(FERRY_F_RESP | extra_flags);
@@ -404,6 +407,31 @@ static void rpc_srv_send_resp(struct rpc_srv *srv, struct rpc_sreq *r, uint16_t 
 	h.length = r->hdr.length;
 	h.msg_len = r->resp_len;
 	h.window = (uint16_t)MIN(rpc_srv_window(srv), 65535u);
+	*hp = h;
+}
+
+/* Send the answer fragment at byte off (resp_next is left alone). */
+static void rpc_srv_send_frag(struct rpc_srv *srv, struct rpc_sreq *r, struct ferry_hdr *h,
+			      uint32_t off, uint16_t extra_flags)
+{
+	uint32_t len = MIN(srv->frag, r->resp_len - off);
+
+	h->frag_off = off;
+	h->flags = (uint16_t)(FERRY_F_RESP | extra_flags);
+	if (off + len == r->resp_len)
+		h->flags |= FERRY_F_LAST;
+	h->payload_crc = 0;
+	h->hdr_crc = 0;
+	rpc_srv_tx(srv, &r->peer, h, r->resp_buf + off, len);
+}
+
+/* Send answer fragments from resp_next while the client's window allows. */
+static void rpc_srv_send_resp(struct rpc_srv *srv, struct rpc_sreq *r, uint16_t extra_flags)
+{
+	struct ferry_hdr h;
+	uint32_t window_bytes = r->peer_window * srv->frag;
+
+	rpc_srv_resp_hdr(srv, r, &h, extra_flags);
 	if (r->resp_len == 0) {
 		if (!r->resp_sent0 || extra_flags) {
 			h.flags |= FERRY_F_LAST;
@@ -413,16 +441,8 @@ static void rpc_srv_send_resp(struct rpc_srv *srv, struct rpc_sreq *r, uint16_t 
 		return;
 	}
 	while (r->resp_next < r->resp_len && r->resp_next - r->resp_acked < window_bytes) {
-		uint32_t len = MIN(srv->frag, r->resp_len - r->resp_next);
-
-		h.frag_off = r->resp_next;
-		h.flags = (uint16_t)(FERRY_F_RESP | extra_flags);
-		if (r->resp_next + len == r->resp_len)
-			h.flags |= FERRY_F_LAST;
-		h.payload_crc = 0;
-		h.hdr_crc = 0;
-		rpc_srv_tx(srv, &r->peer, &h, r->resp_buf + r->resp_next, len);
-		r->resp_next += len;
+		rpc_srv_send_frag(srv, r, &h, r->resp_next, extra_flags);
+		r->resp_next += MIN(srv->frag, r->resp_len - r->resp_next);
 	}
 }
 
@@ -479,6 +499,8 @@ static void rpc_srv_on_ack(struct rpc_srv *srv, struct rpc_sreq *r, const struct
 {
 	if (r->state != SREQ_RESP && r->state != SREQ_DONE)
 		return; /* still executing: the answer will come */
+	uint32_t prev = r->resp_acked;
+
 	r->peer_window = h->window ? h->window : 1;
 	if (h->ack > r->resp_acked && h->ack <= r->resp_len)
 		r->resp_acked = h->ack;
@@ -498,6 +520,21 @@ static void rpc_srv_on_ack(struct rpc_srv *srv, struct rpc_sreq *r, const struct
 		srv->ctr.retransmits++;
 		rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
 		return;
+	}
+	/* Fast retransmit: the client keeps acknowledging the same offset while
+	 * later fragments arrive, so the one at that offset was lost. Resend
+	 * it once without waiting for the client's timeout (as TCP does after
+	 * three duplicate ACKs); a second loss of it is the timeout's job. */
+	if (r->resp_acked == prev && r->resp_next > prev) {
+		if (++r->dupacks == 3) {
+			struct ferry_hdr fh;
+
+			rpc_srv_resp_hdr(srv, r, &fh, 0);
+			rpc_srv_send_frag(srv, r, &fh, prev, FERRY_F_RETRY);
+			srv->ctr.fast_retransmits++;
+		}
+	} else {
+		r->dupacks = 0;
 	}
 	if (r->resp_next < r->resp_acked)
 		r->resp_next = r->resp_acked;
@@ -824,6 +861,21 @@ static void rpc_call_send_ack(struct rpc_client *cl, struct rpc_call *c, uint16_
 	cl->ctr.acks_tx++;
 }
 
+/* Send the one request fragment at req_next (used for fast retransmit). */
+static void rpc_call_send_one(struct rpc_client *cl, struct rpc_call *c)
+{
+	struct ferry_hdr h;
+	uint32_t len = MIN(cl->frag, c->req_len - c->req_next);
+
+	rpc_call_hdr(cl, c, &h, c->op);
+	h.msg_len = c->req_len;
+	h.frag_off = c->req_next;
+	h.flags = FERRY_F_RETRY;
+	if (c->req_next + len == c->req_len)
+		h.flags |= FERRY_F_LAST;
+	rpc_cli_tx(cl, &c->peer, &h, c->req + c->req_next, len);
+}
+
 int rpc_client_start(struct rpc_client *cl, struct rpc_call *c)
 {
 	uint64_t now = util_now_ns();
@@ -846,6 +898,7 @@ int rpc_client_start(struct rpc_client *cl, struct rpc_call *c)
 	c->resp_map_bits = 0;
 	c->ack_pending = 0;
 	c->req_sent0 = 0;
+	c->dupacks = 0;
 	c->state = CALL_SENDING;
 	b = rpc_cli_hash(c->req_id);
 	c->next = cl->buckets[b];
@@ -868,6 +921,16 @@ static int rpc_call_on_resp(struct rpc_client *cl, struct rpc_call *c, const str
 			c->req_acked = h->ack;
 			c->progress_ns = util_now_ns();
 			c->rto_ms = cl->cfg.rto_ms;
+			c->dupacks = 0;
+		} else if (h->ack == c->req_acked && c->req_next > c->req_acked &&
+			   ++c->dupacks == 3) {
+			/* Fast retransmit of the fragment the server is missing. */
+			uint32_t next = c->req_next;
+
+			c->req_next = c->req_acked;
+			rpc_call_send_one(cl, c);
+			c->req_next = next;
+			cl->ctr.fast_retransmits++;
 		}
 		c->srv_window = h->window ? h->window : 1;
 		rpc_call_send_req(cl, c, 0);

@@ -65,7 +65,8 @@ struct rpc_counters {
 	uint64_t drop_too_big;      /* msg_len beyond max_msg */
 	uint64_t dup_frags;         /* fragments received twice */
 	uint64_t requests;          /* requests executed (server) / calls done (client) */
-	uint64_t retransmits;       /* go-back-N events */
+	uint64_t retransmits;       /* go-back-N events (after a timeout) */
+	uint64_t fast_retransmits;  /* single fragments resent after 3 duplicate ACKs */
 	uint64_t acks_tx;           /* ACK datagrams sent */
 	uint64_t tx_datagrams;      /* datagrams sent */
 	uint64_t timeouts;          /* server: half-received requests dropped; client: calls failed */
@@ -151,6 +152,7 @@ struct rpc_call {
 	uint8_t state;
 	uint8_t ack_pending;
 	uint8_t req_sent0;
+	uint8_t dupacks;             /* server ACKs in a row that did not advance */
 };
 
 int rpc_client_open(const struct rpc_cfg *cfg, struct transport *t, struct rpc_client **out);
