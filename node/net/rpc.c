@@ -27,9 +27,29 @@ static uint64_t rpc_buf_size(uint32_t len)
 	return ((uint64_t)len + RPC_BUF_ALIGN - 1) / RPC_BUF_ALIGN * RPC_BUF_ALIGN;
 }
 
-static void *rpc_buf_alloc(uint32_t len)
+/* Message buffers of one block (most answers, small PUTs) are recycled
+ * through a per-server stack instead of malloc/free: musl gives freed
+ * pages back to the kernel, which cost a madvise per request. */
+#define RPC_BUF_CACHE 1024
+
+struct rpc_buf_cache {
+	void *bufs[RPC_BUF_CACHE];
+	uint32_t n;
+};
+
+static void *rpc_buf_alloc(struct rpc_buf_cache *bc, uint32_t len)
 {
+	if (rpc_buf_size(len) == RPC_BUF_ALIGN && bc->n)
+		return bc->bufs[--bc->n];
 	return aligned_alloc(RPC_BUF_ALIGN, rpc_buf_size(len));
+}
+
+static void rpc_buf_free(struct rpc_buf_cache *bc, void *buf, uint64_t size)
+{
+	if (buf && size == RPC_BUF_ALIGN && bc->n < RPC_BUF_CACHE)
+		bc->bufs[bc->n++] = buf;
+	else
+		free(buf);
 }
 
 void rpc_cfg_default(struct rpc_cfg *cfg)
@@ -167,6 +187,7 @@ struct rpc_srv {
 	rpc_handler_fn handler;
 	void *handler_arg;
 	uint32_t frag;                    /* fragment payload size */
+	struct rpc_buf_cache bufs;        /* recycled one-block message buffers */
 	struct rpc_sreq **buckets;        /* by (peer, session, req_id) */
 	uint32_t bucket_mask;             /* buckets - 1; >= 2 x max_reqs */
 	struct rpc_sreq *old, *young;     /* age list ends */
@@ -229,7 +250,7 @@ static void rpc_touch(struct rpc_srv *srv, struct rpc_sreq *r, uint64_t now)
 
 static void rpc_sreq_free_req(struct rpc_srv *srv, struct rpc_sreq *r)
 {
-	free(r->req_buf);
+	rpc_buf_free(&srv->bufs, r->req_buf, r->req_buf ? rpc_buf_size(r->req_len) : 0);
 	free(r->req_map);
 	r->req_buf = r->req_map = NULL;
 	srv->mem -= r->req_mem;
@@ -238,7 +259,7 @@ static void rpc_sreq_free_req(struct rpc_srv *srv, struct rpc_sreq *r)
 
 static void rpc_sreq_free_resp(struct rpc_srv *srv, struct rpc_sreq *r)
 {
-	free(r->resp_buf);
+	rpc_buf_free(&srv->bufs, r->resp_buf, r->resp_cap);
 	r->resp_buf = NULL;
 	srv->mem -= r->resp_cap;
 	r->resp_cap = 0;
@@ -307,10 +328,10 @@ static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pk
 	if (!r)
 		return NULL;
 	if (h->msg_len) {
-		r->req_buf = rpc_buf_alloc(h->msg_len);
+		r->req_buf = rpc_buf_alloc(&srv->bufs, h->msg_len);
 		r->req_map = calloc(1, rpc_units(h->msg_len) / 8 + 1);
 		if (!r->req_buf || !r->req_map) {
-			free(r->req_buf);
+			rpc_buf_free(&srv->bufs, r->req_buf, rpc_buf_size(h->msg_len));
 			free(r->req_map);
 			free(r);
 			return NULL;
@@ -471,7 +492,7 @@ void *rpc_sreq_reply_buf(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
 		errno = ENOMEM;
 		return NULL;
 	}
-	r->resp_buf = rpc_buf_alloc(len);
+	r->resp_buf = rpc_buf_alloc(&srv->bufs, len);
 	if (!r->resp_buf) {
 		errno = ENOMEM;
 		return NULL;
@@ -703,6 +724,8 @@ void rpc_srv_close(struct rpc_srv *srv)
 		return;
 	while (srv->old)
 		rpc_sreq_destroy(srv, srv->old);
+	while (srv->bufs.n)
+		free(srv->bufs.bufs[--srv->bufs.n]);
 	free(srv->buckets);
 	free(srv);
 }
