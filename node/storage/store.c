@@ -63,7 +63,7 @@
  * cannot order the data). The in-place WRITE below uses it too: steps 2
  * and 3 become one (temporary blocks and journal record under one flush),
  * and open accepts a journal above the watermark only if its target blocks
- * are current or its temporary blocks all match (store_scan_jverify).
+ * are current or its temporary blocks all match (store_scan_verify).
  *
  * In-place WRITE (4 KiB-aligned offset and length, not growing the extent,
  * disk with STORE_INCOMPAT_JOURNAL; see store_format.h for the record):
@@ -618,39 +618,6 @@ static int store_u32v_push(struct store_u32v *a, uint32_t x)
 	return 0;
 }
 
-/*
- * store_scan - read the record area, build index and allocation maps; the
- * slots of leftover records (stale versions, torn headers) go to *erase,
- * those of valid journal records to *jrn (see store_jreplay).
- *
- * Startup cost grows with the size of the record area - that is, with the
- * disk size (1/17 of it), not with the number of chunks - plus one hash
- * insert per chunk. The area is read sequentially in 4 MiB windows of 8
- * parallel reads. Measured (scripts/bench-store.sh): 1M chunks on a 9.8 GB
- * file (576 MiB of records) open in 1.0-1.4 s on the project VM.
- */
-/* store_scan_verify - 0 if every data block of rec matches its crc,
- * -EBADMSG if not, -errno if unreadable. *dbuf: a max-chunk buffer,
- * allocated at first use (the caller frees it). */
-static int store_scan_verify(struct store *s, const struct store_rec *rec, uint8_t **dbuf)
-{
-	int ret;
-
-	if (!*dbuf) {
-		*dbuf = store_balloc((size_t)store_nblocks(s->g.max_chunk) * STORE_BLOCK);
-		if (!*dbuf)
-			return -ENOMEM;
-	}
-	ret = store_io_sync(s, STORE_IO_READ, *dbuf, rec->nblocks * STORE_BLOCK,
-			    store_block_off(s, rec->block), 0);
-	if (ret < 0)
-		return ret;
-	for (uint32_t i = 0; i < rec->nblocks; i++)
-		if (crc32c(0, *dbuf + (size_t)i * STORE_BLOCK, STORE_BLOCK) != store_rec_crc(rec, i))
-			return -EBADMSG;
-	return 0;
-}
-
 /* store_blocks_match - read n blocks at data block blk into buf; 0 if they
  * match rec's crcs from chunk block first on, -EBADMSG if not. */
 static int store_blocks_match(struct store *s, const struct store_rec *rec, uint64_t blk,
@@ -667,11 +634,15 @@ static int store_blocks_match(struct store *s, const struct store_rec *rec, uint
 	return 0;
 }
 
-/* store_scan_jverify - a journal record above the watermark was committed
- * iff its target blocks are current (already applied) or its temporary
- * blocks all match (written under the same flush as the record): 0 or
- * -EBADMSG (torn), -errno if unreadable. */
-static int store_scan_jverify(struct store *s, const struct store_rec *rec, uint8_t **dbuf)
+/*
+ * store_scan_verify - was rec, a one-flush record above the watermark,
+ * committed? A plain record: iff all its data blocks match. A journal
+ * record: iff its target blocks are current (applied) or its temporary
+ * blocks all match (written under the same flush as the record).
+ * 0, -EBADMSG (torn) or -errno. *dbuf: a max-chunk buffer, allocated at
+ * first use (the caller frees it).
+ */
+static int store_scan_verify(struct store *s, const struct store_rec *rec, uint8_t **dbuf)
 {
 	int ret;
 
@@ -680,12 +651,25 @@ static int store_scan_jverify(struct store *s, const struct store_rec *rec, uint
 		if (!*dbuf)
 			return -ENOMEM;
 	}
+	if (!rec->jcount)
+		return store_blocks_match(s, rec, rec->block, 0, rec->nblocks, *dbuf);
 	ret = store_blocks_match(s, rec, rec->block + rec->jfirst, rec->jfirst, rec->jcount, *dbuf);
 	if (ret == -EBADMSG)
 		ret = store_blocks_match(s, rec, rec->jblock, rec->jfirst, rec->jcount, *dbuf);
 	return ret;
 }
 
+/*
+ * store_scan - read the record area, build index and allocation maps; the
+ * slots of leftover records (stale versions, torn headers) go to *erase,
+ * those of valid journal records to *jrn (see store_jreplay).
+ *
+ * Startup cost grows with the size of the record area - that is, with the
+ * disk size (1/17 of it), not with the number of chunks - plus one hash
+ * insert per chunk. The area is read sequentially in 4 MiB windows of 8
+ * parallel reads. Measured (scripts/bench-store.sh): 1M chunks on a 9.8 GB
+ * file (576 MiB of records) open in 1.0-1.4 s on the project VM.
+ */
 static int store_scan(struct store *s, struct store_u32v *erase, struct store_u32v *jrn)
 {
 	uint32_t win_slots = (4u << 20) / STORE_SLOT; /* 4 MiB windows */
@@ -791,8 +775,7 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 				/* One-flush commit above the watermark: its data may not
 				 * have landed. A record whose blocks fail is a torn write
 				 * (the older record of the id, if any, wins). */
-				r = rec.jcount ? store_scan_jverify(s, &rec, &dbuf) :
-						 store_scan_verify(s, &rec, &dbuf);
+				r = store_scan_verify(s, &rec, &dbuf);
 				if (r < 0 && r != -EBADMSG) {
 					ret = r;
 					goto out;
@@ -897,7 +880,6 @@ static int store_jreplay(struct store *s, uint32_t slot)
 	uint8_t *meta = s->meta_pool, *buf = s->bounce_pool;
 	const struct store_ent *e;
 	struct store_rec rec;
-	uint32_t bad = 0;
 	char hex[33];
 	int ret;
 
@@ -907,30 +889,19 @@ static int store_jreplay(struct store *s, uint32_t slot)
 	e = store_ix_find(&s->ix, rec.id);
 	if (!rec.jcount || !e || e->slot != slot)
 		return 0; /* lost to a newer or plain record: erased as a leftover */
-	ret = store_io_sync(s, STORE_IO_READ, buf, rec.jcount * STORE_BLOCK,
-			    store_block_off(s, rec.block + rec.jfirst), 0);
-	if (ret < 0)
-		return ret;
-	for (uint32_t i = 0; i < rec.jcount; i++)
-		if (crc32c(0, buf + (size_t)i * STORE_BLOCK, STORE_BLOCK) !=
-		    store_rec_crc(&rec, rec.jfirst + i))
-			bad++;
-	if (!bad)
-		return 0;
+	ret = store_blocks_match(s, &rec, rec.block + rec.jfirst, rec.jfirst, rec.jcount, buf);
+	if (ret != -EBADMSG)
+		return ret; /* current (0), or unreadable */
 	store_hex(rec.id, hex);
-	ret = store_io_sync(s, STORE_IO_READ, buf, rec.jcount * STORE_BLOCK,
-			    store_block_off(s, rec.jblock), 0);
+	ret = store_blocks_match(s, &rec, rec.jblock, rec.jfirst, rec.jcount, buf);
+	if (ret == -EBADMSG) {
+		log_err("store: chunk %s: journal at slot %u: temporary blocks fail their "
+			"checksums; cannot replay", hex, slot);
+		s->fsck_problems++;
+		return 0;
+	}
 	if (ret < 0)
 		return ret;
-	for (uint32_t i = 0; i < rec.jcount; i++) {
-		if (crc32c(0, buf + (size_t)i * STORE_BLOCK, STORE_BLOCK) !=
-		    store_rec_crc(&rec, rec.jfirst + i)) {
-			log_err("store: chunk %s: journal at slot %u: temporary block %u fails "
-				"its checksum; cannot replay", hex, slot, i);
-			s->fsck_problems++;
-			return 0;
-		}
-	}
 	if (s->read_only) {
 		s->fsck_stale++;
 		if (!s->fsck)
@@ -2016,7 +1987,7 @@ static int store_ip_issue(struct store_op_priv *p)
 	if (s->g.incompat & STORE_INCOMPAT_ONEFLUSH) {
 		/* One flush commits the temporary blocks and the journal record
 		 * together: open checks a journal above the watermark against
-		 * them (store_scan_jverify). */
+		 * them (store_scan_verify). */
 		p->oneflush = 1;
 		p->stage = ST_IP_JREC;
 		ret = store_op_io(p, STORE_IO_WRITE, p->meta, ns * STORE_SLOT,
