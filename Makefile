@@ -12,6 +12,9 @@
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+# Keep intermediates (skeletons, BPF objects, test-library objects): deleting
+# them made every make rebuild everything that depends on them.
+.SECONDARY:
 .SUFFIXES:
 SHELL := /bin/bash
 
