@@ -50,11 +50,14 @@ wait "${wpids[@]}"
 say "$NOBJ objects written"
 
 # A reader cycling over every object, byte for byte, until told to stop.
+# Each chunk read may try every replica within 3 x --timeout; a node busy
+# copying chunks on a loaded 2-core box can stall past 1 s (its recovery
+# calls the store synchronously), so reads get 3 s per request.
 reader() {
 	local k=0
 	while [ ! -e "$T/stop" ]; do
 		k=$(( k % NOBJ + 1 ))
-		if ! ns cli "$FERRY" get --ctl "$CTL" --timeout 1s "o/$k" "$T/rd.out" 2>>"$T/rd.err" ||
+		if ! ns cli "$FERRY" get --ctl "$CTL" --timeout 3s "o/$k" "$T/rd.out" 2>>"$T/rd.err" ||
 			! cmp -s "$T/src/$k" "$T/rd.out"; then
 			echo "[$(( $(date +%s) - t_start ))s] read of o/$k failed" >>"$T/errors"
 		fi
