@@ -383,16 +383,17 @@ def plots(results):
         return
     dat = os.path.join(OUT, "rows.dat")
     with open(dat, "w") as f:
-        f.write("row udp_ops xdp_ops udp_cpu xdp_cpu udp_p50 xdp_p50 udp_p99 xdp_p99\n")
+        f.write("# row udp_ops xdp_ops udp_cpu xdp_cpu udp_p50 xdp_p50 udp_p99 xdp_p99\n")
         for row in results["rows"]:
             if "xdp" not in row["configs"] or "udp" not in row["configs"]:
                 continue
             u, x = row["configs"]["udp"], row["configs"]["xdp"]
             f.write(f"\"{row['name']}\" {u['ops_per_s']} {x['ops_per_s']} {u['server_cpu_us_per_op']} "
                     f"{x['server_cpu_us_per_op']} {u['p50_us']} {x['p50_us']} {u['p99_us']} {x['p99_us']}\n")
-    common = ("set terminal pngcairo size 900,480 font 'sans,10'; set style data histograms; "
+    common = ("set terminal pngcairo noenhanced size 1200,560 font 'sans,10'; set style data histograms; "
               "set style histogram clustered gap 1; set style fill solid 0.8 border -1; "
-              "set key top left; set grid ytics; ")
+              "set key top right; set grid ytics; set xtics rotate by -30 scale 0; "
+              "set bmargin 6; ")
     script = common + (
         f"set output '{OUT}/throughput.png'; set multiplot layout 1,2 title 'Ferry: AF_XDP vs kernel UDP (same node)'; "
         "set title 'operations per second'; set logscale y; "
@@ -407,6 +408,11 @@ def plots(results):
 
 
 def main():
+    if sys.argv[1:] == ["--report"]:
+        # Redo report.md and the plots from the last run's results.json.
+        with open(os.path.join(OUT, "results.json")) as f:
+            report(json.load(f))
+        return
     if os.geteuid() != 0:
         sys.exit("make bench: needs root (network namespaces, XDP)")
     if not os.path.exists(FERRY):
