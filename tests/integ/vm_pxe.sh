@@ -13,28 +13,14 @@
 # Slow-ish (bzImage decompression under TCG): runs from `make test-vm` only.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -u
-here=$(cd "$(dirname "$0")/../.." && pwd)
 [ "${FERRY_TEST_VM:-0}" = 1 ] || { echo "SKIP: PXE test runs in make test-vm (FERRY_TEST_VM=1)" >&2; exit 77; }
-[ -n "${FERRY:-}" ] && [ -x "$FERRY" ] || { echo "SKIP: no \$FERRY binary" >&2; exit 77; }
-FERRY=$(readlink -f "$FERRY")
-tmp=${FERRY_TEST_TMP:-$(mktemp -d)}
-if [ -z "${FERRY_VM_NETNS:-}" ]; then
-	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for unshare -n" >&2; exit 77; }
-	FERRY_VM_NETNS=1 exec unshare -n "$0" "$@"
-fi
-ip link set lo up
-. "$here/qemu/lib.sh"
-fq_init qemu-x86_64
-rc=$?
-[ $rc = 77 ] && { echo "SKIP: qemu or kernel not installed" >&2; exit 77; }
-[ $rc = 0 ] || { echo "FAIL: qemu setup" >&2; exit 1; }
 [ -f /usr/lib/ipxe/qemu/pxe-virtio.rom ] || { echo "SKIP: ipxe-qemu not installed" >&2; exit 77; }
-trap 'fq_cleanup' EXIT INT TERM
+. "$(dirname "$0")/lib_vm.sh"
+vm_test_init "$@"
 
 tftp=$tmp/tftp
 keys="ferry.format=1 ferry.cluster=9e0b0071-0000-4000-8000-00000000b007 ferry.on_fatal=poweroff ferry.debug_exit=1"
-"$here/image/build.sh" --ferry "$FERRY" --out "$tftp" --keys "$keys" >"$tmp/image.log" 2>&1 ||
-	{ cat "$tmp/image.log" >&2; echo "FAIL: image build" >&2; exit 1; }
+vm_test_image "$tftp" --keys "$keys"
 truncate -s 256M "$tmp/nvme0.img"
 fq_vm_start pxe "$tmp/vm" "" \
 	-netdev "user,id=n0,tftp=$tftp,bootfile=boot.ipxe,hostfwd=udp:127.0.0.1:17480-10.0.2.15:7480" \

@@ -10,25 +10,11 @@
 # image must be byte-identical to what was formatted.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -u
-here=$(cd "$(dirname "$0")/../.." && pwd)
-[ -n "${FERRY:-}" ] && [ -x "$FERRY" ] || { echo "SKIP: no \$FERRY binary" >&2; exit 77; }
-FERRY=$(readlink -f "$FERRY")
-tmp=${FERRY_TEST_TMP:-$(mktemp -d)}
-if [ -z "${FERRY_VM_NETNS:-}" ]; then
-	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for unshare -n" >&2; exit 77; }
-	FERRY_VM_NETNS=1 exec unshare -n "$0" "$@"
-fi
-ip link set lo up
-. "$here/qemu/lib.sh"
-fq_init qemu-x86_64
-rc=$?
-[ $rc = 77 ] && { echo "SKIP: qemu or kernel not installed" >&2; exit 77; }
-[ $rc = 0 ] || { echo "FAIL: qemu setup" >&2; exit 1; }
-trap 'fq_cleanup' EXIT INT TERM
+. "$(dirname "$0")/lib_vm.sh"
+vm_test_init "$@"
 
 FQ_IMAGE=$tmp/image
-"$here/image/build.sh" --ferry "$FERRY" --out "$FQ_IMAGE" >"$tmp/image.log" 2>&1 ||
-	{ cat "$tmp/image.log" >&2; echo "FAIL: image build" >&2; exit 1; }
+vm_test_image "$FQ_IMAGE"
 cluster_a=aaaaaaaa-0000-4000-8000-00000000000a
 cluster_b=bbbbbbbb-0000-4000-8000-00000000000b
 truncate -s 64M "$tmp/nvme0.img"
