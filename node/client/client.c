@@ -392,6 +392,19 @@ int client_chunk_stat(struct client *cl, const uint8_t id[16], struct ferry_chun
 	return err;
 }
 
+/* A LIST answer in c: check it, count entries, move the cursor past them. */
+static int client_list_result(struct client *cl, const struct rpc_call *c,
+			      const struct ferry_list_entry *out, uint8_t cursor[16], uint32_t *n)
+{
+	if (c->resp_len % sizeof(*out))
+		return client_fail(cl, -EBADMSG, "node %s sent a malformed LIST answer",
+				   cl->node_str);
+	*n = c->resp_len / (uint32_t)sizeof(*out);
+	if (*n)
+		memcpy(cursor, out[*n - 1].chunk, 16);
+	return 0;
+}
+
 int client_chunk_list(struct client *cl, uint8_t cursor[16], struct ferry_list_entry *out,
 		      uint32_t max, uint32_t *n)
 {
@@ -403,15 +416,7 @@ int client_chunk_list(struct client *cl, uint8_t cursor[16], struct ferry_list_e
 	c.resp = (uint8_t *)out;
 	c.resp_cap = max * (uint32_t)sizeof(*out);
 	err = client_call(cl, &c);
-	if (err)
-		return err;
-	if (c.resp_len % sizeof(*out))
-		return client_fail(cl, -EBADMSG, "node %s sent a malformed LIST answer",
-				   cl->node_str);
-	*n = c.resp_len / (uint32_t)sizeof(*out);
-	if (*n)
-		memcpy(cursor, out[*n - 1].chunk, 16);
-	return 0;
+	return err ? err : client_list_result(cl, &c, out, cursor, n);
 }
 
 static int client_list_at(struct client *cl, const struct net_addr *at, uint8_t cursor[16],
@@ -427,15 +432,7 @@ static int client_list_at(struct client *cl, const struct net_addr *at, uint8_t 
 	c.resp_cap = max * (uint32_t)sizeof(*out);
 	rpc_client_call(cl->rpc, &c);
 	err = client_call_result(cl, &c);
-	if (err)
-		return err;
-	if (c.resp_len % sizeof(*out))
-		return client_fail(cl, -EBADMSG, "node %s sent a malformed LIST answer",
-				   cl->node_str);
-	*n = c.resp_len / (uint32_t)sizeof(*out);
-	if (*n)
-		memcpy(cursor, out[*n - 1].chunk, 16);
-	return 0;
+	return err ? err : client_list_result(cl, &c, out, cursor, n);
 }
 
 int client_node_stats_at(struct client *cl, const struct net_addr *addr, char *buf, uint32_t cap)

@@ -370,6 +370,22 @@ static void init_child_arg(struct init_child *c, const char *a)
 		init_fatal("out of memory");
 }
 
+
+/* The arguments every child shares: the cluster it must belong to and the
+ * log level of the command line. */
+static void init_child_common_args(struct init_child *c)
+{
+	if (init_cfg.has_cluster) {
+		char u[37];
+
+		util_uuid_format(init_cfg.cluster, u);
+		init_child_arg(c, "--cluster");
+		init_child_arg(c, u);
+	}
+	init_child_arg(c, "--log-level");
+	init_child_arg(c, (const char *[]){ "err", "warn", "info", "debug" }[init_cfg.log_level & 3]);
+}
+
 static void init_children_describe(const struct init_disks *disks, const char *ifname)
 {
 	char ip[INET_ADDRSTRLEN], buf[INIT_NAME_MAX + 32];
@@ -385,16 +401,7 @@ static void init_children_describe(const struct init_disks *disks, const char *i
 		init_child_arg(c, buf);
 		init_child_arg(c, "--state");
 		init_child_arg(c, INIT_CTL_STATE);
-		if (init_cfg.has_cluster) {
-			char u[37];
-
-			util_uuid_format(init_cfg.cluster, u);
-			init_child_arg(c, "--cluster");
-			init_child_arg(c, u);
-		}
-		init_child_arg(c, "--log-level");
-		init_child_arg(c, (const char *[]){ "err", "warn", "info", "debug" }
-					  [init_cfg.log_level & 3]);
+		init_child_common_args(c);
 		mkdir("/run/ferry", 0755);
 		mkdir(INIT_CTL_STATE, 0700);
 	}
@@ -413,16 +420,7 @@ static void init_children_describe(const struct init_disks *disks, const char *i
 		init_child_arg(c, buf);
 		init_child_arg(c, "--iface");
 		init_child_arg(c, ifname);
-		if (init_cfg.has_cluster) {
-			char u[37];
-
-			util_uuid_format(init_cfg.cluster, u);
-			init_child_arg(c, "--cluster");
-			init_child_arg(c, u);
-		}
-		init_child_arg(c, "--log-level");
-		init_child_arg(c, (const char *[]){ "err", "warn", "info", "debug" }
-					  [init_cfg.log_level & 3]);
+		init_child_common_args(c);
 		if (init_cfg.transport[0]) {
 			init_child_arg(c, "--transport");
 			init_child_arg(c, init_cfg.transport);
