@@ -9,15 +9,7 @@ netns_init
 [ -x "$FERRY" ] || fail "no ferry binary at $FERRY"
 T=$FERRY_TEST_TMP
 
-netns_add srv
-netns_add cli
-netns_link srv 10.77.3.1 cli 10.77.3.2
-NODE=10.77.3.1:7480
-truncate -s 256M "$T/disk.img"
-"$FERRY" format --disk "$T/disk.img" --cluster 5f0c1a2e-0000-4000-8000-000000000003 >/dev/null ||
-	fail "format failed"
-netns_bg srv "$FERRY" node --disk "$T/disk.img" --listen "$NODE" --transport udp
-wait_for 10 ns cli "$FERRY" stat --node "$NODE" --node-stats --timeout 300ms || fail "node did not come up"
+netns_one_node 10.77.3 256M
 
 json_field() { # json_field NAME: the number after "NAME": in the JSON line on stdin
 	grep -o "\"$1\":[0-9.]*" | head -1 | cut -d: -f2

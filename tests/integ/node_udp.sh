@@ -9,17 +9,7 @@ netns_init
 [ -x "$FERRY" ] || fail "no ferry binary at $FERRY"
 T=$FERRY_TEST_TMP
 
-netns_add srv
-netns_add cli
-netns_link srv 10.77.1.1 cli 10.77.1.2
-NODE=10.77.1.1:7480
-
-truncate -s 512M "$T/disk.img"
-"$FERRY" format --disk "$T/disk.img" --cluster 5f0c1a2e-0000-4000-8000-000000000001 >/dev/null \
-	|| fail "format failed"
-netns_bg srv "$FERRY" node --disk "$T/disk.img" --listen "$NODE" --transport udp
-wait_for 10 ns cli "$FERRY" stat --node "$NODE" --node-stats --timeout 300ms \
-	|| fail "node did not come up"
+netns_one_node 10.77.1 512M
 
 # Round trips of every size class.
 for size in 0 1 4095 4096 4097 1048576 9437185; do

@@ -79,3 +79,20 @@ wait_for() {
 		sleep 0.1
 	done
 }
+
+# netns_one_node PREFIX SIZE: namespaces srv (PREFIX.1) and cli (PREFIX.2) on
+# a veth, a SIZE file-backed disk formatted in $FERRY_TEST_TMP, and a node on
+# kernel UDP in srv; sets NODE=PREFIX.1:7480 and returns once it answers.
+netns_one_node() {
+	local prefix=$1 size=$2 disk=$FERRY_TEST_TMP/disk.img
+	netns_add srv
+	netns_add cli
+	netns_link srv "$prefix.1" cli "$prefix.2"
+	NODE=$prefix.1:7480
+	truncate -s "$size" "$disk"
+	"$FERRY" format --disk "$disk" --cluster "$(cat /proc/sys/kernel/random/uuid)" >/dev/null ||
+		fail "format failed"
+	netns_bg srv "$FERRY" node --disk "$disk" --listen "$NODE" --transport udp
+	wait_for 10 ns cli "$FERRY" stat --node "$NODE" --node-stats --timeout 300ms ||
+		fail "node did not come up"
+}
