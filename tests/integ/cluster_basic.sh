@@ -7,11 +7,7 @@
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 . "$(dirname "$0")/lib_cluster.sh"
-netns_init
-[ -x "$FERRY" ] || fail "no ferry binary at $FERRY"
-cl_own_binary
-T=$FERRY_TEST_TMP
-export FERRY_MAP_CACHE=$T
+cl_test_init
 C=5f0c1a2e-0000-4000-8000-00000000c105
 CTL=10.79.0.2:7481
 

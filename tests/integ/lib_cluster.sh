@@ -61,3 +61,14 @@ cl_wait_up() {
 cl_own_binary() {
 	cp "$FERRY" "$FERRY_TEST_TMP/ferry.bin" && FERRY=$FERRY_TEST_TMP/ferry.bin
 }
+
+# cl_test_init: the start of every cluster test: namespaces and cleanup,
+# a private copy of the binary, T = the test's directory, which also holds
+# the clients' cached map (so no test sees another's).
+cl_test_init() {
+	netns_init
+	[ -x "$FERRY" ] || fail "no ferry binary at $FERRY"
+	cl_own_binary
+	T=$FERRY_TEST_TMP
+	export FERRY_MAP_CACHE=$T
+}
