@@ -20,20 +20,36 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 enum store_io_kind {
-	STORE_IO_READ = 0,  /* read len bytes at off into buf */
-	STORE_IO_WRITE = 1, /* write len bytes from buf at off */
+	STORE_IO_READ = 0,  /* read len bytes at off into buf (or iov) */
+	STORE_IO_WRITE = 1, /* write len bytes from buf (or iov) at off */
 	STORE_IO_FLUSH = 2, /* make every completed write durable */
 };
 
+/* Most pieces one vectored request may carry (the kernel's UIO_MAXIOV). */
+#define STORE_IO_IOV_MAX 1024
+
+/*
+ * A request moves len bytes between the device at off and either one buffer
+ * (buf) or, when buf is NULL and iov is set, the pieces iov[0, iovcnt) in
+ * order (preadv/pwritev). Every piece is 512-byte aligned and non-empty, and
+ * its length is a multiple of 512: O_DIRECT's rule for each segment, which
+ * the test backends enforce. A vectored request with buf_index >= 0 has
+ * all its pieces inside that registered buffer (READV_FIXED/WRITEV_FIXED
+ * where the backend has STORE_IO_CAP_VEC_FIXED; the engine passes -1
+ * otherwise). The iovec array stays valid until done() runs.
+ */
 struct store_io_req {
 	uint8_t kind;            /* enum store_io_kind */
 	uint8_t fua;             /* write: durable on completion (RWF_DSYNC/FUA) */
 	int16_t buf_index;       /* registered buffer index, -1 = not registered */
 	uint32_t len;            /* bytes; multiple of 512 */
 	uint64_t off;            /* byte offset; multiple of 512 */
-	void *buf;               /* 512-byte aligned */
+	void *buf;               /* 512-byte aligned; NULL = vectored (iov) */
+	const struct iovec *iov; /* vectored: the pieces (see above) */
+	uint16_t iovcnt;         /* vectored: pieces, 1..STORE_IO_IOV_MAX */
 	int res;                 /* result: bytes or -errno */
 	void (*done)(struct store_io_req *r); /* called by reap/submit */
 	void *owner;             /* engine op this belongs to */
@@ -59,7 +75,15 @@ struct store_io_ops {
 	uint64_t (*size)(void *ctx);
 	/* close - release everything. */
 	void (*close)(void *ctx);
+	/* caps - STORE_IO_CAP_* flags; NULL = none. */
+	uint32_t (*caps)(void *ctx);
 };
+
+/* The backend runs a vectored request with buf_index >= 0 against that
+ * registered buffer (io_uring READV_FIXED/WRITEV_FIXED, Linux 6.15+): no
+ * page pinning per request. Without it vectored requests are plain
+ * preadv/pwritev (the kernel pins the pages per request; still no copy). */
+#define STORE_IO_CAP_VEC_FIXED 1u
 
 /* Fixed-buffer table size of the backends: index 0 and 1 are the store's own
  * pools (meta, bounce); 2 and up are caller regions (store_register_region). */
@@ -69,9 +93,14 @@ struct store_io_ops {
  * store_uring_open - the io_uring backend on path (O_DIRECT; block device or
  * regular file), with queue_depth SQ entries, the file registered as fixed
  * file 0 and a sparse fixed-buffer table of STORE_IO_NBUFS. read_only opens
- * O_RDONLY. Returns 0 and fills ops and ctx, or -errno.
+ * O_RDONLY. It probes the ring once for READV_FIXED/WRITEV_FIXED (reported
+ * as STORE_IO_CAP_VEC_FIXED). Returns 0 and fills ops and ctx, or -errno.
  */
 int store_uring_open(const char *path, uint32_t queue_depth, int read_only,
 		     const struct store_io_ops **ops, void **ctx);
+/* store_uring_no_vec_fixed - tests: 1 = backends opened from now on do not
+ * use READV_FIXED/WRITEV_FIXED even where the kernel has them (the plain
+ * vectored path of an older kernel). */
+extern int store_uring_no_vec_fixed;
 
 #endif /* FERRY_STORE_IO_H */

@@ -7,6 +7,10 @@
  * engine's pools and, later, the AF_XDP UMEM can be plugged in without
  * re-registering everything. Requests are only queued as SQEs; submit()
  * pushes the whole batch with one io_uring_enter.
+ *
+ * Vectored requests (buf == NULL) are READV/WRITEV, or READV_FIXED/
+ * WRITEV_FIXED when their pieces lie in one registered buffer and the kernel
+ * has those opcodes (6.15+; probed once at open).
  */
 #include "storage/store_io.h"
 
@@ -22,13 +26,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Vectored reads/writes against a registered buffer: IORING_OP_READV_FIXED
+ * and IORING_OP_WRITEV_FIXED, values 60 and 61 of enum io_uring_op in
+ * include/uapi/linux/io_uring.h since Linux 6.15 (right after
+ * IORING_OP_EPOLL_WAIT = 59). Debian's kernel headers and liburing 2.3 do
+ * not have them (and enum values cannot be tested with #ifdef), so they are
+ * spelled out here. The SQE is a READV/WRITEV with that opcode and buf_index
+ * set, as liburing 2.10's io_uring_prep_readv_fixed builds it. Support is
+ * probed at open (IORING_REGISTER_PROBE). */
+#define STORE_URING_OP_READV_FIXED 60
+#define STORE_URING_OP_WRITEV_FIXED 61
+
+int store_uring_no_vec_fixed;
+
 struct store_uring {
 	struct io_uring ring; /* the ring */
 	int fd;               /* the disk, also fixed file 0 */
 	int fixed_file;       /* 1 when registration worked */
 	int fixed_bufs;       /* 1 when the sparse buffer table is registered */
+	int vec_fixed;        /* 1 when READV_FIXED/WRITEV_FIXED are usable */
 	uint64_t size;        /* device bytes */
 };
+
+/* uring_prep_vec - a vectored read or write of r, against its registered
+ * buffer when it names one and the kernel can. */
+static void uring_prep_vec(struct store_uring *u, struct io_uring_sqe *sqe, int fd,
+			   const struct store_io_req *r)
+{
+	int fixed = r->buf_index >= 0 && u->vec_fixed;
+
+	if (r->kind == STORE_IO_READ) {
+		io_uring_prep_readv(sqe, fd, r->iov, r->iovcnt, r->off);
+		if (fixed)
+			sqe->opcode = STORE_URING_OP_READV_FIXED;
+	} else {
+		io_uring_prep_writev(sqe, fd, r->iov, r->iovcnt, r->off);
+		if (fixed)
+			sqe->opcode = STORE_URING_OP_WRITEV_FIXED;
+	}
+	if (fixed)
+		sqe->buf_index = (__u16)r->buf_index;
+}
 
 static int uring_queue(void *ctx, struct store_io_req *r)
 {
@@ -40,13 +78,17 @@ static int uring_queue(void *ctx, struct store_io_req *r)
 		return -EAGAIN;
 	switch (r->kind) {
 	case STORE_IO_READ:
-		if (r->buf_index >= 0 && u->fixed_bufs)
+		if (!r->buf)
+			uring_prep_vec(u, sqe, fd, r);
+		else if (r->buf_index >= 0 && u->fixed_bufs)
 			io_uring_prep_read_fixed(sqe, fd, r->buf, r->len, r->off, r->buf_index);
 		else
 			io_uring_prep_read(sqe, fd, r->buf, r->len, r->off);
 		break;
 	case STORE_IO_WRITE:
-		if (r->buf_index >= 0 && u->fixed_bufs)
+		if (!r->buf)
+			uring_prep_vec(u, sqe, fd, r);
+		else if (r->buf_index >= 0 && u->fixed_bufs)
 			io_uring_prep_write_fixed(sqe, fd, r->buf, r->len, r->off, r->buf_index);
 		else
 			io_uring_prep_write(sqe, fd, r->buf, r->len, r->off);
@@ -141,6 +183,27 @@ static uint64_t uring_size(void *ctx)
 	return u->size;
 }
 
+static uint32_t uring_caps(void *ctx)
+{
+	struct store_uring *u = ctx;
+
+	return u->vec_fixed ? STORE_IO_CAP_VEC_FIXED : 0;
+}
+
+/* uring_probe_vec_fixed - 1 if the kernel has READV_FIXED and WRITEV_FIXED. */
+static int uring_probe_vec_fixed(struct io_uring *ring)
+{
+	struct io_uring_probe *probe = io_uring_get_probe_ring(ring);
+	int ok;
+
+	if (!probe)
+		return 0;
+	ok = io_uring_opcode_supported(probe, STORE_URING_OP_READV_FIXED) &&
+	     io_uring_opcode_supported(probe, STORE_URING_OP_WRITEV_FIXED);
+	io_uring_free_probe(probe);
+	return ok;
+}
+
 static void uring_close(void *ctx)
 {
 	struct store_uring *u = ctx;
@@ -158,6 +221,7 @@ static const struct store_io_ops uring_ops = {
 	.register_buf = uring_register_buf,
 	.size = uring_size,
 	.close = uring_close,
+	.caps = uring_caps,
 };
 
 int store_uring_open(const char *path, uint32_t queue_depth, int read_only,
@@ -205,6 +269,8 @@ int store_uring_open(const char *path, uint32_t queue_depth, int read_only,
 	u->fixed_bufs = io_uring_register_buffers_sparse(&u->ring, STORE_IO_NBUFS) == 0;
 	if (!u->fixed_bufs)
 		log_debug("store: no sparse fixed buffers; using plain reads and writes");
+	u->vec_fixed = u->fixed_bufs && !store_uring_no_vec_fixed &&
+		       uring_probe_vec_fixed(&u->ring);
 	*ops = &uring_ops;
 	*ctx = u;
 	return 0;

@@ -55,6 +55,52 @@ void store_fixture_format(const char *path, uint32_t max_chunk)
 	store_fixture_format_cfg(path, &fc);
 }
 
+/* ---- moving a request's bytes ---- */
+
+static void store_fixture_req_check(const struct store_io_req *r)
+{
+	uint64_t sum = 0;
+
+	REQUIRE(r->off % 512 == 0 && r->len % 512 == 0);
+	if (r->buf) {
+		REQUIRE((uintptr_t)r->buf % 512 == 0);
+		return;
+	}
+	REQUIRE(r->iov && r->iovcnt >= 1 && r->iovcnt <= STORE_IO_IOV_MAX);
+	for (int i = 0; i < r->iovcnt; i++) {
+		REQUIRE((uintptr_t)r->iov[i].iov_base % 512 == 0);
+		REQUIRE(r->iov[i].iov_len && r->iov[i].iov_len % 512 == 0);
+		sum += r->iov[i].iov_len;
+	}
+	REQUIRE(sum == r->len);
+}
+
+void store_fixture_req_out(const struct store_io_req *r, uint8_t *dst)
+{
+	store_fixture_req_check(r);
+	if (r->buf) {
+		memcpy(dst, r->buf, r->len);
+		return;
+	}
+	for (int i = 0; i < r->iovcnt; i++) {
+		memcpy(dst, r->iov[i].iov_base, r->iov[i].iov_len);
+		dst += r->iov[i].iov_len;
+	}
+}
+
+void store_fixture_req_in(struct store_io_req *r, const uint8_t *src)
+{
+	store_fixture_req_check(r);
+	if (r->buf) {
+		memcpy(r->buf, src, r->len);
+		return;
+	}
+	for (int i = 0; i < r->iovcnt; i++) {
+		memcpy(r->iov[i].iov_base, src, r->iov[i].iov_len);
+		src += r->iov[i].iov_len;
+	}
+}
+
 /* ---- in-memory disk ---- */
 
 static int mem_queue(void *ctx, struct store_io_req *r)
@@ -86,12 +132,11 @@ static int mem_reap(void *ctx, int wait)
 		struct store_io_req *r = done[i];
 
 		REQUIRE(r->off + r->len <= m->size);
-		REQUIRE(r->off % 512 == 0 && r->len % 512 == 0);
 		if (r->kind == STORE_IO_READ) {
-			memcpy(r->buf, m->data + r->off, r->len);
+			store_fixture_req_in(r, m->data + r->off);
 			m->bytes_read += r->len;
 		} else if (r->kind == STORE_IO_WRITE) {
-			memcpy(m->data + r->off, r->buf, r->len);
+			store_fixture_req_out(r, m->data + r->off);
 			m->bytes_written += r->len;
 			m->writes++;
 		} else {

@@ -33,6 +33,18 @@ void store_fixture_format(const char *path, uint32_t max_chunk);
 void store_fixture_format_cfg(const char *path, const struct store_format_cfg *fc);
 
 /*
+ * Test backends move a request's bytes with these: from one buffer or, for
+ * a vectored request (buf == NULL), its pieces in order. They fail the test
+ * when a request breaks O_DIRECT's rules (offset, length, every piece's
+ * address and length multiples of 512; pieces non-empty, at most
+ * STORE_IO_IOV_MAX, adding up to len).
+ * store_fixture_req_out - a write's len bytes into dst.
+ * store_fixture_req_in - a read's len bytes from src into its memory.
+ */
+void store_fixture_req_out(const struct store_io_req *r, uint8_t *dst);
+void store_fixture_req_in(struct store_io_req *r, const uint8_t *src);
+
+/*
  * In-memory disk: requests complete in order at the next reap (or submit
  * with a wait); flushes are counted but change nothing. close() does not
  * free it, so a test can reopen the same disk: store_fixture_mem_free.

@@ -25,6 +25,7 @@
  * Env: STORE_CRASH_OPS (workload length), STORE_CRASH_STRIDE (test every
  * k-th crash point; default 1 = all).
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "common/crc32c.h"
 #include "common/log.h"
@@ -174,32 +175,41 @@ static int cd_queue(void *ctx, struct store_io_req *r)
 
 static void cd_do(struct cdisk *d, struct store_io_req *r, uint64_t covers)
 {
+	static uint8_t vbuf[MAX_CHUNK]; /* a vectored request's bytes */
+	uint8_t *io = r->buf ? r->buf : vbuf;
+
+	REQUIRE(r->off + r->len <= DEV_SIZE);
+	REQUIRE(r->off % 512 == 0 && r->len % 512 == 0);
+	REQUIRE(r->buf || r->len <= sizeof(vbuf));
+	/* Vectored writes land exactly as one-buffer ones: in 512-byte sectors. */
+	if (r->kind == STORE_IO_WRITE && !r->buf)
+		store_fixture_req_out(r, vbuf);
 	if (r->kind != STORE_IO_READ)
 		d->events++;
 	if (!d->crashed && d->crash_at && d->events == d->crash_at && r->kind != STORE_IO_READ) {
 		d->crashed = 1;
 		/* The request in flight at power loss may land in part. */
 		if (r->kind == STORE_IO_WRITE)
-			pw_push(&d->pend, &d->npend, &d->cappend, r->off, r->buf, r->len, ++d->seq);
+			pw_push(&d->pend, &d->npend, &d->cappend, r->off, io, r->len, ++d->seq);
 	}
 	if (d->crashed) {
 		r->res = -EIO;
 		return;
 	}
-	REQUIRE(r->off + r->len <= DEV_SIZE);
-	REQUIRE(r->off % 512 == 0 && r->len % 512 == 0);
 	switch (r->kind) {
 	case STORE_IO_READ:
-		img_read(d->cur, r->off, r->buf, r->len);
+		img_read(d->cur, r->off, io, r->len);
+		if (!r->buf)
+			store_fixture_req_in(r, vbuf);
 		break;
 	case STORE_IO_WRITE:
-		img_write(d->cur, r->off, r->buf, r->len);
+		img_write(d->cur, r->off, io, r->len);
 		d->seq++;
 		if (r->fua) {
-			img_write(d->dur, r->off, r->buf, r->len);
-			pw_push(&d->fua, &d->nfua, &d->capfua, r->off, r->buf, r->len, d->seq);
+			img_write(d->dur, r->off, io, r->len);
+			pw_push(&d->fua, &d->nfua, &d->capfua, r->off, io, r->len, d->seq);
 		} else {
-			pw_push(&d->pend, &d->npend, &d->cappend, r->off, r->buf, r->len, d->seq);
+			pw_push(&d->pend, &d->npend, &d->cappend, r->off, io, r->len, d->seq);
 		}
 		break;
 	default: {
