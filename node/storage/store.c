@@ -401,6 +401,8 @@ static int store_io_queue(struct store *s, struct store_io_req *r)
 			s->ctr.bytes_written += r->len;
 		else
 			s->ctr.flushes++;
+		if (!r->buf && r->iov && r->buf_index >= 0)
+			s->ctr.vec_fixed++;
 	}
 	return ret;
 }
@@ -1041,6 +1043,7 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 	ret = store_alloc_buffers(s);
 	if (ret < 0)
 		goto err;
+	s->vec_fixed = io->caps && (io->caps(ctx) & STORE_IO_CAP_VEC_FIXED);
 	if (store_ix_init(&s->ix, 1024) < 0 || store_bmap_init(&s->blocks, s->g.nblocks) < 0 ||
 	    store_bmap_init(&s->slots, s->g.nslots) < 0) {
 		ret = -ENOMEM;
@@ -1156,6 +1159,7 @@ void store_get_info(struct store *s, struct store_info *out)
 	out->chunks = s->ix.n;
 	out->max_chunk = s->g.max_chunk;
 	out->format_version = s->sb.version;
+	out->vec_fixed = (uint32_t)s->vec_fixed;
 }
 
 void store_get_counters(struct store *s, struct store_counters *out)
@@ -1189,6 +1193,12 @@ enum {
 	ST_IP_ERASE,     /* erasing the old and the journal record headers */
 };
 
+/* Device requests one op may have in flight at once: a direct scatter/gather
+ * op's data (up to STORE_OP_NIO - 3 vectored requests of STORE_IO_IOV_MAX
+ * pieces - 9216, a 4 MiB chunk in 512-byte frames is 8192 - then the last
+ * piece's whole sectors and the scratch) plus a record. */
+#define STORE_OP_NIO 12
+
 struct store_op_priv {
 	struct store_op *op;     /* the public op */
 	struct store *s;         /* owner */
@@ -1217,7 +1227,13 @@ struct store_op_priv {
 	uint32_t tblk;           /* in-place: first temporary block */
 	int oneflush;            /* PUT: data and record under one flush */
 	uint64_t ver;            /* version assigned (0 = not yet) */
-	struct store_io_req io[2]; /* device requests */
+	int direct;              /* payload moves device <-> caller memory (direct_ops) */
+	int vec;                 /* direct scatter/gather op (see store_vec_plan) */
+	int vfull;               /* vec: pieces the device uses as they are */
+	uint32_t vlast;          /* vec: then bytes of piece vfull, as one buffer */
+	uint32_t vpart;          /* vec: then bytes (< 512) of it, through the scratch */
+	uint32_t vtail;          /* vec: scratch bytes (vpart + the rest of the last block) */
+	struct store_io_req io[STORE_OP_NIO]; /* device requests of the current stage */
 };
 _Static_assert(sizeof(struct store_op_priv) <= STORE_OP_PRIV, "STORE_OP_PRIV too small");
 
@@ -1244,19 +1260,24 @@ static void store_io_done(struct store_io_req *r)
 		store_op_advance(p);
 }
 
-static int store_op_io(struct store_op_priv *p, int kind, void *buf, uint32_t len,
-		       uint64_t off, int fua)
+/* store_op_req - the next free request of p's stage, zeroed; NULL if the
+ * stage already uses all STORE_OP_NIO (cannot happen: see store_vec_plan). */
+static struct store_io_req *store_op_req(struct store_op_priv *p)
 {
-	struct store_io_req *r = &p->io[p->pending];
+	struct store_io_req *r;
+
+	if (p->pending >= STORE_OP_NIO)
+		return NULL;
+	r = &p->io[p->pending];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+/* store_op_queue - queue r (kind, buffer, len, off filled in) for p. */
+static int store_op_queue(struct store_op_priv *p, struct store_io_req *r)
+{
 	int ret;
 
-	memset(r, 0, sizeof(*r));
-	r->kind = (uint8_t)kind;
-	r->fua = (uint8_t)fua;
-	r->buf = buf;
-	r->len = len;
-	r->off = off;
-	r->buf_index = (int16_t)store_fixed_index(p->s, buf, len);
 	r->done = store_io_done;
 	r->owner = p;
 	p->pending++;
@@ -1264,6 +1285,60 @@ static int store_op_io(struct store_op_priv *p, int kind, void *buf, uint32_t le
 	if (ret < 0)
 		p->pending--;
 	return ret;
+}
+
+static int store_op_io(struct store_op_priv *p, int kind, void *buf, uint32_t len,
+		       uint64_t off, int fua)
+{
+	struct store_io_req *r = store_op_req(p);
+
+	if (!r)
+		return -EOVERFLOW;
+	r->kind = (uint8_t)kind;
+	r->fua = (uint8_t)fua;
+	r->buf = buf;
+	r->len = len;
+	r->off = off;
+	r->buf_index = (int16_t)store_fixed_index(p->s, buf, len);
+	return store_op_queue(p, r);
+}
+
+/* store_vec_region - the registered region holding all of iov[0, cnt), or
+ * -1 (then the request is a plain READV/WRITEV). */
+static int store_vec_region(const struct store *s, const struct iovec *iov, int cnt)
+{
+	int r = store_fixed_index(s, iov[0].iov_base, iov[0].iov_len);
+	uintptr_t lo, hi;
+
+	if (r < 0)
+		return -1;
+	lo = (uintptr_t)s->regions[r].base;
+	hi = lo + s->regions[r].len;
+	for (int i = 1; i < cnt; i++) {
+		uintptr_t b = (uintptr_t)iov[i].iov_base;
+
+		if (b < lo || b + iov[i].iov_len > hi)
+			return -1;
+	}
+	return r;
+}
+
+/* store_op_iov - a vectored request over the caller's pieces iov[0, cnt)
+ * (len bytes in all), passed to the backend as they are. */
+static int store_op_iov(struct store_op_priv *p, int kind, const struct iovec *iov, int cnt,
+			uint32_t len, uint64_t off)
+{
+	struct store_io_req *r = store_op_req(p);
+
+	if (!r)
+		return -EOVERFLOW;
+	r->kind = (uint8_t)kind;
+	r->iov = iov;
+	r->iovcnt = (uint16_t)cnt;
+	r->len = len;
+	r->off = off;
+	r->buf_index = (int16_t)(p->s->vec_fixed ? store_vec_region(p->s, iov, cnt) : -1);
+	return store_op_queue(p, r);
 }
 
 /*
@@ -1383,6 +1458,7 @@ static void store_complete(struct store_op_priv *p, int res)
 		if (res == -ENOSPC)
 			s->ctr.enospc++;
 	} else {
+		s->ctr.direct_ops += (uint64_t)p->direct;
 		switch (op->type) {
 		case STORE_OP_GET: s->ctr.gets++; break;
 		case STORE_OP_PUT: s->ctr.puts++; break;
@@ -1483,6 +1559,205 @@ static int store_take_bounce(struct store_op_priv *p)
 	return -EAGAIN;
 }
 
+/* ------------------------------------------------------------------------ */
+/* scatter/gather ops (op->iov; see store.h)
+ *
+ * A direct one moves its bytes as: pieces [0, vfull) whole, vlast bytes of
+ * piece vfull (whole sectors), then vtail bytes of store scratch - the
+ * op's meta tail, 512-byte aligned and registered - holding the last
+ * vpart (< 512) bytes of the data and the rest of the last 4 KiB block.
+ * Those are the device requests (store_vec_io) and, in the same order, the
+ * byte stream the block crcs are computed over (struct store_vs).
+ */
+
+/* store_iov_check - the rules of store.h for op->iov: 0 or -EINVAL. */
+static int store_iov_check(const struct store_op *op)
+{
+	uint64_t sum = 0;
+
+	if (!op->iov)
+		return 0;
+	if (op->buf || op->iovcnt < 0 || (op->type != STORE_OP_PUT && op->type != STORE_OP_GET))
+		return -EINVAL;
+	for (int i = 0; i < op->iovcnt; i++) {
+		if (op->iov[i].iov_len > UINT32_MAX)
+			return -EINVAL;
+		sum += op->iov[i].iov_len;
+	}
+	if (op->type == STORE_OP_PUT ? sum != op->len : sum < op->len)
+		return -EINVAL;
+	return 0;
+}
+
+static uint8_t *store_scratch(const struct store_op_priv *p)
+{
+	return p->meta + p->s->meta_size - STORE_META_TAIL;
+}
+
+/*
+ * store_vec_plan - can the pieces of p's op carry its first n bytes
+ * directly (nb blocks in all)? Fills vfull, vlast, vpart, vtail and sets
+ * p->vec; 1 = yes, 0 = not (bounce). The device needs every piece it
+ * touches 512-byte aligned with a length that is a multiple of 512 (and
+ * READV_FIXED non-empty): the piece holding the last byte is cut to whole
+ * sectors and its remainder goes through the scratch.
+ */
+static int store_vec_plan(struct store_op_priv *p, uint64_t n, uint32_t nb)
+{
+	const struct iovec *iov = p->op->iov;
+	uint64_t left = n;
+	int i = 0, nvec;
+
+	for (; left && i < p->op->iovcnt; i++) {
+		size_t l = iov[i].iov_len;
+
+		if (!l || ((uintptr_t)iov[i].iov_base & (STORE_SLOT - 1)))
+			return 0;
+		if (l >= left)
+			break;
+		if (l & (STORE_SLOT - 1))
+			return 0;
+		left -= l;
+	}
+	if (left && i == p->op->iovcnt)
+		return 0; /* cannot happen: store_iov_check */
+	p->vfull = i;
+	p->vlast = p->vpart = 0;
+	if (left && left == iov[i].iov_len && !(left & (STORE_SLOT - 1))) {
+		p->vfull = i + 1;
+	} else if (left) {
+		p->vlast = (uint32_t)left & ~(STORE_SLOT - 1);
+		p->vpart = (uint32_t)left & (STORE_SLOT - 1);
+	}
+	/* At most one block's worth: n - vpart is past the last block's start. */
+	p->vtail = (uint32_t)((uint64_t)nb * STORE_BLOCK - (n - p->vpart));
+	/* Room in p->io for the vectors, the last piece, the scratch and a
+	 * record: more pieces than that go through the bounce buffer. */
+	nvec = (p->vfull + STORE_IO_IOV_MAX - 1) / STORE_IO_IOV_MAX;
+	if (nvec > STORE_OP_NIO - 3)
+		return 0;
+	p->vec = 1;
+	return 1;
+}
+
+/* store_vec_io - queue the requests moving a direct op's nb blocks at
+ * device offset off (see the top of this section). 0 or the first -errno
+ * (some requests may be queued then). */
+static int store_vec_io(struct store_op_priv *p, int kind, uint64_t off)
+{
+	const struct iovec *iov = p->op->iov;
+	int ret = 0;
+
+	for (int j = 0; j < p->vfull && ret == 0; j += STORE_IO_IOV_MAX) {
+		int cnt = p->vfull - j < STORE_IO_IOV_MAX ? p->vfull - j : STORE_IO_IOV_MAX;
+		uint32_t bytes = 0;
+
+		for (int k = 0; k < cnt; k++)
+			bytes += (uint32_t)iov[j + k].iov_len;
+		ret = store_op_iov(p, kind, iov + j, cnt, bytes, off);
+		off += bytes;
+	}
+	if (ret == 0 && p->vlast) {
+		ret = store_op_io(p, kind, iov[p->vfull].iov_base, p->vlast, off, 0);
+		off += p->vlast;
+	}
+	if (ret == 0 && p->vtail)
+		ret = store_op_io(p, kind, store_scratch(p), p->vtail, off, 0);
+	return ret;
+}
+
+/* store_vec_part_in - PUT: the scratch gets the last partial sector of the
+ * data (copied, counted) and zeros to the end of the last block. */
+static void store_vec_part_in(struct store_op_priv *p)
+{
+	uint8_t *t = store_scratch(p);
+
+	if (p->vpart)
+		memcpy(t, (const uint8_t *)p->op->iov[p->vfull].iov_base + p->vlast, p->vpart);
+	memset(t + p->vpart, 0, p->vtail - p->vpart);
+	p->s->ctr.bounce_bytes += p->vpart;
+}
+
+/* store_vec_part_out - GET, checked: the last partial sector to its piece. */
+static void store_vec_part_out(struct store_op_priv *p)
+{
+	if (!p->vpart)
+		return;
+	memcpy((uint8_t *)p->op->iov[p->vfull].iov_base + p->vlast, store_scratch(p), p->vpart);
+	p->s->ctr.bounce_bytes += p->vpart;
+}
+
+/* A direct op's bytes as one stream: n - vpart bytes from the pieces, then
+ * the scratch. */
+struct store_vs {
+	const struct iovec *iov; /* the caller's pieces */
+	int i;                   /* current piece */
+	size_t at;               /* offset in it */
+	uint64_t vleft;          /* bytes still to take from the pieces */
+	const uint8_t *tail;     /* then the scratch, from here */
+};
+
+static void store_vs_init(struct store_vs *v, const struct store_op_priv *p, uint64_t n)
+{
+	v->iov = p->op->iov;
+	v->i = 0;
+	v->at = 0;
+	v->vleft = n - p->vpart;
+	v->tail = store_scratch(p);
+}
+
+/* store_vs_crc - crc32c continued from crc over the next n bytes. */
+static uint32_t store_vs_crc(struct store_vs *v, uint32_t crc, uint32_t n)
+{
+	while (n && v->vleft) {
+		size_t k = v->iov[v->i].iov_len - v->at;
+
+		if (k > n)
+			k = n;
+		if (k > v->vleft)
+			k = (size_t)v->vleft;
+		crc = crc32c(crc, (const uint8_t *)v->iov[v->i].iov_base + v->at, k);
+		v->at += k;
+		v->vleft -= k;
+		n -= (uint32_t)k;
+		if (v->at == v->iov[v->i].iov_len) {
+			v->i++;
+			v->at = 0;
+		}
+	}
+	if (n) {
+		crc = crc32c(crc, v->tail, n);
+		v->tail += n;
+	}
+	return crc;
+}
+
+/* store_iov_gather / store_iov_scatter - copy n bytes between a flat buffer
+ * and the pieces, in order (the bounce path). */
+static void store_iov_gather(const struct iovec *iov, uint8_t *dst, uint64_t n)
+{
+	for (int i = 0; n; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : (size_t)n;
+
+		if (k)
+			memcpy(dst, iov[i].iov_base, k);
+		dst += k;
+		n -= k;
+	}
+}
+
+static void store_iov_scatter(const struct iovec *iov, const uint8_t *src, uint64_t n)
+{
+	for (int i = 0; n; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : (size_t)n;
+
+		if (k)
+			memcpy(iov[i].iov_base, src, k);
+		src += k;
+		n -= k;
+	}
+}
+
 static void store_count_bad(struct store *s, const uint8_t id[16], uint64_t block, const char *what)
 {
 	char hex[33];
@@ -1508,9 +1783,47 @@ static int store_check_rec(struct store_op_priv *p, const struct store_ent *e,
 	return 0;
 }
 
-/* Start the write half of PUT/WRITE: p->data holds new_size bytes (padded). */
+/* Start the write half of PUT/WRITE: p->data holds new_size bytes (padded),
+ * or a direct scatter PUT's pieces and scratch do. */
 static int store_put_issue(struct store_op_priv *p);
 static void store_hwm_join(struct store_op_priv *p);
+
+/* store_put_crcs - the block crcs of the new data into p->meta; returns the
+ * chunk crc, and block 0's crc in *crc0. */
+static uint32_t store_put_crcs(struct store_op_priv *p, uint32_t nb, uint32_t *crc0)
+{
+	struct store *s = p->s;
+	uint32_t chunk = 0, r = (uint32_t)(p->new_size % STORE_BLOCK);
+	struct store_vs v;
+
+	*crc0 = 0;
+	if (!p->vec) {
+		for (uint32_t i = 0; i < nb; i++) {
+			uint32_t c = crc32c(0, p->data + (size_t)i * STORE_BLOCK, STORE_BLOCK);
+
+			if (i == 0)
+				*crc0 = c;
+			store_rec_put_crc(p->meta, i, c);
+		}
+		return crc32c(0, p->data, p->new_size);
+	}
+	/* One pass over the pieces: the chunk crc is combined from the block
+	 * crcs (the last block's before its zero padding). */
+	store_vs_init(&v, p, p->new_size);
+	for (uint32_t i = 0; i < nb; i++) {
+		uint32_t n = i == nb - 1 && r ? r : STORE_BLOCK;
+		uint32_t c = store_vs_crc(&v, 0, n);
+
+		chunk = store_crc_combine(chunk, c, n == STORE_BLOCK ? s->crc_op_blk :
+					  store_crc_shift_op(n));
+		if (n < STORE_BLOCK)
+			c = store_vs_crc(&v, c, STORE_BLOCK - n);
+		if (i == 0)
+			*crc0 = c;
+		store_rec_put_crc(p->meta, i, c);
+	}
+	return chunk;
+}
 
 static int store_put_start(struct store_op_priv *p)
 {
@@ -1518,7 +1831,7 @@ static int store_put_start(struct store_op_priv *p)
 	uint32_t nb = store_nblocks(p->new_size), ns = store_fmt_rec_slots(nb);
 	uint64_t blk = 0, slot = 0;
 	struct store_rec rec;
-	uint32_t crc0 = 0;
+	uint32_t crc0;
 	int ret;
 
 	ret = store_bmap_alloc(&s->blocks, nb, &blk);
@@ -1546,14 +1859,7 @@ static int store_put_start(struct store_op_priv *p)
 	rec.size = p->new_size;
 	rec.block = blk;
 	rec.nblocks = nb;
-	rec.chunk_crc = crc32c(0, p->data, p->new_size);
-	for (uint32_t i = 0; i < nb; i++) {
-		uint32_t c = crc32c(0, p->data + (size_t)i * STORE_BLOCK, STORE_BLOCK);
-
-		if (i == 0)
-			crc0 = c;
-		store_rec_put_crc(p->meta, i, c);
-	}
+	rec.chunk_crc = store_put_crcs(p, nb, &crc0);
 	store_rec_encode(p->meta, &rec, NULL, s->g.rec_seed);
 	p->op->version = rec.version;
 	memcpy(p->nw.id, p->op->id, 16);
@@ -1575,6 +1881,16 @@ static int store_put_start(struct store_op_priv *p)
  * on failure frees the new space and returns -errno. */
 static int store_ip_issue(struct store_op_priv *p);
 
+/* store_put_data - queue the data writes of a PUT: nb blocks at blk. */
+static int store_put_data(struct store_op_priv *p, uint64_t blk, uint32_t nb)
+{
+	uint64_t off = store_block_off(p->s, blk);
+
+	if (p->vec)
+		return store_vec_io(p, STORE_IO_WRITE, off);
+	return store_op_io(p, STORE_IO_WRITE, p->data, nb * STORE_BLOCK, off, 0);
+}
+
 static int store_put_issue(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -1590,8 +1906,7 @@ static int store_put_issue(struct store_op_priv *p)
 		 * verifies the data of records above the watermark). */
 		ret = 0;
 		if (nb)
-			ret = store_op_io(p, STORE_IO_WRITE, p->data, nb * STORE_BLOCK,
-					  store_block_off(s, blk), 0);
+			ret = store_put_data(p, blk, nb);
 		if (ret == 0)
 			ret = store_op_io(p, STORE_IO_WRITE, p->meta, ns * STORE_SLOT,
 					  store_slot_off(s, slot), 0);
@@ -1609,13 +1924,14 @@ static int store_put_issue(struct store_op_priv *p)
 		return 0;
 	}
 	if (nb) {
-		ret = store_op_io(p, STORE_IO_WRITE, p->data, nb * STORE_BLOCK,
-				  store_block_off(s, blk), 0);
-		if (ret < 0) {
+		ret = store_put_data(p, blk, nb);
+		if (ret < 0 && !p->pending) {
 			store_bmap_clear(&s->blocks, blk, nb);
 			store_bmap_clear(&s->slots, slot, ns);
 			return ret;
 		}
+		if (ret < 0)
+			p->err = ret; /* some are out: fail (and free) when they are done */
 	} else {
 		/* No data, but the flush still orders earlier erases before
 		 * this record (see the comment at the top). */
@@ -1884,10 +2200,12 @@ static int store_ip_start(struct store_op_priv *p)
 	p->nb = op->len / STORE_BLOCK;
 	if (store_direct_ok(op, op->len)) {
 		p->data = op->buf;
+		p->direct = 1;
 	} else {
 		if ((ret = store_take_bounce(p)) < 0)
 			return ret;
 		memcpy(p->data, op->buf, op->len);
+		s->ctr.bounce_bytes += op->len;
 	}
 	store_mark_mutating(p);
 	p->stage = ST_IP_READ;
@@ -2120,6 +2438,52 @@ static void store_ip_advance(struct store_op_priv *p)
 	}
 }
 
+/* store_get_check - the nb blocks read against their crcs (rec, or the
+ * entry's crc0 for a one-block chunk); 0 or -EBADMSG (counted). */
+static int store_get_check(struct store_op_priv *p, const struct store_rec *rec)
+{
+	struct store_vs v;
+
+	if (p->vec)
+		store_vs_init(&v, p, p->op->got);
+	for (uint32_t i = 0; i < p->nb; i++) {
+		uint32_t want = rec ? store_rec_crc(rec, p->b0 + i) : p->old.crc0;
+		uint32_t c = p->vec ? store_vs_crc(&v, 0, STORE_BLOCK) :
+			     crc32c(0, p->data + (size_t)i * STORE_BLOCK, STORE_BLOCK);
+
+		if (c != want) {
+			store_count_bad(p->s, p->old.id, p->b0 + i, "data");
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* store_get_finish - GET read: check it, then hand over the bytes that did
+ * not land in the caller's memory (bounce, partial sector). */
+static int store_get_finish(struct store_op_priv *p)
+{
+	struct store_op *op = p->op;
+	uint32_t skip = (uint32_t)(op->off - (uint64_t)p->b0 * STORE_BLOCK);
+	struct store_rec rec;
+	int big = p->old.size > STORE_BLOCK;
+
+	if (big && store_check_rec(p, &p->old, &rec) < 0)
+		return -EBADMSG;
+	if (store_get_check(p, big ? &rec : NULL) < 0)
+		return -EBADMSG;
+	if (p->vec) {
+		store_vec_part_out(p);
+	} else if (p->bounce >= 0) {
+		if (op->iov)
+			store_iov_scatter(op->iov, p->data + skip, op->got);
+		else
+			memcpy(op->buf, p->data + skip, op->got);
+		p->s->ctr.bounce_bytes += op->got;
+	}
+	return 0;
+}
+
 static void store_op_advance(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -2132,32 +2496,9 @@ static void store_op_advance(struct store_op_priv *p)
 		return;
 	}
 	switch (p->stage) {
-	case ST_GET_READ: {
-		uint32_t skip = (uint32_t)(op->off - (uint64_t)p->b0 * STORE_BLOCK);
-
-		if (p->err) {
-			store_complete(p, p->err);
-			return;
-		}
-		if (p->old.size > STORE_BLOCK && store_check_rec(p, &p->old, &rec) < 0) {
-			store_complete(p, -EBADMSG);
-			return;
-		}
-		for (uint32_t i = 0; i < p->nb; i++) {
-			uint32_t want = p->old.size > STORE_BLOCK ? store_rec_crc(&rec, p->b0 + i) :
-				       p->old.crc0;
-
-			if (crc32c(0, p->data + (size_t)i * STORE_BLOCK, STORE_BLOCK) != want) {
-				store_count_bad(s, p->old.id, p->b0 + i, "data");
-				store_complete(p, -EBADMSG);
-				return;
-			}
-		}
-		if (p->bounce >= 0)
-			memcpy(op->buf, p->data + skip, op->got);
-		store_complete(p, 0);
+	case ST_GET_READ:
+		store_complete(p, p->err ? p->err : store_get_finish(p));
 		return;
-	}
 	case ST_STAT_READ:
 		if (p->err) {
 			store_complete(p, p->err);
@@ -2198,6 +2539,7 @@ static void store_op_advance(struct store_op_priv *p)
 		memset(p->data + p->old.size, 0, (size_t)nb_new * STORE_BLOCK - p->old.size);
 		if (op->len)
 			memcpy(p->data + op->off, op->buf, op->len);
+		s->ctr.bounce_bytes += op->len;
 		ret = store_put_start(p);
 		if (ret < 0)
 			store_complete(p, ret);
@@ -2328,12 +2670,75 @@ static void store_mark_mutating(struct store_op_priv *p)
 	p->s->mutating = p;
 }
 
+/* store_get_issue - read GET's blocks (+ the record of a multi-block
+ * chunk): into the caller's memory when it can, else into a bounce buffer. */
+static int store_get_issue(struct store_op_priv *p, const struct store_ent *e)
+{
+	struct store *s = p->s;
+	struct store_op *op = p->op;
+	uint64_t off = store_block_off(s, e->block + p->b0);
+	int aligned = op->off % STORE_BLOCK == 0, ret;
+
+	if (op->iov ? aligned && store_vec_plan(p, op->got, p->nb) :
+	    aligned && store_direct_ok(op, (uint64_t)p->nb * STORE_BLOCK)) {
+		p->data = op->buf; /* NULL for pieces */
+		p->direct = 1;
+	} else if ((ret = store_take_bounce(p)) < 0) {
+		return ret;
+	}
+	/* The meta buffer: the record, and a direct scatter GET's scratch. */
+	if ((e->size > STORE_BLOCK || p->vec) && (ret = store_take_meta(p)) < 0)
+		return ret;
+	p->stage = ST_GET_READ;
+	ret = p->vec ? store_vec_io(p, STORE_IO_READ, off) :
+	      store_op_io(p, STORE_IO_READ, p->data, p->nb * STORE_BLOCK, off, 0);
+	if (ret == 0 && e->size > STORE_BLOCK)
+		ret = store_op_io(p, STORE_IO_READ, p->meta,
+				  store_fmt_rec_slots(store_nblocks(e->size)) * STORE_SLOT,
+				  store_slot_off(s, e->slot), 0);
+	if (ret < 0 && p->pending) {
+		p->err = ret; /* fail when the requests out are done */
+		ret = 0;
+	}
+	return ret;
+}
+
+/* store_put_prepare - PUT: use the caller's memory (buf or pieces) when the
+ * device can, else gather into a bounce buffer; either way the last block
+ * is padded with zeros (in-place WRITE and "a gap reads as zeros" rely on it). */
+static int store_put_prepare(struct store_op_priv *p)
+{
+	struct store_op *op = p->op;
+	uint32_t nb = store_nblocks(op->len);
+	int ret;
+
+	if (op->iov ? store_vec_plan(p, op->len, nb) :
+	    store_direct_ok(op, (uint64_t)nb * STORE_BLOCK)) {
+		p->data = op->buf; /* NULL for pieces */
+		p->direct = 1;
+		if (p->vec)
+			store_vec_part_in(p);
+		return 0;
+	}
+	if ((ret = store_take_bounce(p)) < 0)
+		return ret;
+	if (op->iov)
+		store_iov_gather(op->iov, p->data, op->len);
+	else if (op->len)
+		memcpy(p->data, op->buf, op->len);
+	memset(p->data + op->len, 0, (size_t)nb * STORE_BLOCK - op->len);
+	p->s->ctr.bounce_bytes += op->len;
+	return 0;
+}
+
 static int store_start(struct store *s, struct store_op_priv *p)
 {
 	struct store_op *op = p->op;
 	struct store_ent *e = store_ix_find(&s->ix, op->id);
 	int ret;
 
+	if ((ret = store_iov_check(op)) < 0)
+		return ret;
 	if (e) {
 		p->old = *e;
 		p->had_old = 1;
@@ -2373,19 +2778,7 @@ static int store_start(struct store *s, struct store_op_priv *p)
 		store_reader_enter(p);
 		p->b0 = (uint32_t)(op->off / STORE_BLOCK);
 		p->nb = store_nblocks(end) - p->b0;
-		if (op->off % STORE_BLOCK == 0 && store_direct_ok(op, (uint64_t)p->nb * STORE_BLOCK))
-			p->data = op->buf;
-		else if ((ret = store_take_bounce(p)) < 0)
-			return ret;
-		if (e->size > STORE_BLOCK && (ret = store_take_meta(p)) < 0)
-			goto fail;
-		p->stage = ST_GET_READ;
-		ret = store_op_io(p, STORE_IO_READ, p->data, p->nb * STORE_BLOCK,
-				  store_block_off(s, e->block + p->b0), 0);
-		if (ret == 0 && e->size > STORE_BLOCK)
-			ret = store_op_io(p, STORE_IO_READ, p->meta,
-					  store_fmt_rec_slots(store_nblocks(e->size)) * STORE_SLOT,
-					  store_slot_off(s, e->slot), 0);
+		ret = store_get_issue(p, e);
 		break;
 	}
 	case STORE_OP_STAT:
@@ -2409,18 +2802,8 @@ static int store_start(struct store *s, struct store_op_priv *p)
 			return -EFBIG;
 	}
 		p->new_size = op->len;
-		if ((ret = store_take_meta(p)) < 0)
+		if ((ret = store_take_meta(p)) < 0 || (ret = store_put_prepare(p)) < 0)
 			return ret;
-		if (store_direct_ok(op, (uint64_t)store_nblocks(op->len) * STORE_BLOCK)) {
-			p->data = op->buf;
-		} else {
-			if ((ret = store_take_bounce(p)) < 0)
-				goto fail;
-			if (op->len)
-				memcpy(p->data, op->buf, op->len);
-			memset(p->data + op->len, 0,
-			       (size_t)store_nblocks(op->len) * STORE_BLOCK - op->len);
-		}
 		store_mark_mutating(p);
 		ret = store_put_start(p);
 		break;
@@ -2644,7 +3027,9 @@ static int store_iov_len(const struct iovec *iov, int iovcnt, uint64_t *len)
 	return 0;
 }
 
-/* A private scratch buffer for the sync calls (the bounce pool is for ops). */
+/* A PUT of several pieces goes as a scatter/gather op (zero copy when they
+ * are aligned); a WRITE of several is gathered into a private scratch buffer
+ * first (the bounce pool is for ops). */
 static int store_sync_mut(struct store *s, int type, const uint8_t id[STORE_ID_LEN],
 			  uint64_t off, const struct iovec *iov, int iovcnt, uint64_t *version)
 {
@@ -2666,6 +3051,9 @@ static int store_sync_mut(struct store *s, int type, const uint8_t id[STORE_ID_L
 	if (iovcnt == 1) {
 		op.buf = iov[0].iov_base;
 		op.buf_cap = (uint32_t)len;
+	} else if (type == STORE_OP_PUT && iovcnt > 1) {
+		op.iov = iov;
+		op.iovcnt = iovcnt;
 	} else if (len) {
 		tmp = malloc(len);
 		if (!tmp)

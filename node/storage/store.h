@@ -56,6 +56,10 @@ struct store_info {
 	uint64_t chunks;          /* number of chunks */
 	uint32_t max_chunk;       /* maximum chunk size in bytes */
 	uint32_t format_version;  /* on-disk format version */
+	uint32_t vec_fixed;       /* 1: scatter/gather ops whose pieces lie in one
+				   * registered region run as READV_FIXED/
+				   * WRITEV_FIXED (Linux 6.15+); 0: plain
+				   * READV/WRITEV (still zero copy) */
 };
 
 struct store_stat {
@@ -79,7 +83,9 @@ void store_close(struct store *s);
 void store_get_info(struct store *s, struct store_info *out);
 
 /* Synchronous data operations. iov describes the caller's bytes; they need
- * not be aligned (the store copies into aligned buffers when they are not). */
+ * not be aligned (the store copies into aligned buffers when they are not;
+ * a PUT of pieces laid out as the scatter/gather ops below want is zero
+ * copy). */
 int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 	      int iovcnt, uint64_t *version);
 /* store_put_version - store_put with the version given (> 0) instead of the
@@ -128,6 +134,14 @@ struct store_counters {
 	uint64_t bytes_read;      /* device bytes read */
 	uint64_t bytes_written;   /* device bytes written */
 	uint64_t bounce;          /* ops that copied through a bounce buffer */
+	uint64_t bounce_bytes;    /* payload bytes the store copied with the CPU:
+				   * bounce gathers/scatters, WRITE merges, the
+				   * partial last sector of a direct scatter op */
+	uint64_t direct_ops;      /* GET/PUT/WRITE ops whose payload went between
+				   * the device and the caller's memory without a
+				   * bounce buffer (zero copy) */
+	uint64_t vec_fixed;       /* vectored device requests issued against a
+				   * registered region (READV/WRITEV_FIXED) */
 	uint64_t scrub_blocks;    /* blocks verified by scrub */
 	uint64_t scrub_bad;       /* blocks scrub found bad */
 	uint64_t scrub_passes;    /* completed scrub passes over the disk */
@@ -156,16 +170,39 @@ void store_get_counters(struct store *s, struct store_counters *out);
  * copy-on-write instead). At most one mutating op per chunk id may be in
  * flight (-EBUSY). Ops are batched: the device sees them at the
  * next store_poll, which submits everything queued in one io_uring_enter.
+ *
+ * Scatter/gather: a PUT or GET may give its bytes as pieces instead (iov,
+ * iovcnt; buf = NULL), e.g. the payloads of AF_XDP frames. PUT: the chunk is
+ * iov[0] || iov[1] || ..., and the lengths must add up to len. GET: bytes
+ * [off, off+got) are laid into the pieces in order; the lengths must add up
+ * to at least len. Anything else, and iov on WRITE/DELETE/STAT, is -EINVAL.
+ * The op is zero copy ("direct", counted in direct_ops) when every piece
+ * holding its bytes is 512-byte aligned and non-empty, every such piece but
+ * the one holding the last byte has a length that is a multiple of 512, a
+ * GET starts 4 KiB-aligned, and there are at most 9216 such pieces (9
+ * device requests of 1024; a 4 MiB chunk in 512-byte frames is 8192). The
+ * device then reads/writes the pieces themselves with vectored IO - as
+ * READV_FIXED/WRITEV_FIXED when all pieces of a request lie in one
+ * registered region and the kernel has them (store_info.vec_fixed), else
+ * READV/WRITEV - plus store-owned memory for the rest of the last 4 KiB
+ * block (zeros on PUT; read and checked, not returned, on GET). The last
+ * partial sector (up to 511 bytes, when the byte count is not a multiple of
+ * 512) goes through that store memory with a memcpy, counted in
+ * bounce_bytes. Otherwise the op gathers/scatters through a bounce buffer
+ * as above (counted in bounce and bounce_bytes; -EAGAIN when none is free).
+ * The iovec array and the pieces must stay valid, and a PUT's pieces
+ * unchanged, until the callback: the store hands the array to the kernel
+ * as it is (no copy) and walks it again at completion.
  */
 enum store_op_type {
-	STORE_OP_GET = 1,    /* read [off, off+len) into buf; res, got */
-	STORE_OP_PUT = 2,    /* replace the chunk with buf[0, len); version */
+	STORE_OP_GET = 1,    /* read [off, off+len) into buf (or iov); res, got */
+	STORE_OP_PUT = 2,    /* replace the chunk with buf[0, len) (or iov); version */
 	STORE_OP_WRITE = 3,  /* write buf[0, len) at off (chunk must exist); version */
 	STORE_OP_DELETE = 4, /* remove the chunk */
 	STORE_OP_STAT = 5,   /* fill stat */
 };
 
-#define STORE_OP_PRIV 320
+#define STORE_OP_PRIV 1024
 
 struct store_op {
 	/* set by the caller */
@@ -175,11 +212,13 @@ struct store_op {
 	uint32_t len;               /* GET: bytes wanted; PUT: chunk size; WRITE: bytes */
 	uint32_t buf_cap;           /* usable bytes at buf (>= len) */
 	void *buf;                  /* PUT/WRITE source, GET destination */
+	const struct iovec *iov;    /* PUT source / GET destination as pieces (buf = NULL); */
+	int iovcnt;                 /* the pieces, in order; total >= len (PUT: == len) */
 	void (*cb)(struct store_op *op); /* completion; called from store_poll */
 	void *user;                 /* caller's cookie */
 	/* results, valid in cb */
 	int res;                    /* 0 or -errno */
-	uint32_t got;               /* GET: bytes placed at buf */
+	uint32_t got;               /* GET: bytes placed at buf (or in the pieces) */
 	uint64_t version;           /* PUT/WRITE: the new version */
 	struct store_stat stat;     /* STAT: the chunk's stat */
 	/* private to the store */
