@@ -17,10 +17,14 @@
  * copy-on-write WRITEs commit with one flush (ONEFLUSH), with the watermark
  * raised every 24 KiB so crashes land inside its superblock writes too. The
  * crashed image is also fsck'ed as it is (leftovers, pending journal
- * replays and torn one-flush records are stale, never problems). Three
- * passes: flush commits (every crash point), FUA commits and a disk without
+ * replays and torn one-flush records are stale, never problems). Four
+ * passes: flush commits (every crash point), FUA commits, a disk without
  * the journal/one-flush features (two-flush commits, copy-on-write only),
- * each of those at every third point.
+ * and flush commits with every PUT a scatter PUT (op.iov: the data written
+ * straight from 512-byte aligned pieces by vectored requests, which the
+ * backend lands at sector granularity like any other write; one in seven
+ * with a misaligned piece, gathered through the bounce buffer), each of
+ * the last three at every third point.
  *
  * Env: STORE_CRASH_OPS (workload length), STORE_CRASH_STRIDE (test every
  * k-th crash point; default 1 = all).
@@ -386,6 +390,55 @@ static uint64_t n_replays;          /* journal replays done by the reopens */
 static uint64_t n_torn;             /* one-flush records dropped by the reopens */
 static int counting, fsck_errs;     /* fsck errors logged (see quiet_sink) */
 static int commit_fua;              /* store_cfg.commit_fua of this pass */
+static int scatter;                 /* PUTs of this pass are scatter PUTs */
+static uint64_t n_sdirect, n_sbounce; /* scatter PUTs that went direct, bounced */
+
+static void put_done(struct store_op *op)
+{
+	*(int *)op->user = 1;
+}
+
+/* put_scatter - PUT b[0, sz) as pieces of 3584 or 1024 bytes (by op number
+ * k), each 512-byte aligned with a gap after it; when k % 7 == 0 piece 1 is
+ * 8 bytes off alignment (the bounce path). Returns res or -errno. */
+static int put_scatter(struct store *s, const uint8_t id[16], const uint8_t *b, uint32_t sz,
+		       int k, uint64_t *ver)
+{
+	enum { STRIDE = PG + 512 };
+	static uint8_t mem[(MAX_CHUNK / 1024 + 1) * STRIDE] __attribute__((aligned(PG)));
+	static struct iovec iov[MAX_CHUNK / 1024 + 1];
+	static struct store_op op;
+	struct store_counters c0, c1;
+	uint32_t psz = k % 2 ? 1024 : 3584, at = 0;
+	int n = 0, done = 0, ret;
+
+	for (; at < sz; n++) {
+		uint32_t len = sz - at < psz ? sz - at : psz;
+
+		iov[n].iov_base = mem + (size_t)n * STRIDE + (n == 1 && k % 7 == 0 ? 8 : 0);
+		iov[n].iov_len = len;
+		memcpy(iov[n].iov_base, b + at, len);
+		at += len;
+	}
+	memset(&op, 0, sizeof(op));
+	op.type = STORE_OP_PUT;
+	memcpy(op.id, id, 16);
+	op.len = sz;
+	op.iov = iov;
+	op.iovcnt = n;
+	op.cb = put_done;
+	op.user = &done;
+	store_get_counters(s, &c0);
+	ret = store_submit(s, &op);
+	while (ret == 0 && !done)
+		ret = store_poll(s, 1) < 0 ? -EIO : 0;
+	if (ret == 0)
+		*ver = op.version;
+	store_get_counters(s, &c1);
+	n_sdirect += c1.direct_ops - c0.direct_ops;
+	n_sbounce += c1.bounce - c0.bounce;
+	return ret < 0 ? ret : op.res;
+}
 
 static void mkid(int i, uint8_t id[16])
 {
@@ -440,7 +493,10 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 			flight.size = sz;
 			memcpy(flight.data, buf, sz);
 			flight_id = i;
-			ret = store_put(s, id, &iov, 1, &ver);
+			if (scatter)
+				ret = put_scatter(s, id, buf, sz, k, &ver);
+			else
+				ret = store_put(s, id, &iov, 1, &ver);
 		} else if (kind == W_WRITE || kind == W_AWRITE) {
 			uint32_t off = rnd() % (acked[i].size + 2048);
 			uint32_t len = 1 + rnd() % 6000;
@@ -691,13 +747,15 @@ int main(void)
 
 	/* Pass 0 commits by flush (the default) and tests every crash point;
 	 * pass 1 commits with FUA record writes and tests every third; pass 2
-	 * runs on the legacy disk and tests every third. */
-	for (int pass = 0; pass < 3 && bad <= 10; pass++) {
+	 * runs on the legacy disk and tests every third; pass 3 is pass 0 with
+	 * scatter PUTs, at every third. */
+	for (int pass = 0; pass < 4 && bad <= 10; pass++) {
 		long step = pass ? 3 * stride : stride, ptotal;
 		struct img *start = pass == 2 ? legacy : base;
 		struct cdisk *r = cd_new(start);
 
 		commit_fua = pass == 1;
+		scatter = pass == 3;
 		/* Reference run: no crash; count the events. */
 		run_workload(r, nops, &s);
 		REQUIRE(s);
@@ -729,18 +787,19 @@ int main(void)
 			tested++;
 		}
 	}
-	printf("crash points tested: %ld of %ld events (%d ops; flush, FUA, legacy disk), "
-	       "failures: %ld\n", tested, total, nops, bad);
+	printf("crash points tested: %ld of %ld events (%d ops; flush, FUA, legacy disk, "
+	       "scatter PUTs), failures: %ld\n", tested, total, nops, bad);
 	printf("in-place WRITEs in the reference run: %llu (legacy disk: %llu); journal replays "
 	       "at reopen: %llu; torn one-flush records dropped at reopen: %llu\n",
-	       (unsigned long long)inplace_pass0, (unsigned long long)(n_inplace - 2 * inplace_pass0),
+	       (unsigned long long)inplace_pass0, (unsigned long long)(n_inplace - 3 * inplace_pass0),
 	       (unsigned long long)n_replays, (unsigned long long)n_torn);
-	CHECK(n_inplace == 2 * inplace_pass0); /* none on the legacy disk */
+	CHECK(n_inplace == 3 * inplace_pass0); /* none on the legacy disk */
 	CHECK(bad == 0);
 	CHECK(n_inplace > 0);
 	CHECK(n_replays > 0 || stride > 1);
 	CHECK(n_torn > 0 || stride > 1);
 	CHECK(tested > 0);
+	CHECK(n_sdirect > 0 && n_sbounce > 0); /* both scatter paths ran */
 	img_free(legacy);
 	img_free(base);
 	cd_free(d);
