@@ -291,7 +291,9 @@ int udp_transport_open(const struct net_addr *local, struct transport **out)
 	}
 	u->t.ops = &udp_ops;
 	udp_sockaddr_to_net(&ss, &u->t.local);
-	u->t.max_payload = 1500 - 20 - 8; /* Ethernet MTU; see rpc_cfg.mtu */
+	/* The largest Ferry datagram; rpc_cfg.mtu (--mtu) sizes fragments to
+	 * the path below that (1500 by default). */
+	u->t.max_payload = FERRY_MAX_DATAGRAM;
 	*out = &u->t;
 	return 0;
 fail:
