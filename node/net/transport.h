@@ -58,6 +58,31 @@ struct transport_ops {
 	/* Credits (datagrams) one peer may have in flight towards us without
 	 * the receive side dropping for lack of buffers. */
 	uint32_t (*rx_credits)(struct transport *t);
+	/*
+	 * Zero-copy extensions; NULL where the transport has none (udp).
+	 *
+	 * rx_hold_max - how many received datagrams the caller may keep
+	 * (not rx_release) beyond one rx_burst batch, e.g. a PUT's fragments
+	 * until the disk has them. The rest of the receive buffers stay with
+	 * the NIC, so rx_credits still holds with that many kept.
+	 *
+	 * TX frames lent to the caller: txz_alloc lends one frame and gives
+	 * its payload slot (*payload, *cap bytes; 512-byte aligned, the place
+	 * a datagram's payload goes behind the Ferry header); the caller
+	 * fills it (a disk read, say) and may send it any number of times
+	 * with txz_send, which writes the Ethernet/IP/UDP headers and hdr
+	 * (FERRY_HDR_LEN bytes) in front of the first len payload bytes and
+	 * queues the frame (-EBUSY: an earlier send of it has not completed
+	 * yet - that copy is still on its way; -ENOBUFS: TX ring full). The
+	 * frame goes back to the pool at txz_free once no send of it is in
+	 * flight. txz_alloc returns -ENOBUFS when lending more would starve
+	 * ordinary sends.
+	 */
+	uint32_t (*rx_hold_max)(struct transport *t);
+	int (*txz_alloc)(struct transport *t, uint64_t *frame, uint8_t **payload, uint32_t *cap);
+	int (*txz_send)(struct transport *t, uint64_t frame, const struct net_addr *to,
+			const void *hdr, uint32_t len);
+	void (*txz_free)(struct transport *t, uint64_t frame);
 	/* Append "name value\n" counter lines to buf; returns bytes written. */
 	size_t (*stats)(struct transport *t, char *buf, size_t cap);
 	void (*close)(struct transport *t);

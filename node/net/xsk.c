@@ -59,6 +59,9 @@ struct xsk_transport {
 	struct xsk_ring_prod tx;
 	uint64_t *tx_free;             /* stack of free TX frame addresses */
 	uint32_t tx_nfree;
+	uint16_t *tx_refs;             /* per TX frame: sends submitted, not completed */
+	uint8_t *tx_lent;              /* per TX frame: lent to the caller (txz_alloc) */
+	uint32_t tx_nlent;             /* frames lent now */
 	uint32_t tx_pending;           /* reserved + written, not yet submitted */
 	uint32_t tx_inflight;          /* submitted, completion not seen */
 	uint32_t rx_held;              /* handed out by rx_burst, not yet released */
@@ -66,7 +69,7 @@ struct xsk_transport {
 	/* counters */
 	uint64_t rx_packets, rx_bytes, rx_bad, rx_unsupported, fill_wakeups;
 	uint64_t tx_packets, tx_bytes, tx_nobufs, tx_too_big, tx_no_neigh, tx_kicks;
-	uint64_t tx_kick_errors;
+	uint64_t tx_kick_errors, txz_sends, txz_busy, txz_nobufs;
 };
 
 static struct xsk_transport *xsk_of(struct transport *t)
@@ -137,13 +140,13 @@ static int xsk_rx_burst(struct transport *t, struct net_pkt *pkts, int max)
 {
 	struct xsk_transport *x = xsk_of(t);
 	uint32_t idx = 0, n, i, nbad = 0;
-	uint64_t bad[64], now;
+	uint64_t bad[XSK_RX_BATCH], now;
 	int out = 0;
 
 	if (max <= 0)
 		return 0;
-	if ((uint32_t)max > 64)
-		max = 64; /* bounded by the bad[] stash */
+	if ((uint32_t)max > XSK_RX_BATCH)
+		max = XSK_RX_BATCH; /* bounded by the bad[] stash */
 	n = xsk_ring_cons__peek(&x->rx, (uint32_t)max, &idx);
 	if (!n) {
 		/* Zero-copy drivers stop when the fill ring ran dry and ask for a
@@ -194,7 +197,14 @@ static void xsk_rx_release(struct transport *t, struct net_pkt *pkts, int n)
 
 /* --- transmit ------------------------------------------------------------- */
 
-/* xsk_reclaim - move completed TX frames back to the free stack. */
+/* TX frames follow the RX frames in the UMEM. */
+static uint32_t xsk_tx_index(uint64_t frame)
+{
+	return (uint32_t)(frame / XSK_FRAME_SIZE) - XSK_RX_FRAMES;
+}
+
+/* xsk_reclaim - move completed TX frames back to the free stack (a lent
+ * frame stays out until txz_free). */
 static void xsk_reclaim(struct xsk_transport *x)
 {
 	uint32_t idx = 0, n, i;
@@ -202,9 +212,14 @@ static void xsk_reclaim(struct xsk_transport *x)
 	n = xsk_ring_cons__peek(&x->comp, XSK_TX_FRAMES, &idx);
 	if (!n)
 		return;
-	for (i = 0; i < n; i++)
-		x->tx_free[x->tx_nfree++] =
-			*xsk_ring_cons__comp_addr(&x->comp, idx + i) & ~(uint64_t)(XSK_FRAME_SIZE - 1);
+	for (i = 0; i < n; i++) {
+		uint64_t f = *xsk_ring_cons__comp_addr(&x->comp, idx + i) &
+			     ~(uint64_t)(XSK_FRAME_SIZE - 1);
+		uint32_t k = xsk_tx_index(f);
+
+		if (--x->tx_refs[k] == 0 && !x->tx_lent[k])
+			x->tx_free[x->tx_nfree++] = f;
+	}
 	xsk_ring_cons__release(&x->comp, n);
 	x->tx_inflight -= n;
 }
@@ -222,52 +237,18 @@ static uint16_t xsk_ip_csum(const void *hdr)
 	return (uint16_t)~s;
 }
 
-static int xsk_tx(struct transport *t, const struct net_addr *to, const struct iovec *iov,
-		  int iovcnt)
+/* xsk_l2_build - Ethernet/IPv4/UDP headers at f for a UDP payload of
+ * total bytes to (ip, port) via next-hop mac. */
+static void xsk_l2_build(struct xsk_transport *x, uint8_t *f, const uint8_t mac[6],
+			 uint32_t ipaddr, uint16_t port, size_t total)
 {
-	struct xsk_transport *x = xsk_of(t);
-	struct xdp_desc *d;
-	struct ethhdr *eth;
-	struct iphdr *ip;
-	struct udphdr *udp;
-	uint8_t mac[6], *f, *p;
-	uint32_t idx = 0, ipaddr;
-	size_t total = 0;
-	uint64_t addr;
-	int i, err;
+	struct ethhdr *eth = (struct ethhdr *)f;
+	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
 
-	if (to->family != AF_INET)
-		return -EAFNOSUPPORT;
-	for (i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	if (total > x->t.max_payload) {
-		x->tx_too_big++;
-		return -EMSGSIZE;
-	}
-	memcpy(&ipaddr, to->ip, 4);
-	err = neigh_lookup(x->neigh, ipaddr, mac);
-	if (err == -EAGAIN) {
-		/* Like a kernel socket whose ARP is pending: the datagram is lost
-		 * and the reliable layer's retry finds the neighbour resolved. */
-		x->tx_no_neigh++;
-		return 0;
-	}
-	if (err)
-		return err;
-	if (!x->tx_nfree)
-		xsk_reclaim(x);
-	if (!x->tx_nfree || xsk_ring_prod__reserve(&x->tx, 1, &idx) != 1) {
-		x->tx_nobufs++;
-		return -ENOBUFS;
-	}
-	addr = x->tx_free[--x->tx_nfree] + XSK_L2_OFFSET;
-	f = xsk_umem__get_data(x->area, addr);
-
-	eth = (struct ethhdr *)f;
 	memcpy(eth->h_dest, mac, 6);
 	memcpy(eth->h_source, x->mac, 6);
 	eth->h_proto = htons(ETH_P_IP);
-	ip = (struct iphdr *)(eth + 1);
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->tos = 0;
@@ -280,25 +261,159 @@ static int xsk_tx(struct transport *t, const struct net_addr *to, const struct i
 	memcpy(&ip->saddr, x->cfg.local.ip, 4);
 	ip->daddr = ipaddr;
 	ip->check = xsk_ip_csum(ip);
-	udp = (struct udphdr *)(ip + 1);
 	udp->source = x->cfg.local.port;
-	udp->dest = to->port;
+	udp->dest = port;
 	udp->len = htons((uint16_t)(sizeof(*udp) + total));
 	udp->check = 0; /* IPv4 allows 0; Ferry's crc32c covers header and payload */
-	p = (uint8_t *)(udp + 1);
+}
+
+/* xsk_tx_prep - checks shared by both send paths: size, family, next hop.
+ * Returns 0 with *ipaddr and mac filled, 1 when the datagram is to be
+ * dropped silently (neighbour pending), or -errno. */
+static int xsk_tx_prep(struct xsk_transport *x, const struct net_addr *to, size_t total,
+		       uint32_t *ipaddr, uint8_t mac[6])
+{
+	int err;
+
+	if (to->family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (total > x->t.max_payload) {
+		x->tx_too_big++;
+		return -EMSGSIZE;
+	}
+	memcpy(ipaddr, to->ip, 4);
+	err = neigh_lookup(x->neigh, *ipaddr, mac);
+	if (err == -EAGAIN) {
+		/* Like a kernel socket whose ARP is pending: the datagram is lost
+		 * and the reliable layer's retry finds the neighbour resolved. */
+		x->tx_no_neigh++;
+		return 1;
+	}
+	return err;
+}
+
+/* xsk_tx_queue - put frame (whose datagram of total UDP payload bytes is
+ * built at frame + XSK_L2_OFFSET) on the TX ring slot idx. */
+static void xsk_tx_queue(struct xsk_transport *x, uint32_t idx, uint64_t frame, size_t total)
+{
+	struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx);
+
+	d->addr = frame + XSK_L2_OFFSET;
+	d->len = (uint32_t)(XSK_HDRS_LEN + total);
+	d->options = 0;
+	x->tx_refs[xsk_tx_index(frame)]++;
+	x->tx_pending++;
+	x->tx_packets++;
+	x->tx_bytes += total;
+}
+
+static int xsk_tx(struct transport *t, const struct net_addr *to, const struct iovec *iov,
+		  int iovcnt)
+{
+	struct xsk_transport *x = xsk_of(t);
+	uint8_t mac[6], *p;
+	uint32_t idx = 0, ipaddr;
+	size_t total = 0;
+	uint64_t frame;
+	int i, err;
+
+	for (i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	err = xsk_tx_prep(x, to, total, &ipaddr, mac);
+	if (err)
+		return err < 0 ? err : 0;
+	if (!x->tx_nfree)
+		xsk_reclaim(x);
+	if (!x->tx_nfree || xsk_ring_prod__reserve(&x->tx, 1, &idx) != 1) {
+		x->tx_nobufs++;
+		return -ENOBUFS;
+	}
+	frame = x->tx_free[--x->tx_nfree];
+	p = xsk_umem__get_data(x->area, frame + XSK_L2_OFFSET);
+	xsk_l2_build(x, p, mac, ipaddr, to->port, total);
+	p += XSK_HDRS_LEN;
 	for (i = 0; i < iovcnt; i++) {
 		memcpy(p, iov[i].iov_base, iov[i].iov_len);
 		p += iov[i].iov_len;
 	}
-
-	d = xsk_ring_prod__tx_desc(&x->tx, idx);
-	d->addr = addr;
-	d->len = (uint32_t)(XSK_HDRS_LEN + total);
-	d->options = 0;
-	x->tx_pending++;
-	x->tx_packets++;
-	x->tx_bytes += total;
+	xsk_tx_queue(x, idx, frame, total);
 	return 0;
+}
+
+/* --- TX frames lent to the caller (zero-copy answers) ------------------- */
+
+static int xsk_txz_alloc(struct transport *t, uint64_t *frame, uint8_t **payload, uint32_t *cap)
+{
+	struct xsk_transport *x = xsk_of(t);
+	uint64_t f;
+
+	if (x->tx_nfree <= XSK_TX_RESERVE)
+		xsk_reclaim(x);
+	if (x->tx_nfree <= XSK_TX_RESERVE) {
+		x->txz_nobufs++;
+		return -ENOBUFS;
+	}
+	f = x->tx_free[--x->tx_nfree];
+	x->tx_lent[xsk_tx_index(f)] = 1;
+	x->tx_nlent++;
+	*frame = f;
+	*payload = xsk_umem__get_data(x->area, f + XSK_PAYLOAD_OFFSET);
+	*cap = XSK_FRAME_SIZE - XSK_PAYLOAD_OFFSET;
+	return 0;
+}
+
+static int xsk_txz_send(struct transport *t, uint64_t frame, const struct net_addr *to,
+			const void *hdr, uint32_t len)
+{
+	struct xsk_transport *x = xsk_of(t);
+	size_t total = FERRY_HDR_LEN + (size_t)len;
+	uint8_t mac[6], *p;
+	uint32_t idx = 0, ipaddr;
+	int err;
+
+	if (len > XSK_FRAME_SIZE - XSK_PAYLOAD_OFFSET)
+		return -EMSGSIZE;
+	if (x->tx_refs[xsk_tx_index(frame)]) {
+		/* Rewriting headers under a send in flight could tear it. */
+		x->txz_busy++;
+		return -EBUSY;
+	}
+	err = xsk_tx_prep(x, to, total, &ipaddr, mac);
+	if (err)
+		return err < 0 ? err : 0;
+	if (xsk_ring_prod__reserve(&x->tx, 1, &idx) != 1) {
+		x->tx_nobufs++;
+		return -ENOBUFS;
+	}
+	p = xsk_umem__get_data(x->area, frame + XSK_L2_OFFSET);
+	xsk_l2_build(x, p, mac, ipaddr, to->port, total);
+	memcpy(p + XSK_HDRS_LEN, hdr, FERRY_HDR_LEN);
+	xsk_tx_queue(x, idx, frame, total);
+	x->txz_sends++;
+	return 0;
+}
+
+static void xsk_txz_free(struct transport *t, uint64_t frame)
+{
+	struct xsk_transport *x = xsk_of(t);
+	uint32_t k = xsk_tx_index(frame);
+
+	if (!x->tx_lent[k]) {
+		log_err("xsk: TX frame %llu freed but not lent", (unsigned long long)frame);
+		return;
+	}
+	x->tx_lent[k] = 0;
+	x->tx_nlent--;
+	if (!x->tx_refs[k])
+		x->tx_free[x->tx_nfree++] = frame;
+}
+
+static uint32_t xsk_rx_hold_max(struct transport *t)
+{
+	(void)t;
+	/* RX frames not promised to senders (rx_credits) nor to one rx_burst
+	 * batch in the caller's hands. */
+	return XSK_RX_FRAMES - XSK_RX_CREDITS - 2 * XSK_RX_BATCH;
 }
 
 static int xsk_tx_flush(struct transport *t)
@@ -355,11 +470,11 @@ static uint32_t xsk_rx_credits(struct transport *t)
 	struct xsk_transport *x = xsk_of(t);
 	uint32_t c;
 
-	/* Half the RX frames may sit with the caller (held for disk writes) or
-	 * in the RX ring; the other half is what senders may have in flight.
-	 * With max_peers 0 that half is returned whole and the caller shares
+	/* XSK_RX_CREDITS RX frames are what senders may have in flight; the
+	 * rest sit in the RX ring, in a batch with the caller, or are held by
+	 * it for disk writes (at most rx_hold_max). With max_peers 0 that half is returned whole and the caller shares
 	 * it out (rpc_srv divides by its active requests, as for udp). */
-	c = XSK_RX_FRAMES / 2;
+	c = XSK_RX_CREDITS;
 	if (x->cfg.max_peers)
 		c /= x->cfg.max_peers;
 	return c ? c : 1;
@@ -405,6 +520,10 @@ static size_t xsk_stats(struct transport *t, char *buf, size_t cap)
 	XSK_STAT("xsk_tx_kicks", x->tx_kicks);
 	XSK_STAT("xsk_tx_kick_errors", x->tx_kick_errors);
 	XSK_STAT("xsk_tx_inflight", x->tx_inflight);
+	XSK_STAT("xsk_tx_lent", x->tx_nlent);
+	XSK_STAT("xsk_txz_sends", x->txz_sends);
+	XSK_STAT("xsk_txz_busy", x->txz_busy);
+	XSK_STAT("xsk_txz_nobufs", x->txz_nobufs);
 	neigh_get_stats(x->neigh, &ns);
 	XSK_STAT("xsk_neigh_hits", ns.hits);
 	XSK_STAT("xsk_neigh_misses", ns.misses);
@@ -515,6 +634,8 @@ static void xsk_close(struct transport *t)
 	if (x->area)
 		munmap(x->area, x->area_len);
 	free(x->tx_free);
+	free(x->tx_refs);
+	free(x->tx_lent);
 	neigh_close(x->neigh);
 	if (x->steer)
 		xdp_steer_disown(x->steer, x);
@@ -530,6 +651,10 @@ static const struct transport_ops xsk_ops = {
 	.tx_flush = xsk_tx_flush,
 	.poll_fd = xsk_poll_fd,
 	.rx_credits = xsk_rx_credits,
+	.rx_hold_max = xsk_rx_hold_max,
+	.txz_alloc = xsk_txz_alloc,
+	.txz_send = xsk_txz_send,
+	.txz_free = xsk_txz_free,
 	.stats = xsk_stats,
 	.close = xsk_close,
 };
@@ -638,7 +763,9 @@ int xsk_transport_open(const struct xsk_transport_cfg *cfg, struct transport **o
 		xsk_fill_put(x, addrs, k);
 	}
 	x->tx_free = calloc(XSK_TX_FRAMES, sizeof(*x->tx_free));
-	if (!x->tx_free) {
+	x->tx_refs = calloc(XSK_TX_FRAMES, sizeof(*x->tx_refs));
+	x->tx_lent = calloc(XSK_TX_FRAMES, sizeof(*x->tx_lent));
+	if (!x->tx_free || !x->tx_refs || !x->tx_lent) {
 		err = -ENOMEM;
 		goto err;
 	}

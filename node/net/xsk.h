@@ -60,40 +60,35 @@
  * xsk_k_tx_ring_empty, and the steering program's xdp_<name> counters
  * (per interface: printed by one of the queues' transports only).
  *
- * Zero-copy payload path (design notes for the follow-up; only the UMEM
- * accessor below exists today):
- *  - Register the whole UMEM with io_uring as ONE fixed buffer:
- *    xsk_transport_umem() gives [base, len) (16 MiB, page aligned) for
- *    store_register_region(). Its pages are already pinned by the UMEM
- *    registration; io_uring pins them again, which is fine. The area is
- *    MAP_HUGETLB when hugepages exist (fewer pins and TLB misses).
- *  - PUT path. A full fragment's payload sits at frame + 512, 512-aligned,
- *    3584 bytes (7 sectors). The store writes whole 4 KiB blocks (per-block
- *    checksums), so 3584-byte pieces would go through its bounce buffers.
- *    Real zero copy needs 4096-byte payload fragments, i.e. frames larger
- *    than 4 KiB: either UMEM chunks of 8 KiB on hugepages (kernel >= 6.6
- *    allows chunk_size > PAGE_SIZE with hugepage-backed UMEM; verify on the
- *    target kernel) with MTU >= 4250, or multi-buffer AF_XDP (XDP_USE_SG,
- *    payload split over two frames -> an io_uring writev of two fixed
- *    iovecs). Either way the wire header stays; FERRY_MAX_FRAG_PAYLOAD
- *    grows to 4096 and the frame headroom keeps the payload at +512.
- *    The node then submits STORE_OP_WRITE per fragment (buf = payload,
- *    buf_cap = the 4 KiB slot to the frame's end) and calls rx_release from
- *    the store callback, not right after rpc input: the frame stays out of
- *    the fill ring until the disk has it, so the NIC cannot overwrite it.
- *    rx_credits already assumes half the RX frames may be held this way;
- *    held frames show as xsk_rx_held.
- *  - GET path. New ops tx_reserve(t, to, payload_len, &payload, &slot) /
- *    tx_commit(t, slot, hdr) would hand the caller a TX frame whose payload
- *    slot is at +512; the store reads into it (READ_FIXED, 4 KiB aligned),
- *    the callback computes payload_crc, and the transport writes
- *    Ethernet/IP/UDP + ferry_hdr in front and queues the descriptor. TX
- *    frames lent to the disk are simply not on the free stack.
+ * Zero-copy payload path (rpc.c "zero copy", node.c, store.h):
+ *  - The whole UMEM is one io_uring fixed buffer of the store
+ *    (xsk_transport_umem -> store_register_region): the disk reads and
+ *    writes frames with READV_FIXED/WRITEV_FIXED where the kernel has them
+ *    (6.15+), plain READV/WRITEV (pages pinned per IO) before that.
+ *  - PUT. A fragment's payload sits at frame + 512, 512-aligned, its length
+ *    a multiple of 512 except at the message's end. The RPC layer keeps
+ *    the RX frames of a request (rx_hold_max of them at most) instead of
+ *    copying them; the node hands them to the store as an iovec, and the
+ *    store writes the 4 KiB blocks straight from the frames (per-block
+ *    crc32c computed across pieces). The frames go back to the fill ring
+ *    when the request is answered, i.e. when the disk has the data. Held
+ *    frames show as xsk_rx_held; XSK_RX_CREDITS frames always stay for
+ *    senders in flight, so holding never makes the NIC drop.
+ *  - GET. The RPC layer borrows TX frames (txz_alloc), one per answer
+ *    fragment; the store reads the chunk into their payload slots; the
+ *    RPC layer writes Ethernet/IPv4/UDP + ferry_hdr in front (txz_send) and
+ *    sends them, and resends the same frames on loss, until the client's
+ *    final ACK returns them (txz_free). XSK_TX_RESERVE frames are never
+ *    lent, so ACKs and small answers always find one.
  *  - Copy mode (veth, virtio without ZC) gains too: the kernel copies into
- *    the UMEM anyway, and the node then copies nothing.
- *  - Fallbacks: the last (short) fragment of a message, VLAN-tagged or
- *    IPv4-options frames (payload off the 512 boundary), and IPv6 go
- *    through the store's bounce buffers.
+ *    and out of the UMEM, and the node copies nothing. xsk_mode says which.
+ *  - Where it cannot apply, the payload is copied and counted
+ *    (rpc_payload_copied_bytes, store_bounce_bytes; summed in
+ *    node_payload_copied_bytes): requests the handler needs contiguous
+ *    (WRITE, the cluster chain path), more held frames than the budget,
+ *    answers whose client went quiet (their frames are reclaimed), the
+ *    final partial 512-byte sector of an unaligned size, VLAN-tagged or
+ *    IPv4-options frames (payload off the 512 boundary), the udp transport.
  */
 #ifndef FERRY_XSK_H
 #define FERRY_XSK_H
@@ -105,11 +100,15 @@
 #include "net/xdp_link.h"
 
 #define XSK_FRAME_SIZE     4096
-#define XSK_RX_FRAMES      2048  /* = fill ring size = RX ring size */
-#define XSK_TX_FRAMES      2048  /* = TX ring size = completion ring size */
+#define XSK_RX_FRAMES      8192  /* = fill ring size = RX ring size */
+#define XSK_TX_FRAMES      4096  /* = TX ring size = completion ring size */
 #define XSK_FRAMES         (XSK_RX_FRAMES + XSK_TX_FRAMES)
+#define XSK_RX_CREDITS     1024  /* RX frames senders may fill (rx_credits) */
+#define XSK_RX_BATCH       64    /* most datagrams one rx_burst hands out */
+#define XSK_TX_RESERVE     512   /* TX frames never lent (txz_alloc): ACKs, small answers */
 #define XSK_XDP_HEADROOM   256   /* XDP_PACKET_HEADROOM, fixed by the kernel */
-#define XSK_L2_OFFSET      (512 - 14 - 20 - 8 - 112)              /* 358 */
+#define XSK_PAYLOAD_OFFSET 512   /* a Ferry datagram's payload within its frame */
+#define XSK_L2_OFFSET      (XSK_PAYLOAD_OFFSET - 14 - 20 - 8 - 112) /* 358 */
 #define XSK_UMEM_HEADROOM  (XSK_L2_OFFSET - XSK_XDP_HEADROOM)      /* 102 */
 
 enum xsk_bind_mode {
