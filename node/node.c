@@ -154,6 +154,27 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 			off += MIN((size_t)k, cap - off - 1);
 		off += rpc_counters_format(rpc_client_counters(n->fwd), buf + off, cap - off);
 	}
+	{
+		/* Payload the node copied with its CPU: the RPC layer's copies
+		 * (every path, and the node's own client) plus the store's. Zero
+		 * on the AF_XDP path for aligned PUT/GET (xsk.h). */
+		struct store_counters sc;
+		uint64_t copied = n->fwd ? rpc_client_counters(n->fwd)->payload_copied : 0;
+
+		store_get_counters(n->store, &sc);
+		for (uint32_t i = 0; i < n->npaths; i++)
+			copied += rpc_srv_counters(n->paths[i].srv)->payload_copied;
+		copied += sc.bounce_bytes;
+		k = snprintf(buf + off, cap - off,
+			     "node_payload_copied_bytes %llu\nstore_bounce_ops %llu\n"
+			     "store_bounce_bytes %llu\nstore_direct_ops %llu\nstore_vec_fixed %u\n"
+			     "store_vec_fixed_ios %llu\n",
+			     (unsigned long long)copied, (unsigned long long)sc.bounce,
+			     (unsigned long long)sc.bounce_bytes, (unsigned long long)sc.direct_ops,
+			     n->info.vec_fixed, (unsigned long long)sc.vec_fixed);
+		if (k > 0)
+			off += MIN((size_t)k, cap - off - 1);
+	}
 	for (uint32_t i = 0; i < n->npaths; i++) {
 		/* Counters of every path, summed per name by readers when > 1. */
 		off += rpc_counters_format(rpc_srv_counters(n->paths[i].srv), buf + off, cap - off);
@@ -262,10 +283,10 @@ static void node_op_retry(struct node *n)
 	}
 }
 
-/* Start a store op for request r; answers -EBUSY when the node has too many
- * in flight (the client retries). */
+/* Start a store op for request r on buf (cap bytes) or on the pieces iov;
+ * answers -EBUSY when the node has too many in flight (the client retries). */
 static void node_op_start(struct node *n, struct rpc_srv *srv, struct rpc_sreq *r, int type,
-			  void *buf, uint32_t len, uint32_t cap)
+			  void *buf, uint32_t len, uint32_t cap, const struct iovec *iov, int iovcnt)
 {
 	const struct ferry_hdr *h = rpc_sreq_hdr(r);
 	struct node_op *op = n->free_ops;
@@ -284,6 +305,8 @@ static void node_op_start(struct node *n, struct rpc_srv *srv, struct rpc_sreq *
 	op->sop.len = len;
 	op->sop.buf = buf;
 	op->sop.buf_cap = cap;
+	op->sop.iov = iov;
+	op->sop.iovcnt = iovcnt;
 	op->sop.cb = node_op_done;
 	op->n = n;
 	op->srv = srv;
@@ -441,12 +464,29 @@ static int node_install(struct node *n, const uint8_t id[16], const uint8_t *p, 
 static int node_handle_cluster(struct node *n, struct rpc_srv *srv, struct rpc_sreq *r)
 {
 	const struct ferry_hdr *h = rpc_sreq_hdr(r);
-	uint32_t len;
-	uint8_t *payload = rpc_sreq_payload(r, &len);
-	uint8_t *owned = NULL;
+	uint32_t len = 0;
+	uint8_t *payload = NULL, *owned = NULL;
 	uint64_t v, have = 0;
 	int pos, succ, err;
 
+	/* The chain path stores with synchronous calls and forwards the payload
+	 * whole: it takes it contiguous (a copy where it was held). */
+	switch (h->op) {
+	case FERRY_OP_COPY_PUT:
+	case FERRY_OP_REPL_PUT:
+	case FERRY_OP_PUT:
+	case FERRY_OP_WRITE:
+		if (h->op == FERRY_OP_PUT || h->op == FERRY_OP_WRITE ? h->epoch != 0 : 1) {
+			payload = rpc_sreq_payload(srv, r, &len);
+			if (!payload && len) {
+				rpc_sreq_reply(srv, r, -ENOMEM, 0);
+				return 1;
+			}
+		}
+		break;
+	default:
+		break;
+	}
 	switch (h->op) {
 	case FERRY_OP_CTL_GETMAP: {
 		/* The map this node runs under: clients fall back on it while ctl
@@ -599,8 +639,7 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 {
 	struct node *n = arg;
 	const struct ferry_hdr *h = rpc_sreq_hdr(r);
-	uint32_t len;
-	uint8_t *payload = rpc_sreq_payload(r, &len);
+	uint32_t len = h->msg_len;
 	int err = 0;
 
 	n->ops[h->op]++;
@@ -617,36 +656,51 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 		rpc_sreq_reply(srv, r, 0, 16);
 		return;
 	}
-	case FERRY_OP_PUT:
-	case FERRY_OP_WRITE:
-		if (len != h->length) {
-			err = -EINVAL;
+	case FERRY_OP_PUT: {
+		/* Written to disk from the buffers the payload arrived in. */
+		int cnt = 0;
+		const struct iovec *iov = rpc_sreq_payload_iov(r, &cnt);
+
+		if (len != h->length || !iov) {
+			err = len != h->length ? -EINVAL : -ENOMEM;
 			break;
 		}
-		node_op_start(n, srv, r, h->op == FERRY_OP_PUT ? STORE_OP_PUT : STORE_OP_WRITE,
-			      payload, len, node_buf_cap(len));
+		node_op_start(n, srv, r, STORE_OP_PUT, NULL, len, 0, iov, cnt);
 		return;
+	}
+	case FERRY_OP_WRITE: {
+		uint8_t *payload = rpc_sreq_payload(srv, r, &len);
+
+		if (len != h->length || (!payload && len)) {
+			err = len != h->length ? -EINVAL : -ENOMEM;
+			break;
+		}
+		node_op_start(n, srv, r, STORE_OP_WRITE, payload, len, node_buf_cap(len), NULL, 0);
+		return;
+	}
 	case FERRY_OP_GET: {
+		/* Read from disk into the buffers the answer is sent from. */
 		uint32_t want = MIN(h->length, n->info.max_chunk);
-		uint8_t *out;
+		const struct iovec *iov;
+		int cnt = 0;
 
 		if (!want) { /* a zero-length read answers whether the chunk exists */
-			node_op_start(n, srv, r, STORE_OP_STAT, NULL, 0, 0);
+			node_op_start(n, srv, r, STORE_OP_STAT, NULL, 0, 0, NULL, 0);
 			return;
 		}
-		out = rpc_sreq_reply_buf(srv, r, want);
-		if (!out) {
+		iov = rpc_sreq_reply_iov(srv, r, want, &cnt);
+		if (!iov) {
 			err = -ENOMEM;
 			break;
 		}
-		node_op_start(n, srv, r, STORE_OP_GET, out, want, node_buf_cap(want));
+		node_op_start(n, srv, r, STORE_OP_GET, NULL, want, 0, iov, cnt);
 		return;
 	}
 	case FERRY_OP_DELETE:
-		node_op_start(n, srv, r, STORE_OP_DELETE, NULL, 0, 0);
+		node_op_start(n, srv, r, STORE_OP_DELETE, NULL, 0, 0, NULL, 0);
 		return;
 	case FERRY_OP_STAT:
-		node_op_start(n, srv, r, STORE_OP_STAT, NULL, 0, 0);
+		node_op_start(n, srv, r, STORE_OP_STAT, NULL, 0, 0, NULL, 0);
 		return;
 	case FERRY_OP_LIST: {
 		uint32_t max = MIN(h->length ? h->length : NODE_LIST_MAX, NODE_LIST_MAX);
@@ -703,17 +757,21 @@ static int node_path_poll(struct node_path *p)
 
 	if (cnt <= 0)
 		return cnt;
+	int nrel = 0;
+
 	now = util_now_ns();
 	for (int i = 0; i < cnt; i++) {
 		/* Responses are answers to this node's own forwards and copies;
-		 * everything else is a request (or a client's ACK) for the server. */
+		 * everything else is a request (or a client's ACK) for the server,
+		 * which may keep the buffer (a PUT fragment bound for the disk). */
 		const struct ferry_hdr *h = (const struct ferry_hdr *)pkts[i].data;
 		if (p->fwd && pkts[i].len >= FERRY_HDR_LEN && (h->flags & FERRY_F_RESP))
 			rpc_client_input(p->fwd, &pkts[i]);
-		else
-			rpc_srv_input(p->srv, &pkts[i], now);
+		else if (rpc_srv_input(p->srv, &pkts[i], now))
+			continue;
+		pkts[nrel++] = pkts[i];
 	}
-	p->t->ops->rx_release(p->t, pkts, cnt);
+	p->t->ops->rx_release(p->t, pkts, nrel);
 	return cnt;
 }
 
@@ -753,6 +811,27 @@ static void node_wait(struct node *n, int wait_ms)
 		poll(pfd, k, wait_ms);
 }
 
+/* The UMEM of an AF_XDP path becomes an io_uring fixed buffer of the store:
+ * PUT fragments are written from, and GET answers read into, its frames. */
+static void node_register_umem(struct node *n, struct transport *t)
+{
+	size_t len = 0;
+	void *base;
+	int reg;
+
+	if (xsk_transport_umem(t, &base, &len) < 0)
+		return;
+	reg = store_register_region(n->store, base, len);
+	store_get_info(n->store, &n->info);
+	if (reg < 0)
+		log_warn("node: UMEM not registered with io_uring (%s); the disk still reads and "
+			 "writes the frames, as plain buffers", strerror(-reg));
+	else
+		log_info("node: zero copy: UMEM (%zu MiB) is io_uring fixed buffer %d; vectored "
+			 "IO on it %s", len >> 20, reg,
+			 n->info.vec_fixed ? "READV/WRITEV_FIXED" : "READV/WRITEV (kernel < 6.15)");
+}
+
 static int node_open_paths(struct node *n, const struct net_addr *local, struct rpc_cfg *rcfg)
 {
 	const struct node_cfg *cfg = n->cfg;
@@ -789,6 +868,8 @@ static int node_open_paths(struct node *n, const struct net_addr *local, struct 
 					strerror(-err));
 				return err;
 			}
+			if (!cfg->copy_payload)
+				node_register_umem(n, p->t);
 		} else {
 			err = udp_transport_open(local, &p->t);
 			if (err) {
@@ -948,6 +1029,7 @@ int node_run(const struct node_cfg *cfg)
 	rcfg.max_msg = MAX(n.info.max_chunk, 64u << 10) + 4096;
 	if (cfg->mtu)
 		rcfg.mtu = cfg->mtu;
+	rcfg.no_zc = cfg->copy_payload;
 	err = node_open_paths(&n, &local, &rcfg);
 	if (err)
 		goto out;

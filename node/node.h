@@ -29,6 +29,7 @@ struct node_cfg {
 	double weight;                /* placement weight (0 = 1.0) */
 	double recovery_mb_s;         /* re-replication/rebalancing copy rate (0 = unlimited) */
 	int xdp_generic;              /* allow generic (skb) XDP when native fails */
+	int copy_payload;             /* no zero copy on AF_XDP (rpc_cfg.no_zc): to compare */
 	volatile sig_atomic_t *stop;  /* set non-zero to make node_run return */
 };
 

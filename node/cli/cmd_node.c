@@ -14,7 +14,7 @@ static struct {
 	const char *disk, *listen, *iface, *transport, *cluster, *ctl, *zone, *log;
 	uint32_t queues, mtu;
 	double scrub, weight, recovery;
-	int xdp_generic;
+	int xdp_generic, copy_payload;
 } node_opt = { .recovery = 64 };
 
 static volatile sig_atomic_t node_stop;
@@ -49,6 +49,7 @@ static int cmd_node_run(int argc, char **argv)
 	cfg.weight = node_opt.weight;
 	cfg.recovery_mb_s = node_opt.recovery;
 	cfg.xdp_generic = node_opt.xdp_generic;
+	cfg.copy_payload = node_opt.copy_payload;
 	cfg.stop = &node_stop;
 	if (!node_opt.transport || strcmp(node_opt.transport, "auto") == 0)
 		cfg.transport = NODE_TRANSPORT_AUTO;
@@ -98,6 +99,8 @@ static const struct opt_def node_opts[] = {
 	{ "mtu", 0, OPT_U32, &node_opt.mtu, "BYTES", "path MTU (default: 1500)", NULL },
 	{ "xdp-generic", 0, OPT_FLAG, &node_opt.xdp_generic, NULL,
 	  "allow generic (skb) XDP when native attach fails", NULL },
+	{ "copy-payload", 0, OPT_FLAG, &node_opt.copy_payload, NULL,
+	  "copy payload between frames and disk buffers (no zero copy; for comparison)", NULL },
 	{ "cluster", 0, OPT_STR, &node_opt.cluster, "UUID",
 	  "refuse a disk of any other cluster", NULL },
 	{ "ctl", 0, OPT_STR, &node_opt.ctl, "ADDR:PORT", "control plane to join", NULL },

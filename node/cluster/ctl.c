@@ -117,7 +117,7 @@ static void ctl_hello(struct ctl *c, struct rpc_srv *srv, struct rpc_sreq *r, in
 {
 	static const uint8_t zero[16];
 	uint32_t len;
-	const uint8_t *p = rpc_sreq_payload(r, &len);
+	const uint8_t *p = rpc_sreq_payload(srv, r, &len);
 	struct ctl_hello h;
 	struct net_addr addr;
 	struct map_node *n;

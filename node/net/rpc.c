@@ -18,6 +18,8 @@
 #define RPC_RX_BATCH     64
 #define RPC_MAX_RTO_MS   1000
 #define RPC_SMALL_RESP   4096             /* answers kept whole after the final ACK */
+#define RPC_ZC_MIN_FRAG  1024             /* smallest fragment a held request expects */
+#define RPC_ZC_IDLE_MS   2000             /* an answer idle this long leaves its TX frames */
 /* Message buffers are 4 KiB aligned and sized in whole 4 KiB blocks, so the
  * storage engine can read and write them with O_DIRECT as they are. */
 #define RPC_BUF_ALIGN    4096
@@ -96,6 +98,11 @@ size_t rpc_counters_format(const struct rpc_counters *c, char *buf, size_t cap)
 	RPC_PUT("acks_tx", c->acks_tx);
 	RPC_PUT("timeouts", c->timeouts);
 	RPC_PUT("payload_copied_bytes", c->payload_copied);
+	RPC_PUT("zc_rx_bytes", c->zc_rx_bytes);
+	RPC_PUT("zc_tx_bytes", c->zc_tx_bytes);
+	RPC_PUT("zc_rx_spills", c->zc_rx_spills);
+	RPC_PUT("zc_tx_spills", c->zc_tx_spills);
+	RPC_PUT("zc_tx_noframes", c->zc_tx_noframes);
 #undef RPC_PUT
 	return off;
 }
@@ -179,6 +186,27 @@ struct rpc_sreq {
 	uint32_t peer_window;             /* client's advertised window */
 	uint64_t req_mem;                 /* bytes of req_buf + req_map charged */
 	uint64_t last_ns;                 /* last activity */
+	/* Zero copy (see "zero copy" below): a held request has req_buf NULL
+	 * and its fragments in rq; a lent answer has resp_buf NULL and lives
+	 * in the TX frames of rs. */
+	struct rpc_pieces *rq;            /* request fragments held in RX buffers */
+	struct rpc_pieces *rs;            /* answer in TX frames lent by the transport */
+	struct iovec one_iov;             /* a contiguous buffer as an iovec */
+};
+
+/* One fragment in a transport buffer: a held RX datagram's payload or a
+ * lent TX frame's payload slot. */
+struct rpc_piece {
+	uint8_t *data;                    /* payload */
+	uint32_t off, len;                /* its place in the message */
+	uint64_t handle;                  /* net_pkt.handle / TX frame */
+};
+
+struct rpc_pieces {
+	uint32_t n, cap;                  /* pieces used / allocated */
+	uint32_t lent_i;                  /* answers: index in rpc_srv.lent */
+	struct iovec *iov;                /* the pieces in message order (n entries) */
+	struct rpc_piece p[];             /* cap entries */
 };
 
 struct rpc_srv {
@@ -195,6 +223,10 @@ struct rpc_srv {
 	uint32_t nreqs;                   /* requests tracked, answered ones included */
 	uint32_t nactive;                 /* of which still receiving, executing or answering */
 	uint64_t mem;
+	uint32_t hold_max;                /* RX datagrams the transport lets us keep (0: none) */
+	uint32_t held;                    /* RX datagrams kept now */
+	struct rpc_sreq **lent;           /* requests whose answer is in lent TX frames */
+	uint32_t nlent, cap_lent;
 	struct rpc_counters ctr;
 };
 
@@ -248,8 +280,12 @@ static void rpc_touch(struct rpc_srv *srv, struct rpc_sreq *r, uint64_t now)
 	}
 }
 
+static void rpc_zc_drop_req(struct rpc_srv *srv, struct rpc_sreq *r);
+static void rpc_zc_drop_resp(struct rpc_srv *srv, struct rpc_sreq *r);
+
 static void rpc_sreq_free_req(struct rpc_srv *srv, struct rpc_sreq *r)
 {
+	rpc_zc_drop_req(srv, r);
 	rpc_buf_free(&srv->bufs, r->req_buf, r->req_buf ? rpc_buf_size(r->req_len) : 0);
 	free(r->req_map);
 	r->req_buf = r->req_map = NULL;
@@ -259,10 +295,246 @@ static void rpc_sreq_free_req(struct rpc_srv *srv, struct rpc_sreq *r)
 
 static void rpc_sreq_free_resp(struct rpc_srv *srv, struct rpc_sreq *r)
 {
+	rpc_zc_drop_resp(srv, r);
 	rpc_buf_free(&srv->bufs, r->resp_buf, r->resp_cap);
 	r->resp_buf = NULL;
 	srv->mem -= r->resp_cap;
 	r->resp_cap = 0;
+}
+
+
+/* -------------------------------------------------------------- zero copy */
+/*
+ * On a transport that lets us keep received datagrams (rx_hold_max: AF_XDP)
+ * a request's fragments stay in the RX buffers they arrived in ("held")
+ * instead of being copied into a message buffer; the handler gets them as
+ * an iovec (rpc_sreq_payload_iov) that the storage engine writes to disk
+ * from directly, and they go back to the NIC once the request is answered.
+ * On a transport that lends TX frames (txz_*) an answer can be built in the
+ * frames it will be sent from (rpc_sreq_reply_iov): the engine reads into
+ * them, and they are sent, and resent on loss, as they are.
+ *
+ * Where that cannot apply the pieces are "spilled": copied into an ordinary
+ * buffer and given back (counted in zc_*_spills and payload_copied):
+ *   - the handler wants the payload contiguous (rpc_sreq_payload);
+ *   - keeping one more fragment would exceed rx_hold_max or the piece table
+ *     (sized for fragments of RPC_ZC_MIN_FRAG or more), or a fragment
+ *     overlaps received ones only in part;
+ *   - an answer sat in lent frames for RPC_ZC_IDLE_MS (its client is gone,
+ *     or its final ACK was lost): the frames go back to the pool.
+ */
+static struct rpc_pieces *rpc_zc_new(uint32_t cap)
+{
+	struct rpc_pieces *ps = malloc(sizeof(*ps) + (size_t)cap * sizeof(ps->p[0]));
+
+	if (!ps)
+		return NULL;
+	ps->n = 0;
+	ps->cap = cap;
+	ps->lent_i = 0;
+	ps->iov = NULL;
+	return ps;
+}
+
+static void rpc_zc_drop_req(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	struct rpc_pieces *ps = r->rq;
+	struct net_pkt pk[64];
+	uint32_t k = 0;
+
+	if (!ps)
+		return;
+	for (uint32_t i = 0; i < ps->n; i++) {
+		pk[k].data = ps->p[i].data;
+		pk[k].len = ps->p[i].len;
+		pk[k].handle = ps->p[i].handle;
+		if (++k == 64 || i + 1 == ps->n) {
+			srv->t->ops->rx_release(srv->t, pk, (int)k);
+			k = 0;
+		}
+	}
+	srv->held -= ps->n;
+	free(ps->iov);
+	free(ps);
+	r->rq = NULL;
+}
+
+static void rpc_zc_drop_resp(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	struct rpc_pieces *ps = r->rs;
+
+	if (!ps)
+		return;
+	for (uint32_t i = 0; i < ps->n; i++)
+		srv->t->ops->txz_free(srv->t, ps->p[i].handle);
+	/* unlink from srv->lent (swap with the last) */
+	srv->lent[ps->lent_i] = srv->lent[--srv->nlent];
+	srv->lent[ps->lent_i]->rs->lent_i = ps->lent_i;
+	free(ps->iov);
+	free(ps);
+	r->rs = NULL;
+}
+
+/* Would fragment [off, off+len) fit the held pieces of r? No when the table
+ * or the hold budget is full, or when it overlaps received units in part
+ * (a whole duplicate fits: it is dropped, not kept). */
+static int rpc_zc_fits(const struct rpc_srv *srv, const struct rpc_sreq *r, uint32_t off,
+		       uint32_t len)
+{
+	uint32_t first = off / RPC_UNIT, last = rpc_units(off + len);
+	int dup = rpc_map_test(r->req_map, first) != 0;
+
+	for (uint32_t b = first + 1; b < last; b++)
+		if ((rpc_map_test(r->req_map, b) != 0) != dup)
+			return 0;
+	return dup || (r->rq->n < r->rq->cap && srv->held < srv->hold_max);
+}
+
+/* rpc_zc_spill_req - copy r's held fragments into a message buffer and give
+ * the RX buffers back. 0 or -ENOMEM. */
+static int rpc_zc_spill_req(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	uint8_t *buf = rpc_buf_alloc(&srv->bufs, r->req_len);
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < r->rq->n; i++) {
+		memcpy(buf + r->rq->p[i].off, r->rq->p[i].data, r->rq->p[i].len);
+		srv->ctr.payload_copied += r->rq->p[i].len;
+	}
+	srv->ctr.zc_rx_spills++;
+	rpc_zc_drop_req(srv, r);
+	r->req_buf = buf;
+	r->req_mem += rpc_buf_size(r->req_len);
+	srv->mem += rpc_buf_size(r->req_len);
+	return 0;
+}
+
+/* rpc_zc_keep - keep the datagram of fragment [off, off+len) in r. */
+static void rpc_zc_keep(struct rpc_srv *srv, struct rpc_sreq *r, const struct net_pkt *pkt,
+			const uint8_t *payload, uint32_t off, uint32_t len)
+{
+	r->rq->p[r->rq->n++] = (struct rpc_piece){ (uint8_t *)payload, off, len, pkt->handle };
+	srv->held++;
+	srv->ctr.zc_rx_bytes += len;
+}
+
+/* rpc_zc_iov - ps's pieces as an iovec in message order (built once). */
+static struct iovec *rpc_zc_iov(struct rpc_pieces *ps)
+{
+	if (ps->iov)
+		return ps->iov;
+	ps->iov = malloc((size_t)(ps->n ? ps->n : 1) * sizeof(*ps->iov));
+	if (!ps->iov)
+		return NULL;
+	/* Fragments mostly arrive in order: an insertion sort is linear then. */
+	for (uint32_t i = 1; i < ps->n; i++) {
+		struct rpc_piece x = ps->p[i];
+		uint32_t j = i;
+
+		while (j > 0 && ps->p[j - 1].off > x.off) {
+			ps->p[j] = ps->p[j - 1];
+			j--;
+		}
+		ps->p[j] = x;
+	}
+	for (uint32_t i = 0; i < ps->n; i++)
+		ps->iov[i] = (struct iovec){ ps->p[i].data, ps->p[i].len };
+	return ps->iov;
+}
+
+/* rpc_zc_lend - an answer of len bytes in n = len / frag (rounded up) TX
+ * frames lent by the transport; all or nothing. 0 or -errno. */
+static int rpc_zc_lend(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
+{
+	uint32_t n = DIV_ROUND_UP(len, srv->frag);
+	struct rpc_pieces *ps;
+
+	if (srv->nlent == srv->cap_lent) {
+		uint32_t cap = srv->cap_lent ? 2 * srv->cap_lent : 256;
+		struct rpc_sreq **l = realloc(srv->lent, cap * sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		srv->lent = l;
+		srv->cap_lent = cap;
+	}
+	ps = rpc_zc_new(n);
+	if (!ps)
+		return -ENOMEM;
+	ps->iov = malloc((size_t)n * sizeof(*ps->iov));
+	if (!ps->iov)
+		goto fail;
+	for (uint32_t i = 0; i < n; i++) {
+		struct rpc_piece *pc = &ps->p[i];
+		uint32_t cap = 0;
+
+		if (srv->t->ops->txz_alloc(srv->t, &pc->handle, &pc->data, &cap) < 0)
+			goto fail;
+		ps->n = i + 1;
+		if (cap < srv->frag)
+			goto fail;
+		pc->off = i * srv->frag;
+		pc->len = MIN(srv->frag, len - pc->off);
+		ps->iov[i] = (struct iovec){ pc->data, pc->len };
+	}
+	ps->lent_i = srv->nlent;
+	srv->lent[srv->nlent++] = r;
+	r->rs = ps;
+	return 0;
+fail:
+	for (uint32_t i = 0; i < ps->n; i++)
+		srv->t->ops->txz_free(srv->t, ps->p[i].handle);
+	free(ps->iov);
+	free(ps);
+	return -ENOBUFS;
+}
+
+/* rpc_zc_trim - the answer is len bytes: give back the frames beyond. */
+static void rpc_zc_trim(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
+{
+	struct rpc_pieces *ps = r->rs;
+	uint32_t keep = DIV_ROUND_UP(len, srv->frag);
+
+	while (ps->n > keep)
+		srv->t->ops->txz_free(srv->t, ps->p[--ps->n].handle);
+	if (keep)
+		ps->p[keep - 1].len = len - ps->p[keep - 1].off;
+	if (!keep)
+		rpc_zc_drop_resp(srv, r);
+}
+
+/* rpc_zc_spill_resp - copy r's answer out of its lent frames. */
+static int rpc_zc_spill_resp(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	uint8_t *buf = rpc_buf_alloc(&srv->bufs, r->resp_len);
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < r->rs->n; i++) {
+		memcpy(buf + r->rs->p[i].off, r->rs->p[i].data, r->rs->p[i].len);
+		srv->ctr.payload_copied += r->rs->p[i].len;
+	}
+	srv->ctr.zc_tx_spills++;
+	rpc_zc_drop_resp(srv, r);
+	r->resp_buf = buf;
+	r->resp_cap = (uint32_t)rpc_buf_size(r->resp_len);
+	srv->mem += r->resp_cap;
+	return 0;
+}
+
+/* Answers idle in lent frames for RPC_ZC_IDLE_MS give their frames back. */
+static void rpc_zc_tick(struct rpc_srv *srv, uint64_t now)
+{
+	uint64_t idle = (uint64_t)RPC_ZC_IDLE_MS * 1000000ull;
+
+	for (uint32_t i = 0; i < srv->nlent;) {
+		struct rpc_sreq *r = srv->lent[i];
+
+		if (now - r->last_ns >= idle && rpc_zc_spill_resp(srv, r) == 0)
+			continue; /* slot i now holds another request */
+		i++;
+	}
 }
 
 static void rpc_sreq_destroy(struct rpc_srv *srv, struct rpc_sreq *r)
@@ -318,7 +590,12 @@ static int rpc_srv_make_room(struct rpc_srv *srv, uint64_t need)
 static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pkt *pkt,
 					const struct ferry_hdr *h, uint64_t now)
 {
-	uint64_t req_mem = h->msg_len ? rpc_buf_size(h->msg_len) + rpc_units(h->msg_len) / 8 + 1 : 0;
+	/* Payload held in RX buffers when the transport allows: a piece
+	 * table instead of a message buffer. */
+	uint32_t zc_cap = srv->hold_max && h->msg_len ? DIV_ROUND_UP(h->msg_len, RPC_ZC_MIN_FRAG) : 0;
+	uint64_t buf_mem = zc_cap ? sizeof(struct rpc_pieces) + zc_cap * sizeof(struct rpc_piece)
+				  : rpc_buf_size(h->msg_len);
+	uint64_t req_mem = h->msg_len ? buf_mem + rpc_units(h->msg_len) / 8 + 1 : 0;
 	uint64_t need = sizeof(struct rpc_sreq) + req_mem;
 	struct rpc_sreq *r;
 
@@ -328,10 +605,14 @@ static struct rpc_sreq *rpc_sreq_create(struct rpc_srv *srv, const struct net_pk
 	if (!r)
 		return NULL;
 	if (h->msg_len) {
-		r->req_buf = rpc_buf_alloc(&srv->bufs, h->msg_len);
+		if (zc_cap)
+			r->rq = rpc_zc_new(zc_cap);
+		else
+			r->req_buf = rpc_buf_alloc(&srv->bufs, h->msg_len);
 		r->req_map = calloc(1, rpc_units(h->msg_len) / 8 + 1);
-		if (!r->req_buf || !r->req_map) {
+		if ((!r->req_buf && !r->rq) || !r->req_map) {
 			rpc_buf_free(&srv->bufs, r->req_buf, rpc_buf_size(h->msg_len));
+			free(r->rq);
 			free(r->req_map);
 			free(r);
 			return NULL;
@@ -431,6 +712,24 @@ static void rpc_srv_resp_hdr(struct rpc_srv *srv, struct rpc_sreq *r, struct fer
 	*hp = h;
 }
 
+/* rpc_srv_txz - send fragment h (frag_off, frag_len set) of a lent answer
+ * from its TX frame. */
+static void rpc_srv_txz(struct rpc_srv *srv, struct rpc_sreq *r, struct ferry_hdr *h)
+{
+	const struct rpc_piece *pc = &r->rs->p[h->frag_off / srv->frag];
+	int err;
+
+	wire_seal(h, pc->data, h->frag_len);
+	err = srv->t->ops->txz_send(srv->t, pc->handle, &r->peer, h, h->frag_len);
+	if (err == -ENOBUFS) {
+		srv->t->ops->tx_flush(srv->t);
+		err = srv->t->ops->txz_send(srv->t, pc->handle, &r->peer, h, h->frag_len);
+	}
+	/* -EBUSY: the frame's previous send is still on its way; as good as a
+	 * resend (and the client's timer covers a loss of it). */
+	srv->ctr.tx_datagrams++;
+}
+
 /* Send the answer fragment at byte off (resp_next is left alone). */
 static void rpc_srv_send_frag(struct rpc_srv *srv, struct rpc_sreq *r, struct ferry_hdr *h,
 			      uint32_t off, uint16_t extra_flags)
@@ -443,6 +742,11 @@ static void rpc_srv_send_frag(struct rpc_srv *srv, struct rpc_sreq *r, struct fe
 		h->flags |= FERRY_F_LAST;
 	h->payload_crc = 0;
 	h->hdr_crc = 0;
+	if (r->rs) {
+		h->frag_len = (uint16_t)len;
+		rpc_srv_txz(srv, r, h);
+		return;
+	}
 	rpc_srv_tx(srv, &r->peer, h, r->resp_buf + off, len);
 }
 
@@ -467,10 +771,25 @@ static void rpc_srv_send_resp(struct rpc_srv *srv, struct rpc_sreq *r, uint16_t 
 	}
 }
 
-uint8_t *rpc_sreq_payload(struct rpc_sreq *r, uint32_t *len)
+uint8_t *rpc_sreq_payload(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t *len)
 {
 	*len = r->req_len;
+	if (r->rq && rpc_zc_spill_req(srv, r) < 0)
+		return NULL;
 	return r->req_buf;
+}
+
+const struct iovec *rpc_sreq_payload_iov(struct rpc_sreq *r, int *iovcnt)
+{
+	if (r->rq && rpc_zc_iov(r->rq)) {
+		*iovcnt = (int)r->rq->n;
+		return r->rq->iov;
+	}
+	if (r->rq)
+		return NULL; /* no memory for the iovec */
+	r->one_iov = (struct iovec){ r->req_buf, r->req_len };
+	*iovcnt = r->req_len ? 1 : 0;
+	return &r->one_iov;
 }
 
 const struct ferry_hdr *rpc_sreq_hdr(const struct rpc_sreq *r)
@@ -485,6 +804,7 @@ const struct net_addr *rpc_sreq_peer(const struct rpc_sreq *r)
 
 void *rpc_sreq_reply_buf(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
 {
+	rpc_zc_drop_resp(srv, r);
 	if (len <= r->resp_cap)
 		return r->resp_buf;
 	rpc_sreq_free_resp(srv, r);
@@ -502,10 +822,39 @@ void *rpc_sreq_reply_buf(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
 	return r->resp_buf;
 }
 
+const struct iovec *rpc_sreq_reply_iov(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len,
+				       int *iovcnt)
+{
+	void *buf;
+
+	if (len && srv->t->ops->txz_alloc && !srv->cfg.no_zc) {
+		rpc_zc_drop_resp(srv, r);
+		rpc_sreq_free_resp(srv, r);
+		if (rpc_zc_lend(srv, r, len) == 0) {
+			*iovcnt = (int)r->rs->n;
+			return r->rs->iov;
+		}
+		srv->ctr.zc_tx_noframes++;
+	}
+	buf = rpc_sreq_reply_buf(srv, r, len);
+	if (!buf && len)
+		return NULL;
+	r->one_iov = (struct iovec){ buf, len };
+	*iovcnt = len ? 1 : 0;
+	return &r->one_iov;
+}
+
 void rpc_sreq_reply(struct rpc_srv *srv, struct rpc_sreq *r, int32_t status, uint32_t len)
 {
-	if (len > r->resp_cap)
+	if (r->rs) {
+		uint32_t have = r->rs->p[r->rs->n - 1].off + r->rs->p[r->rs->n - 1].len;
+
+		len = MIN(len, have);
+		rpc_zc_trim(srv, r, len);
+		srv->ctr.zc_tx_bytes += len;
+	} else if (len > r->resp_cap) {
 		len = r->resp_cap; /* a handler bug must not read past the buffer */
+	}
 	r->status = status;
 	r->resp_len = len;
 	r->resp_acked = 0;
@@ -525,13 +874,15 @@ static void rpc_srv_on_ack(struct rpc_srv *srv, struct rpc_sreq *r, const struct
 	r->peer_window = h->window ? h->window : 1;
 	if (h->ack > r->resp_acked && h->ack <= r->resp_len)
 		r->resp_acked = h->ack;
+	if (r->rs && r->resp_acked < r->resp_len)
+		r->resp_acked -= r->resp_acked % srv->frag; /* frames are whole fragments */
 	if (r->state == SREQ_DONE)
 		return; /* a repeated final ACK */
 	if ((h->flags & FERRY_F_LAST) && r->resp_acked == r->resp_len) {
 		/* Final ACK: keep small answers for retries, drop big ones. */
 		r->state = SREQ_DONE;
 		srv->nactive--;
-		if (r->resp_cap > RPC_SMALL_RESP)
+		if (r->resp_cap > RPC_SMALL_RESP || r->rs)
 			rpc_sreq_free_resp(srv, r);
 		return;
 	}
@@ -562,47 +913,47 @@ static void rpc_srv_on_ack(struct rpc_srv *srv, struct rpc_sreq *r, const struct
 	rpc_srv_send_resp(srv, r, 0);
 }
 
-void rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now)
+int rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now)
 {
 	struct ferry_hdr h;
 	const uint8_t *payload;
 	enum wire_err werr;
 	struct rpc_sreq *r;
-	int placed;
+	int placed, kept = 0;
 
 	srv->ctr.rx_datagrams++;
 	werr = wire_check(pkt->data, pkt->len, srv->cfg.cluster, &h, &payload);
 	if (werr != WIRE_OK) {
 		srv->ctr.drop[werr]++;
-		return;
+		return 0;
 	}
 	r = rpc_sreq_find(srv, &pkt->peer, h.session, h.req_id);
 	if (h.op == FERRY_OP_ACK) {
 		if (!r || (h.flags & FERRY_F_RESP)) {
 			srv->ctr.drop_unexpected++;
-			return;
+			return 0;
 		}
 		rpc_touch(srv, r, now);
 		rpc_srv_on_ack(srv, r, &h);
-		return;
+		return 0;
 	}
 	if (h.flags & FERRY_F_RESP) {
 		srv->ctr.drop_unexpected++;
-		return;
+		return 0;
 	}
 	if (h.msg_len > srv->cfg.max_msg) {
 		srv->ctr.drop_too_big++;
-		return;
+		return 0;
 	}
 	if (!r) {
 		r = rpc_sreq_create(srv, pkt, &h, now);
 		if (!r) {
 			srv->ctr.drop_busy++;
-			return;
+			return 0;
 		}
 	} else if (h.msg_len != r->req_len || h.op != r->hdr.op) {
 		srv->ctr.drop[WIRE_ERR_LENGTH]++; /* same id, another request */
-		return;
+		return 0;
 	}
 	rpc_touch(srv, r, now);
 	if (h.window)
@@ -621,29 +972,38 @@ void rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now)
 			srv->ctr.retransmits++;
 			rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
 		}
-		return;
+		return 0;
+	}
+	if (r->rq && h.frag_len && !rpc_zc_fits(srv, r, h.frag_off, h.frag_len) &&
+	    rpc_zc_spill_req(srv, r) < 0) {
+		srv->ctr.drop_busy++;
+		return 0;
 	}
 	placed = rpc_frag_place(r->req_map, r->req_len, h.frag_off, h.frag_len, &r->req_contig);
 	if (placed < 0) {
 		srv->ctr.drop[WIRE_ERR_LENGTH]++;
-		return;
+		return 0;
 	}
 	if (placed == 0) {
 		srv->ctr.dup_frags++;
 		if (h.flags & FERRY_F_RETRY)
 			rpc_srv_queue_ack(srv, r);
-		return;
+		return 0;
 	}
-	if (h.frag_len) {
+	if (h.frag_len && r->rq) {
+		rpc_zc_keep(srv, r, pkt, payload, h.frag_off, h.frag_len);
+		kept = 1;
+	} else if (h.frag_len) {
 		memcpy(r->req_buf + h.frag_off, payload, h.frag_len);
 		srv->ctr.payload_copied += h.frag_len;
 	}
 	if (r->req_contig < r->req_len) {
 		rpc_srv_queue_ack(srv, r);
-		return;
+		return kept;
 	}
 	r->state = SREQ_EXEC;
 	srv->handler(srv->handler_arg, srv, r);
+	return kept;
 }
 
 void rpc_srv_flush(struct rpc_srv *srv)
@@ -664,6 +1024,7 @@ void rpc_srv_tick(struct rpc_srv *srv, uint64_t now)
 	uint64_t retain = (uint64_t)srv->cfg.retain_ms * 1000000ull;
 	struct rpc_sreq *r = srv->old;
 
+	rpc_zc_tick(srv, now);
 	while (r) {
 		struct rpc_sreq *next = r->lnext;
 		uint64_t idle = now - r->last_ns;
@@ -714,6 +1075,8 @@ int rpc_srv_open(const struct rpc_cfg *cfg, struct transport *t, rpc_handler_fn 
 	if (t->max_payload && t->max_payload < max_udp)
 		max_udp = t->max_payload;
 	srv->frag = wire_frag_payload(max_udp);
+	if (t->ops->rx_hold_max && !cfg->no_zc)
+		srv->hold_max = t->ops->rx_hold_max(t);
 	*out = srv;
 	return 0;
 }
@@ -726,6 +1089,7 @@ void rpc_srv_close(struct rpc_srv *srv)
 		rpc_sreq_destroy(srv, srv->old);
 	while (srv->bufs.n)
 		free(srv->bufs.bufs[--srv->bufs.n]);
+	free(srv->lent);
 	free(srv->buckets);
 	free(srv);
 }

@@ -30,6 +30,13 @@
  * Nothing here allocates per datagram: a request's buffer is allocated once
  * when its first datagram arrives, charged against rpc_cfg.mem_budget; a
  * datagram that would exceed it is dropped and counted (the client retries).
+ *
+ * Zero copy (server, on transports that offer it - AF_XDP): request
+ * fragments stay in the RX buffers they arrived in and reach the handler as
+ * an iovec (rpc_sreq_payload_iov); answers can be built in the TX frames
+ * they are sent from (rpc_sreq_reply_iov). Where it cannot apply, payload
+ * is copied and counted (rpc_counters.payload_copied, zc_*); rpc.c lists
+ * the cases.
  */
 #ifndef FERRY_NET_RPC_H
 #define FERRY_NET_RPC_H
@@ -51,6 +58,8 @@ struct rpc_cfg {
 	uint32_t timeout_ms;  /* client: a call fails after this long */
 	uint32_t recv_idle_ms;/* server: a half-received request is dropped after this */
 	uint32_t retain_ms;   /* server: answers are kept this long for retries */
+	int no_zc;            /* server: copy payload even where the transport could
+				 hold RX buffers / lend TX frames (for comparison) */
 };
 
 /* rpc_cfg_default - sensible values (mtu 1500, 4 MiB + 64 KiB messages, ...). */
@@ -71,6 +80,11 @@ struct rpc_counters {
 	uint64_t tx_datagrams;      /* datagrams sent */
 	uint64_t timeouts;          /* server: half-received requests dropped; client: calls failed */
 	uint64_t payload_copied;    /* payload bytes copied by the CPU in this layer */
+	uint64_t zc_rx_bytes;       /* request payload handed over in RX buffers, uncopied */
+	uint64_t zc_tx_bytes;       /* answer payload sent from lent TX frames, uncopied */
+	uint64_t zc_rx_spills;      /* held requests copied out after all (see rpc.c) */
+	uint64_t zc_tx_spills;      /* lent answers copied out after all */
+	uint64_t zc_tx_noframes;    /* answers that got no TX frames (heap buffer instead) */
 };
 
 /* rpc_counters_format - "rpc_<name> value\n" lines; returns bytes written. */
@@ -88,8 +102,10 @@ typedef void (*rpc_handler_fn)(void *arg, struct rpc_srv *srv, struct rpc_sreq *
 int rpc_srv_open(const struct rpc_cfg *cfg, struct transport *t, rpc_handler_fn fn, void *arg,
 		 struct rpc_srv **out);
 void rpc_srv_close(struct rpc_srv *srv);
-/* rpc_srv_input - handle one received datagram. */
-void rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now_ns);
+/* rpc_srv_input - handle one received datagram. Returns 1 when the server
+ * keeps pkt's buffer (a held request fragment; it calls rx_release itself
+ * later): the caller must then not release it. 0 otherwise. */
+int rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now_ns);
 /* rpc_srv_flush - send pending ACKs and push queued datagrams out; call
  * after each receive batch. */
 void rpc_srv_flush(struct rpc_srv *srv);
@@ -102,14 +118,26 @@ uint32_t rpc_srv_active(struct rpc_srv *srv);
 const struct ferry_hdr *rpc_sreq_hdr(const struct rpc_sreq *r);
 const struct net_addr *rpc_sreq_peer(const struct rpc_sreq *r);
 /* rpc_sreq_payload - the reassembled request payload (*len bytes), in a
- * 4 KiB aligned buffer whose capacity is *len rounded up to 4 KiB. */
-uint8_t *rpc_sreq_payload(struct rpc_sreq *r, uint32_t *len);
+ * 4 KiB aligned buffer whose capacity is *len rounded up to 4 KiB. A held
+ * request is copied into one here (NULL when that memory is not there). */
+uint8_t *rpc_sreq_payload(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t *len);
+/* rpc_sreq_payload_iov - the request payload as pieces in message order,
+ * without copying: the RX buffers of a held request (each 512-byte aligned
+ * on AF_XDP, lengths multiples of 512 but the last) or the one message
+ * buffer. Valid until the request is answered; NULL on ENOMEM. */
+const struct iovec *rpc_sreq_payload_iov(struct rpc_sreq *r, int *iovcnt);
 /* rpc_sreq_reply_buf - a 4 KiB aligned buffer for up to len response bytes
  * (capacity len rounded up to 4 KiB); NULL and errno = ENOMEM when the
  * memory budget is exhausted. */
 void *rpc_sreq_reply_buf(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len);
+/* rpc_sreq_reply_iov - room for up to len answer bytes as pieces, to be
+ * filled before rpc_sreq_reply: TX frames lent by the transport (one per
+ * answer fragment, 512-byte aligned) where it can, else the reply buffer as
+ * one piece. NULL and ENOMEM when neither is to be had. */
+const struct iovec *rpc_sreq_reply_iov(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len,
+				       int *iovcnt);
 /* rpc_sreq_reply - answer with status and the first len bytes of the reply
- * buffer (len = 0 needs no buffer). Starts sending. */
+ * buffer or pieces (len = 0 needs none). Starts sending. */
 void rpc_sreq_reply(struct rpc_srv *srv, struct rpc_sreq *r, int32_t status, uint32_t len);
 
 /* ---------------------------------------------------------------- client */
