@@ -54,15 +54,13 @@ GET4K = ["--op", "get", "--size", "4k", "-c", "32", "--keys", "2000"]
 PUT4K = ["--op", "put", "--size", "4k", "-c", "32", "--keys", "2000"]
 GET1M = ["--op", "get", "--size", "1m", "-c", "4", "--keys", "64"]
 PUT1M = ["--op", "put", "--size", "1m", "-c", "4", "--keys", "64"]
+# xdp-copy: the AF_XDP node with --copy-payload, i.e. without the zero-copy
+# payload path (frames copied to/from message buffers): what zero copy buys.
 ROWS = [
-    ("4 KiB GET", [("udp", "udp", ["--op", "get", "--size", "4k", "-c", "32", "--keys", "2000"]),
-                   ("xdp", "xdp", ["--op", "get", "--size", "4k", "-c", "32", "--keys", "2000"])]),
-    ("4 KiB PUT", [("udp", "udp", ["--op", "put", "--size", "4k", "-c", "32", "--keys", "2000"]),
-                   ("xdp", "xdp", ["--op", "put", "--size", "4k", "-c", "32", "--keys", "2000"])]),
-    ("1 MiB GET", [("udp", "udp", ["--op", "get", "--size", "1m", "-c", "4", "--keys", "64"]),
-                   ("xdp", "xdp", ["--op", "get", "--size", "1m", "-c", "4", "--keys", "64"])]),
-    ("1 MiB PUT", [("udp", "udp", ["--op", "put", "--size", "1m", "-c", "4", "--keys", "64"]),
-                   ("xdp", "xdp", ["--op", "put", "--size", "1m", "-c", "4", "--keys", "64"])]),
+    ("4 KiB GET", [("udp", "udp", GET4K), ("xdp", "xdp", GET4K), ("xdp-copy", "xdp-copy", GET4K)]),
+    ("4 KiB PUT", [("udp", "udp", PUT4K), ("xdp", "xdp", PUT4K), ("xdp-copy", "xdp-copy", PUT4K)]),
+    ("1 MiB GET", [("udp", "udp", GET1M), ("xdp", "xdp", GET1M), ("xdp-copy", "xdp-copy", GET1M)]),
+    ("1 MiB PUT", [("udp", "udp", PUT1M), ("xdp", "xdp", PUT1M), ("xdp-copy", "xdp-copy", PUT1M)]),
 ]
 # Replicated rows: (name, [(label, transport, args)]) run on a ctl + 3 nodes.
 CLUSTER_ROWS = [
@@ -125,9 +123,11 @@ class Node:
         sh(FERRY, "format", "--disk", self.disk, "--cluster", "b3c1e0a0-0000-4000-8000-00000000be4c",
            stdout=subprocess.DEVNULL)
         args = [FERRY, "node", "--disk", self.disk, "--listen", f"{SRV_IP}:{PORT}", "--mtu", str(MTU),
-                "--transport", transport]
-        if transport == "xdp":
+                "--transport", "xdp" if transport.startswith("xdp") else transport]
+        if transport.startswith("xdp"):
             args += ["--iface", "vbs"]
+        if transport == "xdp-copy":
+            args += ["--copy-payload"]
         self.log = open(os.path.join(net.tmp, f"node-{transport}.log"), "w")
         self.p = subprocess.Popen(["ip", "netns", "exec", f"{NS}-srv", "taskset", "-c", "1"] + args,
                                   stdout=self.log, stderr=subprocess.STDOUT)
@@ -296,11 +296,11 @@ def net_rows(net, results, rows, clustered):
                             node.stop()
                 except RuntimeError as e:
                     # A failed run is reported, not hidden, and the rest goes on.
-                    print(f"  {name:10} {label:4} run {rep + 1}: FAILED: {e}", flush=True)
+                    print(f"  {name:10} {label:8} run {rep + 1}: FAILED: {e}", flush=True)
                     results.setdefault("failures", []).append(f"{name} {label} run {rep + 1}: {e}")
                     continue
                 r = per[label][-1]
-                print(f"  {name:10} {label:4} run {rep + 1}: {r['ops_per_s']:9.0f} ops/s "
+                print(f"  {name:10} {label:8} run {rep + 1}: {r['ops_per_s']:9.0f} ops/s "
                       f"{r['mb_per_s']:8.1f} MB/s  p50 {r['lat_us']['p50']:8.1f} us  "
                       f"server {r['server_cpu_us_per_op']:7.2f} us/op  errors {r['errors']['total']}",
                       flush=True)
@@ -356,13 +356,18 @@ def report(results):
                          f"{c['server_cpu_us_per_op']:.2f} | {c['node_proc_cpu_us_per_op']:.2f} | "
                          f"{c['errors']} |")
     lines += ["", "## Ratios (AF_XDP / kernel UDP, same node, same run)", "",
-              "| row | ops/s | work per server CPU-second (ops or MB) |", "|---|---|---|"]
+              "Last column: the AF_XDP node with its zero-copy payload path against the same node "
+              "with --copy-payload (work per server CPU-second).", "",
+              "| row | ops/s | work per server CPU-second (ops or MB) | zero copy / copy |",
+              "|---|---|---|---|"]
     for row in results["rows"]:
         if "xdp" not in row["configs"] or "udp" not in row["configs"]:
             continue
         x, u = row["configs"]["xdp"], row["configs"]["udp"]
         eff = ratio(u["server_cpu_us_per_op"], x["server_cpu_us_per_op"])
-        lines.append(f"| {row['name']} | {ratio(x['ops_per_s'], u['ops_per_s']):.2f}× | {eff:.2f}× |")
+        xc = row["configs"].get("xdp-copy")
+        zc = f"{ratio(xc['server_cpu_us_per_op'], x['server_cpu_us_per_op']):.2f}×" if xc else "-"
+        lines.append(f"| {row['name']} | {ratio(x['ops_per_s'], u['ops_per_s']):.2f}× | {eff:.2f}× | {zc} |")
     if results.get("failures"):
         lines += ["", "## Failed runs (left out of the medians)", ""] + [f"- {f}" for f in results["failures"]]
     if "store" in results:
