@@ -523,7 +523,9 @@ static int rpc_zc_spill_resp(struct rpc_srv *srv, struct rpc_sreq *r)
 	return 0;
 }
 
-/* Answers idle in lent frames for RPC_ZC_IDLE_MS give their frames back. */
+/* Answers idle in lent frames for RPC_ZC_IDLE_MS give their frames back.
+ * Only answers being sent: before rpc_sreq_reply the disk may still be
+ * reading into the frames, however long that takes. */
 static void rpc_zc_tick(struct rpc_srv *srv, uint64_t now)
 {
 	uint64_t idle = (uint64_t)RPC_ZC_IDLE_MS * 1000000ull;
@@ -531,7 +533,8 @@ static void rpc_zc_tick(struct rpc_srv *srv, uint64_t now)
 	for (uint32_t i = 0; i < srv->nlent;) {
 		struct rpc_sreq *r = srv->lent[i];
 
-		if (now - r->last_ns >= idle && rpc_zc_spill_resp(srv, r) == 0)
+		if (r->state == SREQ_RESP && now - r->last_ns >= idle &&
+		    rpc_zc_spill_resp(srv, r) == 0)
 			continue; /* slot i now holds another request */
 		i++;
 	}
