@@ -147,4 +147,5 @@ run-netns: $(B)/ferry
 clean:
 	rm -rf $(B)
 
--include $(MUSL_OBJS:.o=.d) $(HOST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
+-include $(MUSL_OBJS:.o=.d) $(HOST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(TESTLIB_OBJS:.o=.d)
+-include $(UNIT_BINS:=.d) $(HELPER_BINS:=.d) $(BPFT_BINS:=.d)
