@@ -320,6 +320,17 @@ static uint32_t node_buf_cap(uint32_t len)
 	return (len + 4095u) / 4096u * 4096u; /* rpc buffers are whole 4 KiB blocks */
 }
 
+/* Do the pieces meet the store's direct rule for writes (store_info
+ * piece_align: addresses and lengths but the last's)? */
+static int node_pieces_aligned(const struct iovec *iov, int cnt, uint32_t align)
+{
+	for (int i = 0; i < cnt; i++)
+		if (((uintptr_t)iov[i].iov_base & (align - 1)) ||
+		    (i + 1 < cnt && (iov[i].iov_len & (align - 1))))
+			return 0;
+	return 1;
+}
+
 
 /* ------------------------------------------------------------ cluster */
 
@@ -657,15 +668,29 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 		return;
 	}
 	case FERRY_OP_PUT: {
-		/* Written to disk from the buffers the payload arrived in. */
+		/* Written to disk from the buffers the payload arrived in, when
+		 * the disk takes them as they are. */
 		int cnt = 0;
 		const struct iovec *iov = rpc_sreq_payload_iov(r, &cnt);
+		uint8_t *payload;
 
 		if (len != h->length || !iov) {
 			err = len != h->length ? -EINVAL : -ENOMEM;
 			break;
 		}
-		node_op_start(n, srv, r, STORE_OP_PUT, NULL, len, 0, iov, cnt);
+		if (node_pieces_aligned(iov, cnt, n->info.piece_align)) {
+			node_op_start(n, srv, r, STORE_OP_PUT, NULL, len, 0, iov, cnt);
+			return;
+		}
+		/* A disk that is a file (store_cfg.piece_align): one copy into a
+		 * whole-block message buffer, which the disk takes directly -
+		 * rather than the store's two bounce buffers, one PUT at a time. */
+		payload = rpc_sreq_payload(srv, r, &len);
+		if (!payload && len) {
+			err = -ENOMEM;
+			break;
+		}
+		node_op_start(n, srv, r, STORE_OP_PUT, payload, len, node_buf_cap(len), NULL, 0);
 		return;
 	}
 	case FERRY_OP_WRITE: {

@@ -80,7 +80,8 @@ struct rpc_counters {
 	uint64_t tx_datagrams;      /* datagrams sent */
 	uint64_t timeouts;          /* server: half-received requests dropped; client: calls failed */
 	uint64_t payload_copied;    /* payload bytes copied by the CPU in this layer */
-	uint64_t zc_rx_bytes;       /* request payload handed over in RX buffers, uncopied */
+	uint64_t zc_rx_bytes;       /* request payload kept in its RX buffers on arrival (a
+				       later spill copies it after all: payload_copied) */
 	uint64_t zc_tx_bytes;       /* answer payload sent from lent TX frames, uncopied */
 	uint64_t zc_rx_spills;      /* held requests copied out after all (see rpc.c) */
 	uint64_t zc_tx_spills;      /* lent answers copied out after all */

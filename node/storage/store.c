@@ -1044,6 +1044,12 @@ int store_open_io(const struct store_cfg *cfg, const struct store_io_ops *io, vo
 	if (ret < 0)
 		goto err;
 	s->vec_fixed = io->caps && (io->caps(ctx) & STORE_IO_CAP_VEC_FIXED);
+	s->wpiece_align = cfg->piece_align ? cfg->piece_align
+		: io->caps && (io->caps(ctx) & STORE_IO_CAP_FILE) ? STORE_BLOCK : STORE_SLOT;
+	if (s->wpiece_align < STORE_SLOT || (s->wpiece_align & (s->wpiece_align - 1))) {
+		ret = -EINVAL;
+		goto err;
+	}
 	if (store_ix_init(&s->ix, 1024) < 0 || store_bmap_init(&s->blocks, s->g.nblocks) < 0 ||
 	    store_bmap_init(&s->slots, s->g.nslots) < 0) {
 		ret = -ENOMEM;
@@ -1160,6 +1166,7 @@ void store_get_info(struct store *s, struct store_info *out)
 	out->max_chunk = s->g.max_chunk;
 	out->format_version = s->sb.version;
 	out->vec_fixed = (uint32_t)s->vec_fixed;
+	out->piece_align = s->wpiece_align;
 }
 
 void store_get_counters(struct store *s, struct store_counters *out)
@@ -1231,7 +1238,7 @@ struct store_op_priv {
 	int vec;                 /* direct scatter/gather op (see store_vec_plan) */
 	int vfull;               /* vec: pieces the device uses as they are */
 	uint32_t vlast;          /* vec: then bytes of piece vfull, as one buffer */
-	uint32_t vpart;          /* vec: then bytes (< 512) of it, through the scratch */
+	uint32_t vpart;          /* vec: then bytes (< the piece alignment) of it, through the scratch */
 	uint32_t vtail;          /* vec: scratch bytes (vpart + the rest of the last block) */
 	struct store_io_req io[STORE_OP_NIO]; /* device requests of the current stage */
 };
@@ -1605,17 +1612,19 @@ static uint8_t *store_scratch(const struct store_op_priv *p)
 static int store_vec_plan(struct store_op_priv *p, uint64_t n, uint32_t nb)
 {
 	const struct iovec *iov = p->op->iov;
+	/* Writes: what the disk takes without serializing (store_cfg.piece_align). */
+	uintptr_t mask = (p->op->type == STORE_OP_PUT ? p->s->wpiece_align : STORE_SLOT) - 1;
 	uint64_t left = n;
 	int i = 0, nvec;
 
 	for (; left && i < p->op->iovcnt; i++) {
 		size_t l = iov[i].iov_len;
 
-		if (!l || ((uintptr_t)iov[i].iov_base & (STORE_SLOT - 1)))
+		if (!l || ((uintptr_t)iov[i].iov_base & mask))
 			return 0;
 		if (l >= left)
 			break;
-		if (l & (STORE_SLOT - 1))
+		if (l & mask)
 			return 0;
 		left -= l;
 	}
@@ -1623,11 +1632,11 @@ static int store_vec_plan(struct store_op_priv *p, uint64_t n, uint32_t nb)
 		return 0; /* cannot happen: store_iov_check */
 	p->vfull = i;
 	p->vlast = p->vpart = 0;
-	if (left && left == iov[i].iov_len && !(left & (STORE_SLOT - 1))) {
+	if (left && left == iov[i].iov_len && !(left & mask)) {
 		p->vfull = i + 1;
 	} else if (left) {
-		p->vlast = (uint32_t)left & ~(STORE_SLOT - 1);
-		p->vpart = (uint32_t)left & (STORE_SLOT - 1);
+		p->vlast = (uint32_t)(left & ~(uint64_t)mask);
+		p->vpart = (uint32_t)(left & mask);
 	}
 	/* At most one block's worth: n - vpart is past the last block's start. */
 	p->vtail = (uint32_t)((uint64_t)nb * STORE_BLOCK - (n - p->vpart));

@@ -39,6 +39,11 @@ struct store_cfg {
 	int commit_fua;           /* commit with a FUA record write instead of a
 				   * (batched) flush; see store.c (ignored where
 				   * the one-flush commit applies) */
+	uint32_t piece_align;     /* scatter PUT (op.iov): the alignment of piece
+				   * addresses and lengths that goes direct; 0 =
+				   * 512 on a block device, 4096 on a file (its file
+				   * system would serialize sub-block pieces:
+				   * STORE_IO_CAP_FILE in store_io.h) */
 };
 
 struct store_format_cfg {
@@ -60,6 +65,9 @@ struct store_info {
 				   * registered region run as READV_FIXED/
 				   * WRITEV_FIXED (Linux 6.15+); 0: plain
 				   * READV/WRITEV (still zero copy) */
+	uint32_t piece_align;     /* scatter PUT pieces aligned (address, length
+				   * but the last) to this go direct; see
+				   * store_cfg.piece_align */
 };
 
 struct store_stat {

@@ -75,6 +75,8 @@ struct store {
 	uint64_t fsck_stale;      /* leftover records found while opening */
 	uint32_t qd;              /* queue depth (max ops in flight) */
 	int vec_fixed;            /* backend has STORE_IO_CAP_VEC_FIXED */
+	uint32_t wpiece_align;    /* scatter PUT: pieces' address and length alignment
+				   * for the direct path (store_cfg.piece_align) */
 	struct store_index ix;    /* chunk index */
 	struct store_bmap blocks; /* data block allocation */
 	struct store_bmap slots;  /* record slot allocation */

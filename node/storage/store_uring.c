@@ -45,6 +45,7 @@ struct store_uring {
 	int fixed_file;       /* 1 when registration worked */
 	int fixed_bufs;       /* 1 when the sparse buffer table is registered */
 	int vec_fixed;        /* 1 when READV_FIXED/WRITEV_FIXED are usable */
+	int is_file;          /* a regular file, not a block device */
 	uint64_t size;        /* device bytes */
 };
 
@@ -187,7 +188,7 @@ static uint32_t uring_caps(void *ctx)
 {
 	struct store_uring *u = ctx;
 
-	return u->vec_fixed ? STORE_IO_CAP_VEC_FIXED : 0;
+	return (u->vec_fixed ? STORE_IO_CAP_VEC_FIXED : 0) | (u->is_file ? STORE_IO_CAP_FILE : 0);
 }
 
 /* uring_probe_vec_fixed - 1 if the kernel has READV_FIXED and WRITEV_FIXED. */
@@ -250,6 +251,7 @@ int store_uring_open(const char *path, uint32_t queue_depth, int read_only,
 			goto err_close;
 		}
 	} else if (S_ISREG(st.st_mode)) {
+		u->is_file = 1;
 		u->size = (uint64_t)st.st_size;
 	} else {
 		ret = -ENOTBLK;

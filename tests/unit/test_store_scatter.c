@@ -451,6 +451,54 @@ static void inflight_case(struct store *s)
 	}
 }
 
+/*
+ * The default on a regular file (store_cfg.piece_align 0): the file system
+ * would serialize writes of sub-block pieces, so a PUT of frame-sized
+ * pieces is copied (counted) while one of whole 4 KiB-aligned blocks still
+ * goes direct; GETs into frame-sized pieces stay direct (reads are not
+ * serialized).
+ */
+static void file_default_case(const char *path)
+{
+	struct store_cfg cfg = { .path = path, .queue_depth = 32 };
+	const uint8_t id[16] = { 0x7f, 1 };
+	const uint32_t len = 64 * 1024;
+	struct delta d;
+	struct store *s;
+	struct pcs p = { 0 };
+	uint32_t got = 0;
+
+	REQUIRE(store_open(&cfg, &s) == 0);
+	store_fixture_fill(data, len, 77);
+	pcs_build(&p, len, 3584, NULL, 0);
+	pcs_put(&p, data);
+	d_start(s, &d);
+	CHECK_EQ(put_iov(s, id, &p, len), 0);
+	d_check(s, &d, 0, len, -1, __LINE__);       /* copied: 3584-byte pieces */
+	pcs_poison(&p);
+	d_start(s, &d);
+	CHECK_EQ(get_iov(s, id, &p, 0, len, &got), 0);
+	CHECK_EQ(got, len);
+	d_check(s, &d, 1, 0, -1, __LINE__);         /* read straight into them */
+	pcs_get(&p, back, len);
+	CHECK(memcmp(back, data, len) == 0);
+
+	pcs_build(&p, len, 4096, NULL, 0);          /* 512-aligned allocations... */
+	for (int i = 0; i < p.n; i++) {             /* ...made 4 KiB-aligned */
+		free(p.own[i]);
+		p.own[i] = aligned_alloc(4096, 4096);
+		REQUIRE(p.own[i]);
+		p.iov[i].iov_base = p.own[i];
+	}
+	store_fixture_fill(data, len, 78);
+	pcs_put(&p, data);
+	d_start(s, &d);
+	CHECK_EQ(put_iov(s, id, &p, len), 0);
+	d_check(s, &d, 1, 0, -1, __LINE__);         /* whole blocks: direct */
+	pcs_free(&p);
+	store_close(s);
+}
+
 /* A flipped bit in a block: GET through pieces fails, never wrong bytes. */
 static void corrupt_case(const char *path, const struct store_cfg *cfg)
 {
@@ -523,7 +571,9 @@ static void size_matrix(struct store *s, int fixed)
 int main(void)
 {
 	char *path = store_fixture_disk("store_scatter", 256 << 20);
-	struct store_cfg cfg = { .path = path, .queue_depth = 32 };
+	/* piece_align 512: sub-block pieces go direct, as on a block device
+	 * (a file's default is file_default_case) */
+	struct store_cfg cfg = { .path = path, .queue_depth = 32, .piece_align = 512 };
 	struct store_fsck_report rep;
 	struct store_info info;
 	struct store *s;
@@ -581,6 +631,7 @@ int main(void)
 	store_uring_no_vec_fixed = 0;
 
 	mem_padding_case();
+	file_default_case(path);
 	corrupt_case(path, &cfg);
 	CHECK_EQ(store_fsck(path, &rep), 0);
 	CHECK_EQ(rep.stale, 0);
