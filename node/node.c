@@ -682,9 +682,10 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 			node_op_start(n, srv, r, STORE_OP_PUT, NULL, len, 0, iov, cnt);
 			return;
 		}
-		/* A disk that is a file (store_cfg.piece_align): one copy into a
-		 * whole-block message buffer, which the disk takes directly -
-		 * rather than the store's two bounce buffers, one PUT at a time. */
+		/* Pieces the disk would not take (a file: store_cfg.piece_align;
+		 * odd frame layouts): one copy into a whole-block message buffer,
+		 * which it takes directly - rather than the store's two bounce
+		 * buffers, one PUT at a time. */
 		payload = rpc_sreq_payload(srv, r, &len);
 		if (!payload && len) {
 			err = -ENOMEM;
@@ -1055,6 +1056,10 @@ int node_run(const struct node_cfg *cfg)
 	if (cfg->mtu)
 		rcfg.mtu = cfg->mtu;
 	rcfg.no_zc = cfg->copy_payload;
+	/* A disk that would not take frame-sized pieces (a file: store.h
+	 * piece_align) gets requests copied on arrival, as they come, rather
+	 * than held and copied whole at the end. */
+	rcfg.no_zc_rx = n.info.piece_align > FERRY_FRAG_ALIGN;
 	err = node_open_paths(&n, &local, &rcfg);
 	if (err)
 		goto out;

@@ -1078,7 +1078,7 @@ int rpc_srv_open(const struct rpc_cfg *cfg, struct transport *t, rpc_handler_fn 
 	if (t->max_payload && t->max_payload < max_udp)
 		max_udp = t->max_payload;
 	srv->frag = wire_frag_payload(max_udp);
-	if (t->ops->rx_hold_max && !cfg->no_zc)
+	if (t->ops->rx_hold_max && !cfg->no_zc && !cfg->no_zc_rx)
 		srv->hold_max = t->ops->rx_hold_max(t);
 	*out = srv;
 	return 0;

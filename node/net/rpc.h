@@ -60,6 +60,8 @@ struct rpc_cfg {
 	uint32_t retain_ms;   /* server: answers are kept this long for retries */
 	int no_zc;            /* server: copy payload even where the transport could
 				 hold RX buffers / lend TX frames (for comparison) */
+	int no_zc_rx;         /* server: copy requests on arrival all the same (their
+				 consumer could not use the RX buffers as they are) */
 };
 
 /* rpc_cfg_default - sensible values (mtu 1500, 4 MiB + 64 KiB messages, ...). */
