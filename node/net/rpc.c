@@ -390,18 +390,27 @@ static int rpc_zc_fits(const struct rpc_srv *srv, const struct rpc_sreq *r, uint
 	return dup || (r->rq->n < r->rq->cap && srv->held < srv->hold_max);
 }
 
+/* rpc_zc_gather - ps's pieces copied into a new message buffer of len bytes
+ * (counted); NULL when there is no memory. */
+static uint8_t *rpc_zc_gather(struct rpc_srv *srv, const struct rpc_pieces *ps, uint32_t len)
+{
+	uint8_t *buf = rpc_buf_alloc(&srv->bufs, len);
+
+	for (uint32_t i = 0; buf && i < ps->n; i++) {
+		memcpy(buf + ps->p[i].off, ps->p[i].data, ps->p[i].len);
+		srv->ctr.payload_copied += ps->p[i].len;
+	}
+	return buf;
+}
+
 /* rpc_zc_spill_req - copy r's held fragments into a message buffer and give
  * the RX buffers back. 0 or -ENOMEM. */
 static int rpc_zc_spill_req(struct rpc_srv *srv, struct rpc_sreq *r)
 {
-	uint8_t *buf = rpc_buf_alloc(&srv->bufs, r->req_len);
+	uint8_t *buf = rpc_zc_gather(srv, r->rq, r->req_len);
 
 	if (!buf)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < r->rq->n; i++) {
-		memcpy(buf + r->rq->p[i].off, r->rq->p[i].data, r->rq->p[i].len);
-		srv->ctr.payload_copied += r->rq->p[i].len;
-	}
 	srv->ctr.zc_rx_spills++;
 	rpc_zc_drop_req(srv, r);
 	r->req_buf = buf;
@@ -507,14 +516,10 @@ static void rpc_zc_trim(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
 /* rpc_zc_spill_resp - copy r's answer out of its lent frames. */
 static int rpc_zc_spill_resp(struct rpc_srv *srv, struct rpc_sreq *r)
 {
-	uint8_t *buf = rpc_buf_alloc(&srv->bufs, r->resp_len);
+	uint8_t *buf = rpc_zc_gather(srv, r->rs, r->resp_len);
 
 	if (!buf)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < r->rs->n; i++) {
-		memcpy(buf + r->rs->p[i].off, r->rs->p[i].data, r->rs->p[i].len);
-		srv->ctr.payload_copied += r->rs->p[i].len;
-	}
 	srv->ctr.zc_tx_spills++;
 	rpc_zc_drop_resp(srv, r);
 	r->resp_buf = buf;

@@ -29,6 +29,7 @@ struct memnet_end {
 	 * frames it may borrow, each from a pool with an owner flag so a
 	 * double release or a leak shows in memnet_zc_stats */
 	struct memnet_zc_stats zs;
+	struct transport_ops zc_ops;
 	uint32_t hold_max;
 	uint32_t rx_next;            /* where the search for a free RX buffer starts */
 	struct memnet_dgram *rxpool; /* MEMNET_ZC_RX buffers */
@@ -249,23 +250,6 @@ static const struct transport_ops memnet_ops = {
 	.close = memnet_end_close,
 };
 
-/* The same with the zero-copy extensions. */
-static const struct transport_ops memnet_zc_ops = {
-	.name = "memnet-zc",
-	.rx_burst = memnet_rx_burst,
-	.rx_release = memnet_rx_release,
-	.tx = memnet_tx,
-	.tx_flush = memnet_flush,
-	.poll_fd = memnet_poll_fd,
-	.rx_credits = memnet_credits,
-	.rx_hold_max = memnet_hold_max,
-	.txz_alloc = memnet_txz_alloc,
-	.txz_send = memnet_txz_send,
-	.txz_free = memnet_txz_free,
-	.stats = memnet_stats,
-	.close = memnet_end_close,
-};
-
 int memnet_zc(struct transport *t, uint32_t hold_max)
 {
 	struct memnet_end *e = (struct memnet_end *)t;
@@ -277,7 +261,14 @@ int memnet_zc(struct transport *t, uint32_t hold_max)
 	if (!e->rxpool || !e->rxout || !e->txpool || !e->txlent)
 		return -ENOMEM;
 	e->hold_max = hold_max < MEMNET_ZC_RX - 256 ? hold_max : MEMNET_ZC_RX - 256;
-	e->t.ops = &memnet_zc_ops;
+	/* the plain table plus the zero-copy extensions */
+	e->zc_ops = memnet_ops;
+	e->zc_ops.name = "memnet-zc";
+	e->zc_ops.rx_hold_max = memnet_hold_max;
+	e->zc_ops.txz_alloc = memnet_txz_alloc;
+	e->zc_ops.txz_send = memnet_txz_send;
+	e->zc_ops.txz_free = memnet_txz_free;
+	e->t.ops = &e->zc_ops;
 	return 0;
 }
 
