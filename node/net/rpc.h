@@ -88,6 +88,8 @@ struct rpc_counters {
 	uint64_t zc_rx_spills;      /* held requests copied out after all (see rpc.c) */
 	uint64_t zc_tx_spills;      /* lent answers copied out after all */
 	uint64_t zc_tx_noframes;    /* answers that got no TX frames (heap buffer instead) */
+	uint64_t tracked;           /* server, now: requests tracked (answered ones too) */
+	uint64_t table;             /* server, now: request table buckets */
 };
 
 /* rpc_counters_format - "rpc_<name> value\n" lines; returns bytes written. */
