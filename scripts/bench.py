@@ -424,11 +424,16 @@ def main():
         sys.exit("make bench: build/ferry is missing")
     results = {"machine": machine(), "rows": []}
     t0 = time.monotonic()
+    # BENCH_ROWS="4 KiB GET,1 MiB PUT": only those rows (for development);
+    # BENCH_CLUSTER=0 / BENCH_STORE=0 leave out the R=3 rows / engine vs fio.
+    only = [r.strip() for r in os.environ.get("BENCH_ROWS", "").split(",") if r.strip()]
+    pick = lambda rows: [r for r in rows if not only or r[0] in only]
     with Net() as net:
-        net_rows(net, results, ROWS, False)
+        net_rows(net, results, pick(ROWS), False)
         if os.environ.get("BENCH_CLUSTER", "1") == "1":
-            net_rows(net, results, CLUSTER_ROWS, True)
-    store_rows(results)
+            net_rows(net, results, pick(CLUSTER_ROWS), True)
+    if os.environ.get("BENCH_STORE", "1") == "1":
+        store_rows(results)
     results["seconds"] = time.monotonic() - t0
     report(results)
     print(f"\nmake bench: {results['seconds']:.0f} s; report in build/bench/report.md")
