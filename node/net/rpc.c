@@ -19,7 +19,7 @@
 #define RPC_MAX_RTO_MS   1000
 #define RPC_SMALL_RESP   4096             /* answers kept whole after the final ACK */
 #define RPC_ZC_MIN_FRAG  1024             /* smallest fragment a held request expects */
-#define RPC_ZC_IDLE_MS   2000             /* an answer idle this long leaves its TX frames */
+#define RPC_STALE_MS     2000             /* an answer nobody acked for this long is stale */
 /* Message buffers are 4 KiB aligned and sized in whole 4 KiB blocks, so the
  * storage engine can read and write them with O_DIRECT as they are. */
 #define RPC_BUF_ALIGN    4096
@@ -173,6 +173,7 @@ struct rpc_sreq {
 	struct ferry_hdr hdr;             /* request header (first datagram) */
 	uint8_t state;                    /* enum rpc_sreq_state */
 	uint8_t lst;                      /* which age list: RPC_L_* */
+	uint8_t stale;                    /* DONE because its client went quiet, not acked */
 	uint8_t ack_pending;              /* on the ack list */
 	uint8_t resp_sent0;               /* empty answer was sent once */
 	uint8_t dupacks;                  /* ACKs in a row that did not advance */
@@ -207,7 +208,6 @@ struct rpc_piece {
 
 struct rpc_pieces {
 	uint32_t n, cap;                  /* pieces used / allocated */
-	uint32_t lent_i;                  /* answers: index in rpc_srv.lent */
 	int iov_ready;                    /* iov holds the pieces in message order */
 	struct iovec *iov;                /* cap entries, after p[] in the same block */
 	struct rpc_piece p[];             /* cap entries */
@@ -223,15 +223,13 @@ struct rpc_srv {
 	struct rpc_sreq **buckets;        /* by (peer, session, req_id) */
 	uint32_t bucket_mask;             /* buckets - 1: grows with nreqs (rpc_srv_grow) */
 	uint32_t bucket_max;              /* largest mask: 2 x max_reqs buckets */
-	struct rpc_sreq *old[2], *young[2]; /* age lists' ends, per RPC_L_* */
+	struct rpc_sreq *old[3], *young[3]; /* age lists' ends, per RPC_L_* */
 	struct rpc_sreq *acks;            /* requests owing an ACK */
 	uint32_t nreqs;                   /* requests tracked, answered ones included */
 	uint32_t nactive;                 /* of which still receiving, executing or answering */
 	uint64_t mem;
 	uint32_t hold_max;                /* RX datagrams the transport lets us keep (0: none) */
 	uint32_t held;                    /* RX datagrams kept now */
-	struct rpc_sreq **lent;           /* requests whose answer is in lent TX frames */
-	uint32_t nlent, cap_lent;
 	struct rpc_counters ctr;
 };
 
@@ -253,13 +251,28 @@ static uint32_t rpc_srv_hash(const struct rpc_srv *srv, const struct net_addr *p
 }
 
 /*
- * Two age lists, each ordered by last activity, so the reaper only ever
- * looks at what is due: requests being received or executed (a half-received
- * one times out after recv_idle_ms) and answered ones (remembered for
- * retain_ms). One list ordered for both would have the reaper walk every
- * answer younger than retain_ms on each tick.
+ * Three age lists, each ordered by last activity, so the reaper only ever
+ * looks at what is due:
+ *   RPC_L_ACTIVE    being received or executed: a half-received request
+ *                   times out after recv_idle_ms;
+ *   RPC_L_ANSWERING its answer going out: an answer nobody acked for
+ *                   RPC_STALE_MS goes stale - to RPC_L_DONE, no longer
+ *                   sharing the window credits, and out of lent TX frames;
+ *   RPC_L_DONE      answered (or stale), remembered for retain_ms.
+ * One list ordered for all would have the reaper walk every answer younger
+ * than retain_ms on each tick.
  */
-enum { RPC_L_ACTIVE = 0, RPC_L_ANSWERED = 1 };
+enum { RPC_L_ACTIVE = 0, RPC_L_ANSWERING = 1, RPC_L_DONE = 2 };
+
+static void rpc_age_unlink(struct rpc_srv *srv, struct rpc_sreq *r);
+static void rpc_age_push(struct rpc_srv *srv, struct rpc_sreq *r, uint8_t lst);
+
+/* rpc_age_move - put r at the young end of list lst. */
+static void rpc_age_move(struct rpc_srv *srv, struct rpc_sreq *r, uint8_t lst)
+{
+	rpc_age_unlink(srv, r);
+	rpc_age_push(srv, r, lst);
+}
 
 static void rpc_age_unlink(struct rpc_srv *srv, struct rpc_sreq *r)
 {
@@ -335,8 +348,8 @@ static void rpc_sreq_free_resp(struct rpc_srv *srv, struct rpc_sreq *r)
  *   - keeping one more fragment would exceed rx_hold_max or the piece table
  *     (sized for fragments of RPC_ZC_MIN_FRAG or more), or a fragment
  *     overlaps received ones only in part;
- *   - an answer sat in lent frames for RPC_ZC_IDLE_MS (its client is gone,
- *     or its final ACK was lost): the frames go back to the pool.
+ *   - an answer went stale in lent frames (RPC_STALE_MS without an ACK: its
+ *     client is gone, or its final ACK was lost): the frames go back.
  */
 /* rpc_zc_new - a piece table for cap pieces and their iovec, one block. */
 static struct rpc_pieces *rpc_zc_new(uint32_t cap)
@@ -348,7 +361,6 @@ static struct rpc_pieces *rpc_zc_new(uint32_t cap)
 		return NULL;
 	ps->n = 0;
 	ps->cap = cap;
-	ps->lent_i = 0;
 	ps->iov_ready = 0;
 	ps->iov = (struct iovec *)(void *)&ps->p[cap];
 	return ps;
@@ -384,9 +396,6 @@ static void rpc_zc_drop_resp(struct rpc_srv *srv, struct rpc_sreq *r)
 		return;
 	for (uint32_t i = 0; i < ps->n; i++)
 		srv->t->ops->txz_free(srv->t, ps->p[i].handle);
-	/* unlink from srv->lent (swap with the last) */
-	srv->lent[ps->lent_i] = srv->lent[--srv->nlent];
-	srv->lent[ps->lent_i]->rs->lent_i = ps->lent_i;
 	free(ps);
 	r->rs = NULL;
 }
@@ -473,15 +482,6 @@ static int rpc_zc_lend(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
 	uint32_t n = DIV_ROUND_UP(len, srv->frag);
 	struct rpc_pieces *ps;
 
-	if (srv->nlent == srv->cap_lent) {
-		uint32_t cap = srv->cap_lent ? 2 * srv->cap_lent : 256;
-		struct rpc_sreq **l = realloc(srv->lent, cap * sizeof(*l));
-
-		if (!l)
-			return -ENOMEM;
-		srv->lent = l;
-		srv->cap_lent = cap;
-	}
 	ps = rpc_zc_new(n);
 	if (!ps)
 		return -ENOMEM;
@@ -499,8 +499,6 @@ static int rpc_zc_lend(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
 		pc->len = MIN(srv->frag, len - pc->off);
 		ps->iov[i] = (struct iovec){ pc->data, pc->len };
 	}
-	ps->lent_i = srv->nlent;
-	srv->lent[srv->nlent++] = r;
 	r->rs = ps;
 	return 0;
 fail:
@@ -537,23 +535,6 @@ static int rpc_zc_spill_resp(struct rpc_srv *srv, struct rpc_sreq *r)
 	r->resp_cap = (uint32_t)rpc_buf_size(r->resp_len);
 	srv->mem += r->resp_cap;
 	return 0;
-}
-
-/* Answers idle in lent frames for RPC_ZC_IDLE_MS give their frames back.
- * Only answers being sent: before rpc_sreq_reply the disk may still be
- * reading into the frames, however long that takes. */
-static void rpc_zc_tick(struct rpc_srv *srv, uint64_t now)
-{
-	uint64_t idle = (uint64_t)RPC_ZC_IDLE_MS * 1000000ull;
-
-	for (uint32_t i = 0; i < srv->nlent;) {
-		struct rpc_sreq *r = srv->lent[i];
-
-		if (r->state == SREQ_RESP && now - r->last_ns >= idle &&
-		    rpc_zc_spill_resp(srv, r) == 0)
-			continue; /* slot i now holds another request */
-		i++;
-	}
 }
 
 static void rpc_sreq_destroy(struct rpc_srv *srv, struct rpc_sreq *r)
@@ -594,12 +575,11 @@ static struct rpc_sreq *rpc_sreq_find(struct rpc_srv *srv, const struct net_addr
  * would only retry into the same squeeze). */
 static int rpc_srv_make_room(struct rpc_srv *srv, uint64_t need)
 {
-	struct rpc_sreq *r = srv->old[RPC_L_ANSWERED];
+	struct rpc_sreq *r = srv->old[RPC_L_DONE];
 
 	while ((srv->nreqs >= srv->cfg.max_reqs || srv->mem + need > srv->cfg.mem_budget) && r) {
 		struct rpc_sreq *next = r->lnext;
-		if (r->state == SREQ_DONE)
-			rpc_sreq_destroy(srv, r);
+		rpc_sreq_destroy(srv, r);
 		r = next;
 	}
 	return (srv->nreqs < srv->cfg.max_reqs && srv->mem + need <= srv->cfg.mem_budget) ? 0
@@ -914,8 +894,7 @@ void rpc_sreq_reply(struct rpc_srv *srv, struct rpc_sreq *r, int32_t status, uin
 	r->resp_acked = 0;
 	r->resp_next = 0;
 	r->state = SREQ_RESP;
-	rpc_age_unlink(srv, r);
-	rpc_age_push(srv, r, RPC_L_ANSWERED);
+	rpc_age_move(srv, r, RPC_L_ANSWERING);
 	rpc_sreq_free_req(srv, r);
 	srv->ctr.requests++;
 	rpc_srv_send_resp(srv, r, 0);
@@ -943,6 +922,29 @@ static int rpc_op_read_only(uint8_t op)
 	}
 }
 
+/* rpc_sreq_stale - nobody acked r's answer for RPC_STALE_MS: its client is
+ * gone or lost the final ACK. Stop sharing credits with it, give lent TX
+ * frames back (copying the answer out, so a late retry still gets it), and
+ * keep it for retries like an acknowledged one. */
+static void rpc_sreq_stale(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	if (r->rs && rpc_zc_spill_resp(srv, r) < 0)
+		rpc_sreq_free_resp(srv, r); /* no memory: a retry then times out */
+	r->state = SREQ_DONE;
+	r->stale = 1;
+	srv->nactive--;
+	rpc_age_move(srv, r, RPC_L_DONE);
+}
+
+/* rpc_sreq_revive - answer a DONE request again (its client retried). */
+static void rpc_sreq_revive(struct rpc_srv *srv, struct rpc_sreq *r)
+{
+	r->state = SREQ_RESP;
+	r->stale = 0;
+	srv->nactive++;
+	rpc_age_move(srv, r, RPC_L_ANSWERING);
+}
+
 static void rpc_srv_on_ack(struct rpc_srv *srv, struct rpc_sreq *r, const struct ferry_hdr *h)
 {
 	if (r->state != SREQ_RESP && r->state != SREQ_DONE)
@@ -954,13 +956,17 @@ static void rpc_srv_on_ack(struct rpc_srv *srv, struct rpc_sreq *r, const struct
 		r->resp_acked = h->ack;
 	if (r->rs && r->resp_acked < r->resp_len)
 		r->resp_acked -= r->resp_acked % srv->frag; /* frames are whole fragments */
-	if (r->state == SREQ_DONE)
-		return; /* a repeated final ACK */
+	if (r->state == SREQ_DONE) {
+		if (!r->stale || !r->resp_buf)
+			return; /* a repeated final ACK */
+		rpc_sreq_revive(srv, r); /* the client of a stale answer is back */
+	}
 	if ((h->flags & FERRY_F_LAST) && r->resp_acked == r->resp_len) {
 		/* Final ACK: keep small answers for retries, drop big ones. A
 		 * request that changes nothing is not remembered at all. */
 		r->state = SREQ_DONE;
 		srv->nactive--;
+		rpc_age_move(srv, r, RPC_L_DONE);
 		if (rpc_op_read_only(r->hdr.op)) {
 			rpc_sreq_destroy(srv, r);
 			return;
@@ -1049,8 +1055,7 @@ int rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now)
 			srv->ctr.retransmits++;
 			rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
 		} else if (r->state == SREQ_DONE && (h.flags & FERRY_F_RETRY) && r->resp_buf) {
-			r->state = SREQ_RESP;
-			srv->nactive++;
+			rpc_sreq_revive(srv, r);
 			r->resp_acked = r->resp_next = 0;
 			srv->ctr.retransmits++;
 			rpc_srv_send_resp(srv, r, FERRY_F_RETRY);
@@ -1105,9 +1110,9 @@ void rpc_srv_tick(struct rpc_srv *srv, uint64_t now)
 {
 	uint64_t recv_idle = (uint64_t)srv->cfg.recv_idle_ms * 1000000ull;
 	uint64_t retain = (uint64_t)srv->cfg.retain_ms * 1000000ull;
+	uint64_t stale = (uint64_t)RPC_STALE_MS * 1000000ull;
 	struct rpc_sreq *r, *next;
 
-	rpc_zc_tick(srv, now);
 	/* Executing requests are left alone (their answer will come). */
 	for (r = srv->old[RPC_L_ACTIVE]; r && now - r->last_ns >= recv_idle; r = next) {
 		next = r->lnext;
@@ -1116,7 +1121,11 @@ void rpc_srv_tick(struct rpc_srv *srv, uint64_t now)
 			rpc_sreq_destroy(srv, r);
 		}
 	}
-	for (r = srv->old[RPC_L_ANSWERED]; r && now - r->last_ns >= retain; r = next) {
+	for (r = srv->old[RPC_L_ANSWERING]; r && now - r->last_ns >= stale; r = next) {
+		next = r->lnext;
+		rpc_sreq_stale(srv, r);
+	}
+	for (r = srv->old[RPC_L_DONE]; r && now - r->last_ns >= retain; r = next) {
 		next = r->lnext;
 		rpc_sreq_destroy(srv, r);
 	}
@@ -1169,12 +1178,11 @@ void rpc_srv_close(struct rpc_srv *srv)
 {
 	if (!srv)
 		return;
-	for (int l = RPC_L_ACTIVE; l <= RPC_L_ANSWERED; l++)
+	for (int l = RPC_L_ACTIVE; l <= RPC_L_DONE; l++)
 		while (srv->old[l])
 			rpc_sreq_destroy(srv, srv->old[l]);
 	while (srv->bufs.n)
 		free(srv->bufs.bufs[--srv->bufs.n]);
-	free(srv->lent);
 	free(srv->buckets);
 	free(srv);
 }

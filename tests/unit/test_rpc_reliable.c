@@ -174,17 +174,20 @@ static int run_profile(const char *name, const struct memnet_faults *f, uint64_t
 		for (uint32_t k = 0; k < get->resp_len; k++)
 			ok &= bufs[2 * i + 1][k] == pattern(k, (uint8_t)(i * 7));
 		CHECK(ok);
-		CHECK_EQ(st.execs[i + 8], 1);
+		/* A GET changes nothing, so its answer is forgotten at the final
+		 * ACK and a late duplicate of it may run again: at least once. */
+		CHECK(st.execs[i + 8] >= 1);
 	}
 	const struct rpc_counters *sc = rpc_srv_counters(srv);
 	/* Answered requests are remembered for retries but hold no credits:
 	 * once every final ACK is in, nothing is active and the full window is
-	 * available again (a shrinking window starved big transfers before). */
-	if (!f->drop_pm && !f->corrupt_pm) {
-		for (int i = 0; i < 10; i++)
-			pump(cl, srv, memnet_b(m));
-		CHECK_EQ(rpc_srv_active(srv), 0);
-	}
+	 * available again (a shrinking window starved big transfers before).
+	 * Answers whose final ACK was lost, or re-run duplicates nobody waits
+	 * for, go stale after 2 s and stop holding credits too. */
+	for (int i = 0; i < 10; i++)
+		pump(cl, srv, memnet_b(m));
+	rpc_srv_tick(srv, util_now_ns() + 3000000000ull);
+	CHECK_EQ(rpc_srv_active(srv), 0);
 	if (f->drop_pm || f->corrupt_pm)
 		CHECK(rpc_client_counters(cl)->retransmits > 0);
 	if (f->corrupt_pm)
@@ -210,7 +213,10 @@ static int run_profile(const char *name, const struct memnet_faults *f, uint64_t
 		if (zc_hold >= 4096) {
 			CHECK_EQ(sc->zc_rx_bytes, put_bytes);
 			CHECK_EQ(sc->zc_rx_spills, 0);
-			CHECK_EQ(sc->payload_copied, 0);
+			/* an answer unacked for 2 s (a slow run at 20% loss) goes
+			 * stale and is copied out of its frames; nothing else */
+			if (!sc->zc_tx_spills)
+				CHECK_EQ(sc->payload_copied, 0);
 		} else {
 			CHECK(sc->zc_rx_spills > 0);
 			CHECK(sc->zc_rx_bytes < put_bytes);
