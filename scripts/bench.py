@@ -302,7 +302,12 @@ def net_rows(net, results, rows, clustered):
                 r = per[label][-1]
                 print(f"  {name:10} {label:8} run {rep + 1}: {r['ops_per_s']:9.0f} ops/s "
                       f"{r['mb_per_s']:8.1f} MB/s  p50 {r['lat_us']['p50']:8.1f} us  "
-                      f"server {r['server_cpu_us_per_op']:7.2f} us/op  errors {r['errors']['total']}",
+                      f"server {r['server_cpu_us_per_op']:7.2f} us/op  errors {r['errors']['total']}"
+                      + (" (" + ", ".join(f"{k} {v}" for k, v in r["errors"].items()
+                                          if k not in ("total", "other_last") and v)
+                         + (f", last other status {r['errors'].get('other_last')}"
+                            if r["errors"].get("other") else "") + ")"
+                         if r["errors"]["total"] else ""),
                       flush=True)
         row = {"name": name, "configs": {}}
         for label, runs in per.items():

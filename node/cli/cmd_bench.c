@@ -74,6 +74,7 @@ struct bench {
 	struct bench_errors err;
 	uint64_t done, bytes;
 	uint64_t map_retries;       /* ops re-sent after a stale-map answer */
+	uint64_t conflict_retries;  /* PUTs re-sent after a version conflict (-EAGAIN) */
 };
 
 static int bench_fetch_map(struct bench *b);
@@ -190,20 +191,25 @@ static void bench_start(struct bench *b, struct bench_slot *s, int is_get, uint3
 }
 
 /*
- * A cluster answered "stale map" or "not the head": as a client would, fetch
- * the map if the node is ahead and send the op again (same latency clock).
- * Returns 1 when the op was re-sent.
+ * A cluster answered "stale map", "not the head", or -EAGAIN (a concurrent
+ * PUT of the same chunk got a newer version down the chain first): as the
+ * client library does, fetch the map if the node is ahead and send the op
+ * again (same latency clock). Returns 1 when the op was re-sent.
  */
 static int bench_retry(struct bench *b, struct bench_slot *s)
 {
 	int e = s->call.err ? s->call.err : s->call.status;
 
-	if (!b->map || (e != FERRY_ST_STALE && e != FERRY_ST_NOTHEAD) || s->retries >= 8)
+	if (!b->map || (e != FERRY_ST_STALE && e != FERRY_ST_NOTHEAD && e != -EAGAIN) ||
+	    s->retries >= 8)
 		return 0;
+	if (e == -EAGAIN)
+		b->conflict_retries++;
+	else
+		b->map_retries++;
 	if (s->call.resp_epoch > b->map->epoch || e == FERRY_ST_NOTHEAD)
 		bench_fetch_map(b);
 	s->retries++;
-	b->map_retries++;
 	return bench_route(b, &s->call, s->is_get) == 0 && rpc_client_start(b->rpc, &s->call) == 0;
 }
 
@@ -410,7 +416,8 @@ static void bench_print(struct bench *b, double secs, double cpu_us)
 		       "\"mb_per_s\":%.2f,\"lat_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
 		       "\"mean\":%.1f,\"max\":%.1f},\"errors\":{\"total\":%llu,\"timeout\":%llu,"
 		       "\"noent\":%llu,\"stale\":%llu,\"nospc\":%llu,\"badcrc\":%llu,\"busy\":%llu,"
-		       "\"other\":%llu},\"map_retries\":%llu,\"node_cpu_us\":%.0f,"
+		       "\"other\":%llu,\"other_last\":%d},\"map_retries\":%llu,"
+		       "\"conflict_retries\":%llu,\"node_cpu_us\":%.0f,"
 		       "\"node_cpu_us_per_op\":%.3f}\n",
 		       bo.op, b->map ? b->map->replicas : 1, (unsigned long long)bo.size,
 		       bo.concurrency, bo.keys,
@@ -420,8 +427,9 @@ static void bench_print(struct bench *b, double secs, double cpu_us)
 		       (unsigned long long)bench_errors_total(e), (unsigned long long)e->timeout,
 		       (unsigned long long)e->noent, (unsigned long long)e->stale,
 		       (unsigned long long)e->nospc, (unsigned long long)e->badcrc,
-		       (unsigned long long)e->busy, (unsigned long long)e->other,
-		       (unsigned long long)b->map_retries, cpu_us, cpu_op);
+		       (unsigned long long)e->busy, (unsigned long long)e->other, e->other_last,
+		       (unsigned long long)b->map_retries, (unsigned long long)b->conflict_retries,
+		       cpu_us, cpu_op);
 		return;
 	}
 	printf("%-6s %8s %5s %10s %10s %9s %9s %9s %9s %8s %12s\n", "op", "size", "conc", "ops",
@@ -442,6 +450,9 @@ static void bench_print(struct bench *b, double secs, double cpu_us)
 		       (unsigned long long)e->stale, (unsigned long long)e->nospc,
 		       (unsigned long long)e->badcrc, (unsigned long long)e->busy,
 		       (unsigned long long)e->other);
+	if (b->map_retries || b->conflict_retries)
+		printf("re-sent: %llu after a stale map, %llu after a version conflict\n",
+		       (unsigned long long)b->map_retries, (unsigned long long)b->conflict_retries);
 }
 
 static int bench_check_args(struct bench *b)
