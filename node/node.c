@@ -481,22 +481,15 @@ static int node_handle_cluster(struct node *n, struct rpc_srv *srv, struct rpc_s
 	int pos, succ, err;
 
 	/* The chain path stores with synchronous calls and forwards the payload
-	 * whole: it takes it contiguous (a copy where it was held). */
-	switch (h->op) {
-	case FERRY_OP_COPY_PUT:
-	case FERRY_OP_REPL_PUT:
-	case FERRY_OP_PUT:
-	case FERRY_OP_WRITE:
-		if (h->op == FERRY_OP_PUT || h->op == FERRY_OP_WRITE ? h->epoch != 0 : 1) {
-			payload = rpc_sreq_payload(srv, r, &len);
-			if (!payload && len) {
-				rpc_sreq_reply(srv, r, -ENOMEM, 0);
-				return 1;
-			}
+	 * whole: it takes it contiguous (a copy where it was held). A client
+	 * PUT/WRITE without an epoch is for this node alone (node_handle). */
+	if (h->op == FERRY_OP_COPY_PUT || h->op == FERRY_OP_REPL_PUT ||
+	    ((h->op == FERRY_OP_PUT || h->op == FERRY_OP_WRITE) && h->epoch)) {
+		payload = rpc_sreq_payload(srv, r, &len);
+		if (!payload && len) {
+			rpc_sreq_reply(srv, r, -ENOMEM, 0);
+			return 1;
 		}
-		break;
-	default:
-		break;
 	}
 	switch (h->op) {
 	case FERRY_OP_CTL_GETMAP: {
@@ -668,24 +661,26 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 		return;
 	}
 	case FERRY_OP_PUT: {
-		/* Written to disk from the buffers the payload arrived in, when
-		 * the disk takes them as they are. */
+		/* Written to disk from the RX buffers the payload arrived in,
+		 * when the disk takes them as they are. */
 		int cnt = 0;
-		const struct iovec *iov = rpc_sreq_payload_iov(r, &cnt);
+		const struct iovec *iov = NULL;
 		uint8_t *payload;
 
-		if (len != h->length || !iov) {
-			err = len != h->length ? -EINVAL : -ENOMEM;
+		if (len != h->length) {
+			err = -EINVAL;
 			break;
 		}
-		if (node_pieces_aligned(iov, cnt, n->info.piece_align)) {
+		if (rpc_sreq_payload_held(r))
+			iov = rpc_sreq_payload_iov(r, &cnt);
+		if (iov && node_pieces_aligned(iov, cnt, n->info.piece_align)) {
 			node_op_start(n, srv, r, STORE_OP_PUT, NULL, len, 0, iov, cnt);
 			return;
 		}
-		/* Pieces the disk would not take (a file: store_cfg.piece_align;
-		 * odd frame layouts): one copy into a whole-block message buffer,
-		 * which it takes directly - rather than the store's two bounce
-		 * buffers, one PUT at a time. */
+		/* A message buffer (udp, copy mode), or pieces the disk would not
+		 * take (a file: store_cfg.piece_align; odd frame layouts) copied
+		 * into one: whole 4 KiB blocks the disk takes directly - rather
+		 * than the store's two bounce buffers, one PUT at a time. */
 		payload = rpc_sreq_payload(srv, r, &len);
 		if (!payload && len) {
 			err = -ENOMEM;

@@ -815,6 +815,11 @@ uint8_t *rpc_sreq_payload(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t *len
 	return r->req_buf;
 }
 
+int rpc_sreq_payload_held(const struct rpc_sreq *r)
+{
+	return r->rq != NULL;
+}
+
 const struct iovec *rpc_sreq_payload_iov(struct rpc_sreq *r, int *iovcnt)
 {
 	if (r->rq) {

@@ -131,6 +131,9 @@ uint8_t *rpc_sreq_payload(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t *len
  * on AF_XDP, lengths multiples of 512 but the last) or the one message
  * buffer. Valid until the request is answered; NULL on ENOMEM. */
 const struct iovec *rpc_sreq_payload_iov(struct rpc_sreq *r, int *iovcnt);
+/* rpc_sreq_payload_held - 1 when the payload is still in the transport's RX
+ * buffers (rpc_sreq_payload would copy it), 0 when it is one buffer. */
+int rpc_sreq_payload_held(const struct rpc_sreq *r);
 /* rpc_sreq_reply_buf - a 4 KiB aligned buffer for up to len response bytes
  * (capacity len rounded up to 4 KiB); NULL and errno = ENOMEM when the
  * memory budget is exhausted. */
