@@ -33,9 +33,12 @@ say "5 nodes up"
 # 1,000 objects of 1-8 KiB, written by 4 writers in parallel.
 mkdir -p "$T/src"
 for k in $(seq 1 "$NOBJ"); do head -c $(( (k * 977) % 7169 + 1024 )) /dev/urandom >"$T/src/$k"; done
+# (3 s per request: the chain path stores synchronously - README, "Not yet" -
+# so 4 writers on one head queue behind each other's flushes; a fresh-clone
+# CI run once saw a PUT take over 1 s.)
 writer() {
 	for k in $(seq "$1" 4 "$NOBJ"); do
-		ns cli "$FERRY" put --ctl "$CTL" --timeout 1s "$T/src/$k" "o/$k" ||
+		ns cli "$FERRY" put --ctl "$CTL" --timeout 3s "$T/src/$k" "o/$k" ||
 			{ echo "put o/$k failed" >>"$T/errors"; }
 	done
 }
