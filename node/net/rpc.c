@@ -264,15 +264,6 @@ static uint32_t rpc_srv_hash(const struct rpc_srv *srv, const struct net_addr *p
  */
 enum { RPC_L_ACTIVE = 0, RPC_L_ANSWERING = 1, RPC_L_DONE = 2 };
 
-static void rpc_age_unlink(struct rpc_srv *srv, struct rpc_sreq *r);
-static void rpc_age_push(struct rpc_srv *srv, struct rpc_sreq *r, uint8_t lst);
-
-/* rpc_age_move - put r at the young end of list lst. */
-static void rpc_age_move(struct rpc_srv *srv, struct rpc_sreq *r, uint8_t lst)
-{
-	rpc_age_unlink(srv, r);
-	rpc_age_push(srv, r, lst);
-}
 
 static void rpc_age_unlink(struct rpc_srv *srv, struct rpc_sreq *r)
 {
@@ -299,13 +290,18 @@ static void rpc_age_push(struct rpc_srv *srv, struct rpc_sreq *r, uint8_t lst)
 	srv->young[lst] = r;
 }
 
+/* rpc_age_move - put r at the young end of list lst. */
+static void rpc_age_move(struct rpc_srv *srv, struct rpc_sreq *r, uint8_t lst)
+{
+	rpc_age_unlink(srv, r);
+	rpc_age_push(srv, r, lst);
+}
+
 static void rpc_touch(struct rpc_srv *srv, struct rpc_sreq *r, uint64_t now)
 {
 	r->last_ns = now;
-	if (srv->young[r->lst] != r) {
-		rpc_age_unlink(srv, r);
-		rpc_age_push(srv, r, r->lst);
-	}
+	if (srv->young[r->lst] != r)
+		rpc_age_move(srv, r, r->lst);
 }
 
 static void rpc_zc_drop_req(struct rpc_srv *srv, struct rpc_sreq *r);
@@ -518,7 +514,7 @@ static void rpc_zc_trim(struct rpc_srv *srv, struct rpc_sreq *r, uint32_t len)
 		srv->t->ops->txz_free(srv->t, ps->p[--ps->n].handle);
 	if (keep)
 		ps->p[keep - 1].len = len - ps->p[keep - 1].off;
-	if (!keep)
+	else
 		rpc_zc_drop_resp(srv, r);
 }
 
@@ -867,7 +863,6 @@ const struct iovec *rpc_sreq_reply_iov(struct rpc_srv *srv, struct rpc_sreq *r, 
 	void *buf;
 
 	if (len && srv->t->ops->txz_alloc && !srv->cfg.no_zc) {
-		rpc_zc_drop_resp(srv, r);
 		rpc_sreq_free_resp(srv, r);
 		if (rpc_zc_lend(srv, r, len) == 0) {
 			*iovcnt = (int)r->rs->n;
