@@ -73,6 +73,11 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(HB)/%.o)
+# The cluster simulator (tests/sim/): its parts (network, disk, checker, ...)
+# are a library that unit tests link too; main.c is the ferry-sim program.
+SIM_SRCS    := $(filter-out tests/sim/main.c,$(wildcard tests/sim/*.c))
+SIM_OBJS    := $(SIM_SRCS:%.c=$(HB)/%.o)
+SIM_BIN     := $(if $(wildcard tests/sim/main.c),$(HB)/tests/sim/ferry-sim)
 
 .PHONY: all deps test test-unit run run-netns bench clean sysroot check-deps fuzz
 all: $(B)/ferry
@@ -103,9 +108,15 @@ $(HB)/%.o: %.c $(SKELS) | check-deps
 $(HB)/libferry.a: $(HOST_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
-$(HB)/tests/%: tests/%.c $(HB)/libferry.a $(TESTLIB_OBJS)
+$(HB)/libsim.a: $(SIM_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(HB)/tests/sim/ferry-sim: tests/sim/main.c $(HB)/libsim.a $(HB)/libferry.a $(TESTLIB_OBJS)
 	@mkdir -p $(@D)
-	$(HOSTCC) $(HOST_CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJS) $(HB)/libferry.a $(HOST_LIBS)
+	$(HOSTCC) $(HOST_CFLAGS) -Itests -o $@ $< $(HB)/libsim.a $(TESTLIB_OBJS) $(HB)/libferry.a $(HOST_LIBS)
+$(HB)/tests/%: tests/%.c $(HB)/libsim.a $(HB)/libferry.a $(TESTLIB_OBJS)
+	@mkdir -p $(@D)
+	$(HOSTCC) $(HOST_CFLAGS) -Itests -o $@ $< $(HB)/libsim.a $(TESTLIB_OBJS) $(HB)/libferry.a $(HOST_LIBS)
 
 # libFuzzer targets (always ASan+UBSan; make test replays their corpora). The
 # library is built once with coverage instrumentation; each target links it.
@@ -147,5 +158,5 @@ run-netns: $(B)/ferry
 clean:
 	rm -rf $(B)
 
--include $(MUSL_OBJS:.o=.d) $(HOST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(TESTLIB_OBJS:.o=.d)
+-include $(MUSL_OBJS:.o=.d) $(HOST_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(TESTLIB_OBJS:.o=.d) $(SIM_OBJS:.o=.d)
 -include $(UNIT_BINS:=.d) $(HELPER_BINS:=.d) $(BPFT_BINS:=.d)
