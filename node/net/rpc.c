@@ -1131,6 +1131,24 @@ void rpc_srv_tick(struct rpc_srv *srv, uint64_t now)
 	}
 }
 
+uint64_t rpc_srv_next_deadline(struct rpc_srv *srv)
+{
+	/* The oldest entry of each age list is the next one due. Executing
+	 * requests at the head of the active list are skipped by the tick,
+	 * so a due one there means "look again then", which is cheap. */
+	uint64_t due = UINT64_MAX;
+	const uint64_t ms = 1000000ull;
+	struct rpc_sreq *r;
+
+	if ((r = srv->old[RPC_L_ACTIVE]))
+		due = MIN(due, r->last_ns + srv->cfg.recv_idle_ms * ms);
+	if ((r = srv->old[RPC_L_ANSWERING]))
+		due = MIN(due, r->last_ns + RPC_STALE_MS * ms);
+	if ((r = srv->old[RPC_L_DONE]))
+		due = MIN(due, r->last_ns + srv->cfg.retain_ms * ms);
+	return due;
+}
+
 const struct rpc_counters *rpc_srv_counters(struct rpc_srv *srv)
 {
 	srv->ctr.tracked = srv->nreqs;
@@ -1203,6 +1221,7 @@ struct rpc_client {
 	uint32_t session;
 	uint64_t next_req_id;
 	struct rpc_call *buckets[RPC_CLI_BUCKETS]; /* calls in progress by req_id */
+	struct rpc_call *calls;      /* every call in progress (timers walk this) */
 	uint32_t inflight;
 	struct rpc_counters ctr;
 };
@@ -1216,7 +1235,6 @@ int rpc_client_open(const struct rpc_cfg *cfg, struct transport *t, struct rpc_c
 {
 	struct rpc_client *cl = calloc(1, sizeof(*cl));
 	uint32_t max_udp;
-	int err;
 
 	if (!cl)
 		return -ENOMEM;
@@ -1226,14 +1244,13 @@ int rpc_client_open(const struct rpc_cfg *cfg, struct transport *t, struct rpc_c
 	if (t->max_payload && t->max_payload < max_udp)
 		max_udp = t->max_payload;
 	cl->frag = wire_frag_payload(max_udp);
-	err = util_random(&cl->session, sizeof(cl->session));
-	if (!err)
-		err = util_random(&cl->next_req_id, sizeof(cl->next_req_id));
-	if (err) {
-		free(cl);
-		return err;
-	}
-	cl->next_req_id >>= 1; /* room to count up */
+	if (!cl->cfg.env)
+		cl->cfg.env = env_real();
+	/* A fresh session per client: a server keys what it remembers by
+	 * (peer, session, request id), so a restarted process must not reuse
+	 * its predecessor's ids. */
+	cl->session = (uint32_t)env_rand(cl->cfg.env);
+	cl->next_req_id = env_rand(cl->cfg.env) >> 1; /* room to count up */
 	*out = cl;
 	return 0;
 }
@@ -1247,6 +1264,13 @@ static void rpc_call_unlink(struct rpc_client *cl, struct rpc_call *c)
 	if (*pp)
 		*pp = c->next;
 	c->next = NULL;
+	if (c->lprev)
+		c->lprev->lnext = c->lnext;
+	else
+		cl->calls = c->lnext;
+	if (c->lnext)
+		c->lnext->lprev = c->lprev;
+	c->lnext = c->lprev = NULL;
 	cl->inflight--;
 }
 
@@ -1358,7 +1382,7 @@ static void rpc_call_send_one(struct rpc_client *cl, struct rpc_call *c)
 
 int rpc_client_start(struct rpc_client *cl, struct rpc_call *c)
 {
-	uint64_t now = util_now_ns();
+	uint64_t now = env_now(cl->cfg.env);
 	uint32_t b;
 
 	if (c->req_len > cl->cfg.max_msg)
@@ -1383,6 +1407,11 @@ int rpc_client_start(struct rpc_client *cl, struct rpc_call *c)
 	b = rpc_cli_hash(c->req_id);
 	c->next = cl->buckets[b];
 	cl->buckets[b] = c;
+	c->lprev = NULL;
+	c->lnext = cl->calls;
+	if (cl->calls)
+		cl->calls->lprev = c;
+	cl->calls = c;
 	cl->inflight++;
 	rpc_call_send_req(cl, c, 0);
 	return 0;
@@ -1399,7 +1428,7 @@ static int rpc_call_on_resp(struct rpc_client *cl, struct rpc_call *c, const str
 			return 0;
 		if (h->ack > c->req_acked && h->ack <= c->req_len) {
 			c->req_acked = h->ack;
-			c->progress_ns = util_now_ns();
+			c->progress_ns = env_now(cl->cfg.env);
 			c->rto_ms = cl->cfg.rto_ms;
 			c->dupacks = 0;
 		} else if (h->ack == c->req_acked && c->req_next > c->req_acked &&
@@ -1453,7 +1482,7 @@ static int rpc_call_on_resp(struct rpc_client *cl, struct rpc_call *c, const str
 		memcpy(c->resp + h->frag_off, payload, h->frag_len);
 		cl->ctr.payload_copied += h->frag_len;
 	}
-	c->progress_ns = util_now_ns();
+	c->progress_ns = env_now(cl->cfg.env);
 	c->rto_ms = cl->cfg.rto_ms;
 	if (c->resp_contig >= c->resp_msg_len) {
 		c->resp_len = c->resp_msg_len;
@@ -1467,47 +1496,54 @@ static int rpc_call_on_resp(struct rpc_client *cl, struct rpc_call *c, const str
 
 static void rpc_client_timers(struct rpc_client *cl, uint64_t now, int *completed)
 {
-	for (uint32_t b = 0; b < RPC_CLI_BUCKETS && cl->inflight; b++) {
-		struct rpc_call *c = cl->buckets[b];
-		while (c) {
-			struct rpc_call *next = c->next;
-			if (now >= c->deadline_ns) {
-				rpc_call_finish(cl, c, -ETIMEDOUT);
-				(*completed)++;
-			} else if (now - c->progress_ns >= (uint64_t)c->rto_ms * 1000000ull) {
-				cl->ctr.retransmits++;
-				c->progress_ns = now;
-				c->rto_ms = MIN(c->rto_ms * 2, RPC_MAX_RTO_MS);
-				if (c->state == CALL_SENDING && c->req_acked < c->req_len) {
-					c->req_next = c->req_acked;
-					rpc_call_send_req(cl, c, FERRY_F_RETRY);
-				} else if (c->state == CALL_SENDING && c->req_len == 0) {
-					rpc_call_send_req(cl, c, FERRY_F_RETRY);
-				} else {
-					/* Request delivered; ask for the answer again
-					 * from what we have. */
-					if (c->state == CALL_SENDING)
-						c->state = CALL_WAITING;
-					rpc_call_send_ack(cl, c, FERRY_F_RETRY);
-				}
+	struct rpc_call *c = cl->calls, *next;
+
+	for (; c; c = next) {
+		next = c->lnext;
+		if (now >= c->deadline_ns) {
+			rpc_call_finish(cl, c, -ETIMEDOUT);
+			(*completed)++;
+		} else if (now - c->progress_ns >= (uint64_t)c->rto_ms * 1000000ull) {
+			cl->ctr.retransmits++;
+			c->progress_ns = now;
+			c->rto_ms = MIN(c->rto_ms * 2, RPC_MAX_RTO_MS);
+			if (c->state == CALL_SENDING && c->req_acked < c->req_len) {
+				c->req_next = c->req_acked;
+				rpc_call_send_req(cl, c, FERRY_F_RETRY);
+			} else if (c->state == CALL_SENDING && c->req_len == 0) {
+				rpc_call_send_req(cl, c, FERRY_F_RETRY);
+			} else {
+				/* Request delivered; ask for the answer again
+				 * from what we have. */
+				if (c->state == CALL_SENDING)
+					c->state = CALL_WAITING;
+				rpc_call_send_ack(cl, c, FERRY_F_RETRY);
 			}
-			c = next;
 		}
 	}
 }
 
-static int rpc_client_next_timeout(struct rpc_client *cl, uint64_t now, int timeout_ms)
+uint64_t rpc_client_next_deadline(struct rpc_client *cl)
 {
 	uint64_t soonest = UINT64_MAX;
 
-	for (uint32_t b = 0; b < RPC_CLI_BUCKETS && cl->inflight; b++)
-		for (struct rpc_call *c = cl->buckets[b]; c; c = c->next) {
-			uint64_t t = c->progress_ns + (uint64_t)c->rto_ms * 1000000ull;
-			if (c->deadline_ns < t)
-				t = c->deadline_ns;
-			if (t < soonest)
-				soonest = t;
-		}
+	for (struct rpc_call *c = cl->calls; c; c = c->lnext) {
+		uint64_t t = c->progress_ns + (uint64_t)c->rto_ms * 1000000ull;
+
+		if (c->deadline_ns < t)
+			t = c->deadline_ns;
+		if (c->ack_pending)
+			t = 0; /* an ACK waits for the next tick */
+		if (t < soonest)
+			soonest = t;
+	}
+	return soonest;
+}
+
+static int rpc_client_next_timeout(struct rpc_client *cl, uint64_t now, int timeout_ms)
+{
+	uint64_t soonest = rpc_client_next_deadline(cl);
+
 	if (soonest != UINT64_MAX) {
 		int ms = soonest <= now ? 0 : (int)DIV_ROUND_UP(soonest - now, 1000000ull);
 		if (timeout_ms < 0 || ms < timeout_ms)
@@ -1543,12 +1579,11 @@ int rpc_client_tick(struct rpc_client *cl, uint64_t now)
 	int completed = 0;
 
 	/* One ACK per call per batch. */
-	for (uint32_t b = 0; b < RPC_CLI_BUCKETS && cl->inflight; b++)
-		for (struct rpc_call *c = cl->buckets[b]; c; c = c->next)
-			if (c->ack_pending) {
-				c->ack_pending = 0;
-				rpc_call_send_ack(cl, c, 0);
-			}
+	for (struct rpc_call *c = cl->calls; c; c = c->lnext)
+		if (c->ack_pending) {
+			c->ack_pending = 0;
+			rpc_call_send_ack(cl, c, 0);
+		}
 	rpc_client_timers(cl, now, &completed);
 	cl->t->ops->tx_flush(cl->t);
 	return completed;
@@ -1556,7 +1591,7 @@ int rpc_client_tick(struct rpc_client *cl, uint64_t now)
 
 int rpc_client_next_ms(struct rpc_client *cl, int timeout_ms)
 {
-	return rpc_client_next_timeout(cl, util_now_ns(), timeout_ms);
+	return rpc_client_next_timeout(cl, env_now(cl->cfg.env), timeout_ms);
 }
 
 int rpc_client_poll(struct rpc_client *cl, int timeout_ms)
@@ -1565,7 +1600,7 @@ int rpc_client_poll(struct rpc_client *cl, int timeout_ms)
 	struct transport *t = cl->t;
 	int completed = 0;
 	int n;
-	uint64_t now = util_now_ns();
+	uint64_t now = env_now(cl->cfg.env);
 
 	t->ops->tx_flush(t);
 	n = t->ops->rx_burst(t, pkts, RPC_RX_BATCH);
@@ -1584,7 +1619,7 @@ int rpc_client_poll(struct rpc_client *cl, int timeout_ms)
 		completed += rpc_client_input(cl, &pkts[i]);
 	if (n > 0)
 		t->ops->rx_release(t, pkts, n);
-	completed += rpc_client_tick(cl, util_now_ns());
+	completed += rpc_client_tick(cl, env_now(cl->cfg.env));
 	return completed;
 }
 
@@ -1606,9 +1641,8 @@ int rpc_client_call(struct rpc_client *cl, struct rpc_call *c)
 
 void rpc_client_cancel_all(struct rpc_client *cl)
 {
-	for (uint32_t b = 0; b < RPC_CLI_BUCKETS; b++)
-		while (cl->buckets[b])
-			rpc_call_finish(cl, cl->buckets[b], -ECANCELED);
+	while (cl->calls)
+		rpc_call_finish(cl, cl->calls, -ECANCELED);
 }
 
 uint32_t rpc_client_inflight(struct rpc_client *cl)

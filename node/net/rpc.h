@@ -43,6 +43,7 @@
 
 #include <stdint.h>
 
+#include "common/env.h"
 #include "ferry_wire.h"
 #include "net/transport.h"
 #include "net/wire.h"
@@ -62,6 +63,8 @@ struct rpc_cfg {
 				 hold RX buffers / lend TX frames (for comparison) */
 	int no_zc_rx;         /* server: copy requests on arrival all the same (their
 				 consumer could not use the RX buffers as they are) */
+	const struct env *env;/* clock and randomness (NULL = env_real()): the client's
+				 timers and its session/request ids come from it */
 };
 
 /* rpc_cfg_default - sensible values (mtu 1500, 4 MiB + 64 KiB messages, ...). */
@@ -114,8 +117,11 @@ int rpc_srv_input(struct rpc_srv *srv, const struct net_pkt *pkt, uint64_t now_n
 /* rpc_srv_flush - send pending ACKs and push queued datagrams out; call
  * after each receive batch. */
 void rpc_srv_flush(struct rpc_srv *srv);
-/* rpc_srv_tick - reclaim idle state; call every few milliseconds. */
+/* rpc_srv_tick - reclaim idle state; call by rpc_srv_next_deadline. */
 void rpc_srv_tick(struct rpc_srv *srv, uint64_t now_ns);
+/* rpc_srv_next_deadline - when rpc_srv_tick next has work (absolute ns on
+ * the caller's clock, as given to rpc_srv_input), UINT64_MAX if never. */
+uint64_t rpc_srv_next_deadline(struct rpc_srv *srv);
 const struct rpc_counters *rpc_srv_counters(struct rpc_srv *srv);
 uint32_t rpc_srv_active(struct rpc_srv *srv);
 
@@ -176,6 +182,7 @@ struct rpc_call {
 	uint64_t resp_epoch;         /* the node's epoch in its answer */
 	/* private to rpc.c */
 	struct rpc_call *next;       /* hash chain of the client's calls */
+	struct rpc_call *lnext, *lprev; /* list of every call in flight (timers) */
 	uint64_t req_id;
 	uint64_t start_ns, progress_ns, deadline_ns;
 	uint32_t rto_ms;
@@ -203,10 +210,13 @@ int rpc_client_poll(struct rpc_client *cl, int timeout_ms);
  * rpc_client_input - one received datagram (the caller releases it); returns
  * the calls it ended. rpc_client_tick - pending ACKs, retransmission timers,
  * flush; call after each receive batch and every few ms; returns calls ended.
- * rpc_client_next_ms - ms until the next timer (timeout_ms if sooner/none). */
+ * rpc_client_next_ms - ms until the next timer (timeout_ms if sooner/none).
+ * rpc_client_next_deadline - the next timer as absolute ns of the client's
+ * env clock (UINT64_MAX: none). */
 int rpc_client_input(struct rpc_client *cl, const struct net_pkt *pkt);
 int rpc_client_tick(struct rpc_client *cl, uint64_t now_ns);
 int rpc_client_next_ms(struct rpc_client *cl, int timeout_ms);
+uint64_t rpc_client_next_deadline(struct rpc_client *cl);
 /* rpc_client_call - start one call and poll until it ends; returns c->err. */
 int rpc_client_call(struct rpc_client *cl, struct rpc_call *c);
 /* rpc_client_cancel_all - end every call with -ECANCELED. */
