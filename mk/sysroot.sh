@@ -18,6 +18,14 @@ set -euo pipefail
 
 die() { echo "sysroot: $*" >&2; exit 1; }
 
+# The inner makes (zlib, libelf, libbpf, liburing) must not see the make that
+# runs this script. Under `make -jN` its MAKEFLAGS carry --jobserver-auth=R,W,
+# but this recipe is not a recursive make, so those fds are closed here: a
+# sub-make without its own -j then stops with "read jobs pipe: Bad file
+# descriptor". MAKEFLAGS would also carry the caller's variable overrides
+# (B=..., SAN=1) into those builds. The sysroot depends on this script alone.
+unset MAKEFLAGS MFLAGS GNUMAKEFLAGS MAKELEVEL MAKEOVERRIDES
+
 [ $# -eq 1 ] || die "usage: $0 DIR"
 DIR=$1
 case $DIR in /*) ;; *) DIR=$PWD/$DIR ;; esac
