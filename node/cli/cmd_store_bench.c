@@ -80,6 +80,7 @@ static void sb_issue(struct sb_ctx *c, struct store_op *op)
 	else
 		sb_id(sb_rand() % sb_chunks, op->id);
 	op->off = 0;
+	op->version = 0; /* the clock's next (it holds the last op's result) */
 	op->len = sb_bs;
 	op->buf_cap = sb_bs;
 	while (store_submit(c->s, op) == -EAGAIN)

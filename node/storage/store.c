@@ -770,6 +770,7 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 			e.slot = (uint32_t)(slot + i);
 			e.size = (uint32_t)rec.size;
 			e.crc0 = rec.nblocks ? store_rec_crc(&rec, 0) : 0;
+			e.version = rec.version;
 			if (rec.version > max_version)
 				max_version = rec.version;
 			if ((s->g.incompat & STORE_INCOMPAT_ONEFLUSH) && rec.version > s->g.verified &&
@@ -1785,7 +1786,8 @@ static int store_check_rec(struct store_op_priv *p, const struct store_ent *e,
 	uint32_t ns = store_fmt_rec_slots(store_nblocks(e->size));
 
 	if (store_rec_decode(p->meta, (size_t)ns * STORE_SLOT, &p->s->g, rec) < 0 ||
-	    memcmp(rec->id, e->id, 16) != 0 || rec->block != e->block || rec->size != e->size) {
+	    memcmp(rec->id, e->id, 16) != 0 || rec->block != e->block || rec->size != e->size ||
+	    rec->version != e->version) {
 		store_count_bad(p->s, e->id, e->slot, "record");
 		return -EBADMSG;
 	}
@@ -1834,6 +1836,38 @@ static uint32_t store_put_crcs(struct store_op_priv *p, uint32_t nb, uint32_t *c
 	return chunk;
 }
 
+/*
+ * store_oneflush_ok - may a record of version v commit with one flush (its
+ * data and it together)? On a ONEFLUSH disk, above the watermark - also
+ * above a watermark being written right now (hwm_busy): that one was
+ * computed from the versions in flight at the time, and an explicit version
+ * taken since may lie below it; if it landed while this record's data was
+ * not yet durable, open would trust a torn record. Versions from the clock
+ * are above both by construction.
+ */
+static int store_oneflush_ok(const struct store *s, uint64_t v)
+{
+	uint64_t w = s->g.verified;
+
+	if (s->hwm_busy && s->w_target > w)
+		w = s->w_target;
+	return (s->g.incompat & STORE_INCOMPAT_ONEFLUSH) && v > w;
+}
+
+/* store_ver_take - the version of p's new record: the op's own (explicit,
+ * checked by store_start) or the clock's next. The clock stays above every
+ * version installed, so later local versions win over it. */
+static uint64_t store_ver_take(struct store_op_priv *p)
+{
+	struct store *s = p->s;
+	uint64_t v = p->op->version ? p->op->version : s->next_version++;
+
+	if (v >= s->next_version)
+		s->next_version = v + 1;
+	p->ver = v;
+	return v;
+}
+
 static int store_put_start(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -1853,18 +1887,8 @@ static int store_put_start(struct store_op_priv *p)
 	}
 	memset(&rec, 0, sizeof(rec));
 	memcpy(rec.id, p->op->id, 16);
-	if (s->put_version) {
-		/* store_put_version: a replica installs the version its chain head
-		 * assigned; later local versions stay above it. */
-		rec.version = s->put_version;
-		s->put_version = 0;
-		if (rec.version >= s->next_version)
-			s->next_version = rec.version + 1;
-	} else {
-		rec.version = s->next_version++;
-	}
-	p->ver = rec.version;
-	p->oneflush = (s->g.incompat & STORE_INCOMPAT_ONEFLUSH) && rec.version > s->g.verified;
+	rec.version = store_ver_take(p);
+	p->oneflush = store_oneflush_ok(s, rec.version);
 	rec.size = p->new_size;
 	rec.block = blk;
 	rec.nblocks = nb;
@@ -1876,6 +1900,7 @@ static int store_put_start(struct store_op_priv *p)
 	p->nw.slot = (uint32_t)slot;
 	p->nw.size = (uint32_t)p->new_size;
 	p->nw.crc0 = crc0;
+	p->nw.version = rec.version;
 	if (slot + ns > s->g.rec_hwm) {
 		/* The record would lie above the high-water mark: raise it
 		 * (durably) first, then go on in store_put_issue. */
@@ -2273,8 +2298,7 @@ static int store_ip_prepare(struct store_op_priv *p)
 	}
 	if (ret < 0)
 		return ret;
-	rec.version = s->next_version++;
-	p->ver = rec.version;
+	rec.version = store_ver_take(p);
 	rec.size = p->new_size;
 	rec.chunk_crc = c;
 	rec.flags = STORE_REC_F_JOURNAL;
@@ -2289,6 +2313,7 @@ static int store_ip_prepare(struct store_op_priv *p)
 	p->nw.slot = (uint32_t)rs;
 	p->nw.size = (uint32_t)p->new_size;
 	p->nw.crc0 = store_rec_crc(&rec, 0);
+	p->nw.version = rec.version;
 	if (store_p_need(p) > s->g.rec_hwm) {
 		p->stage = ST_PUT_HWM;
 		store_hwm_join(p);
@@ -2311,7 +2336,7 @@ static int store_ip_issue(struct store_op_priv *p)
 		store_free_new(p);
 		return ret;
 	}
-	if (s->g.incompat & STORE_INCOMPAT_ONEFLUSH) {
+	if (store_oneflush_ok(s, p->ver)) {
 		/* One flush commits the temporary blocks and the journal record
 		 * together: open checks a journal above the watermark against
 		 * them (store_scan_verify). */
@@ -2740,6 +2765,19 @@ static int store_put_prepare(struct store_op_priv *p)
 	return 0;
 }
 
+/*
+ * store_ver_check - the version rules of store.h for a PUT/WRITE against
+ * the chunk's current record e (NULL: none): an explicit version must be
+ * above e's. A record must never be replaced by a lower or equal version:
+ * when both survive a crash, open keeps the higher one.
+ */
+static int store_ver_check(const struct store_op *op, const struct store_ent *e)
+{
+	if (op->version && e && e->version >= op->version)
+		return -ESTALE;
+	return 0;
+}
+
 static int store_start(struct store *s, struct store_op_priv *p)
 {
 	struct store_op *op = p->op;
@@ -2810,6 +2848,8 @@ static int store_start(struct store *s, struct store_op_priv *p)
 		if (op->len > s->g.max_chunk)
 			return -EFBIG;
 	}
+		if ((ret = store_ver_check(op, e)) < 0)
+			return ret;
 		p->new_size = op->len;
 		if ((ret = store_take_meta(p)) < 0 || (ret = store_put_prepare(p)) < 0)
 			return ret;
@@ -2821,6 +2861,8 @@ static int store_start(struct store *s, struct store_op_priv *p)
 			return -ENOENT;
 		if (op->off > s->g.max_chunk || op->len > s->g.max_chunk - op->off)
 			return -EFBIG;
+		if ((ret = store_ver_check(op, e)) < 0)
+			return ret;
 		p->new_size = op->off + op->len > e->size ? op->off + op->len : e->size;
 		if ((ret = store_take_meta(p)) < 0)
 			return ret;
@@ -3038,7 +3080,8 @@ static int store_iov_len(const struct iovec *iov, int iovcnt, uint64_t *len)
 
 /* A PUT of several pieces goes as a scatter/gather op (zero copy when they
  * are aligned); a WRITE of several is gathered into a private scratch buffer
- * first (the bounce pool is for ops). */
+ * first (the bounce pool is for ops). *version: in, the op's version (0 =
+ * the clock's next); out, the version installed. NULL = in 0, no out. */
 static int store_sync_mut(struct store *s, int type, const uint8_t id[STORE_ID_LEN],
 			  uint64_t off, const struct iovec *iov, int iovcnt, uint64_t *version)
 {
@@ -3057,6 +3100,7 @@ static int store_sync_mut(struct store *s, int type, const uint8_t id[STORE_ID_L
 	memcpy(op.id, id, STORE_ID_LEN);
 	op.off = off;
 	op.len = (uint32_t)len;
+	op.version = version ? *version : 0;
 	if (iovcnt == 1) {
 		op.buf = iov[0].iov_base;
 		op.buf_cap = (uint32_t)len;
@@ -3084,34 +3128,24 @@ out:
 int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 	      int iovcnt, uint64_t *version)
 {
+	if (version)
+		*version = 0; /* the clock's next */
 	return store_sync_mut(s, STORE_OP_PUT, id, 0, iov, iovcnt, version);
 }
 
 int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 		      int iovcnt, uint64_t version)
 {
-	struct store_stat st;
-	int ret;
-
 	if (version == 0)
 		return -EINVAL;
-	/* Crash safety needs every new record of an id to carry a higher
-	 * version than the one it replaces (open keeps the highest when both
-	 * survive a crash), so an older or equal version is refused. */
-	ret = store_stat(s, id, &st);
-	if (ret == 0 && st.version >= version)
-		return -ESTALE;
-	if (ret < 0 && ret != -ENOENT && ret != -EBADMSG) /* a corrupt one may be replaced */
-		return ret;
-	s->put_version = version; /* consumed by store_put_start of this PUT */
-	ret = store_sync_mut(s, STORE_OP_PUT, id, 0, iov, iovcnt, NULL);
-	s->put_version = 0;      /* also when the PUT failed before starting */
-	return ret;
+	return store_sync_mut(s, STORE_OP_PUT, id, 0, iov, iovcnt, &version);
 }
 
 int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,
 		const struct iovec *iov, int iovcnt, uint64_t *version)
 {
+	if (version)
+		*version = 0;
 	return store_sync_mut(s, STORE_OP_WRITE, id, off, iov, iovcnt, version);
 }
 
@@ -3159,15 +3193,15 @@ int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_sta
 }
 
 /* ------------------------------------------------------------------------ */
-/* list: the smallest `max` ids above the cursor (one pass over the index,
- * a bounded max-heap), then their versions from the records in one batch. */
+/* list: a sorted snapshot of the ids, then their index entries (no IO: the
+ * version is in memory) */
 
 static int store_id_cmp(const void *a, const void *b)
 {
 	return memcmp(a, b, STORE_ID_LEN);
 }
 
-/* store_list_snapshot - the sorted ids of every live chunk, for LIST. */
+/* store_list_snapshot - the sorted ids of every record, for LIST. */
 static int store_list_snapshot(struct store *s)
 {
 	uint8_t (*ids)[STORE_ID_LEN];
@@ -3190,11 +3224,9 @@ int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_
 	       uint32_t max, uint32_t *n)
 {
 	static const uint8_t zero_id[STORE_ID_LEN];
-	uint8_t (*h)[STORE_ID_LEN] = NULL;
-	struct store_op *ops = NULL;
-	uint32_t cnt = 0, done = 0, m = 0;
+	uint32_t m = 0;
 	uint64_t lo, hi;
-	int ret = 0;
+	int ret;
 
 	*n = 0;
 	if (!max)
@@ -3207,9 +3239,6 @@ int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_
 		if (ret < 0)
 			return ret;
 	}
-	h = calloc(max, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
 	lo = 0;
 	hi = s->nsnap;
 	while (lo < hi) { /* first id > cursor */
@@ -3220,71 +3249,21 @@ int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_
 		else
 			hi = mid;
 	}
-	for (; lo < s->nsnap && cnt < max; lo++)
-		if (store_ix_find(&s->ix, s->lsnap[lo])) /* skip chunks deleted since */
-			memcpy(h[cnt++], s->lsnap[lo], STORE_ID_LEN);
-	ops = calloc(cnt ? cnt : 1, sizeof(*ops));
-	if (!ops) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	/* STAT them in batches of up to the queue depth. */
-	while (done < cnt && ret == 0) {
-		uint32_t start = done, k = done;
-		int fin = 0;
+	/* The index holds committed records only: an op in flight shows its
+	 * chunk as it was (as STAT would). */
+	for (; lo < s->nsnap && m < max; lo++) {
+		const struct store_ent *e = store_ix_find(&s->ix, s->lsnap[lo]);
 
-		for (; k < cnt; k++) {
-			ops[k].type = STORE_OP_STAT;
-			memcpy(ops[k].id, h[k], 16);
-			ops[k].cb = store_sync_cb;
-			ops[k].user = &fin;
-			ops[k].res = store_submit(s, &ops[k]);
-			if (ops[k].res == -EAGAIN)
-				break;
-		}
-		if (k == start) {
-			/* Busy (queue full, or an in-place WRITE of the chunk in
-			 * flight): let the ops in flight finish, then go on. */
-			if (s->inflight && store_poll(s, 1) >= 0)
-				continue;
-			ret = -EAGAIN;
-			break;
-		}
-		while (s->inflight) {
-			int r = store_poll(s, 1);
-
-			if (r < 0) {
-				ret = r;
-				break;
-			}
-		}
-		for (uint32_t j = start; j < k; j++) {
-			if (ops[j].res == -ENOENT)
-				continue; /* deleted while we listed */
-			if (ops[j].res < 0) {
-				ret = ops[j].res;
-				break;
-			}
-			memcpy(out[m].id, ops[j].id, 16);
-			out[m].version = ops[j].stat.version;
-			out[m].size = ops[j].stat.size;
-			m++;
-		}
-		done = k;
+		if (!e)
+			continue; /* removed since the snapshot */
+		memcpy(out[m].id, e->id, STORE_ID_LEN);
+		out[m].version = e->version;
+		out[m].size = e->size;
+		m++;
 	}
-	if (ret == 0) {
-		*n = m;
-		if (cnt)
-			memcpy(cursor, h[cnt - 1], 16);
-		s->ctr.lists++;
-		if (cnt && !m) { /* all of them went away meanwhile: go on */
-			free(ops);
-			free(h);
-			return store_list(s, cursor, out, max, n);
-		}
-	}
-out:
-	free(ops);
-	free(h);
-	return ret;
+	*n = m;
+	if (m)
+		memcpy(cursor, out[m - 1].id, STORE_ID_LEN);
+	s->ctr.lists++;
+	return 0;
 }

@@ -8,10 +8,19 @@
  *   -ENOENT  no such chunk           -ENOSPC  disk full
  *   -EBADMSG stored data failed its checksum (never wrong bytes)
  *   -EFBIG   beyond the maximum chunk size   -EIO device error
+ *   -ESTALE  the version given is not above the chunk's (see "Versions")
  *
  * Contract shared by all mutating calls: when the call returns 0 the change
  * is durable (it survives power loss), and a crash at any instant leaves the
  * chunk at its old or its new version, never a mix.
+ *
+ * Versions: every record of a chunk carries a version. The store hands them
+ * out from one store-wide clock (seeded at open above every record on the
+ * disk), or the caller gives one (op.version > 0, store_put_version): how a
+ * chain replica installs the version its head assigned. The clock stays
+ * above every version installed. A record is only ever replaced by a higher
+ * version (-ESTALE otherwise): when a crash leaves both, open keeps the
+ * higher.
  *
  * Two ways in:
  *   - the synchronous calls below (store_put ... store_list): submit, wait,
@@ -96,11 +105,9 @@ void store_get_info(struct store *s, struct store_info *out);
  * copy). */
 int store_put(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 	      int iovcnt, uint64_t *version);
-/* store_put_version - store_put with the version given (> 0) instead of the
- * next one: how a chain replica installs the version its head assigned.
- * Versions handed out later by this store stay above it. Synchronous only.
- * -ESTALE if the chunk already has this or a newer version (a record must
- * never be replaced by a lower version: crash recovery keeps the highest). */
+/* store_put_version - store_put with the version given (> 0; 0 is -EINVAL)
+ * instead of the clock's next: a PUT op with op.version = version (see
+ * store_op). -ESTALE if the chunk already has this or a newer version. */
 int store_put_version(struct store *s, const uint8_t id[STORE_ID_LEN], const struct iovec *iov,
 		      int iovcnt, uint64_t version);
 /* store_write - write the bytes at off of an existing chunk (-ENOENT if none),
@@ -201,6 +208,12 @@ void store_get_counters(struct store *s, struct store_counters *out);
  * The iovec array and the pieces must stay valid, and a PUT's pieces
  * unchanged, until the callback: the store hands the array to the kernel
  * as it is (no copy) and walks it again at completion.
+ *
+ * Versions (op.version, in and out): PUT and WRITE: 0 = the clock's next
+ * version; > 0 = install exactly this one, -ESTALE (at submit) if the
+ * chunk's current record has a version >= it. On success op.version is the
+ * version installed. GET and STAT ignore it. An op struct reused for the
+ * next op must have its version reset (it holds the last result).
  */
 enum store_op_type {
 	STORE_OP_GET = 1,    /* read [off, off+len) into buf (or iov); res, got */
@@ -216,6 +229,7 @@ struct store_op {
 	/* set by the caller */
 	int type;                   /* enum store_op_type */
 	uint8_t id[STORE_ID_LEN];   /* chunk id */
+	uint64_t version;           /* in and out; see "Versions" below */
 	uint64_t off;               /* GET/WRITE byte offset */
 	uint32_t len;               /* GET: bytes wanted; PUT: chunk size; WRITE: bytes */
 	uint32_t buf_cap;           /* usable bytes at buf (>= len) */
@@ -227,7 +241,6 @@ struct store_op {
 	/* results, valid in cb */
 	int res;                    /* 0 or -errno */
 	uint32_t got;               /* GET: bytes placed at buf (or in the pieces) */
-	uint64_t version;           /* PUT/WRITE: the new version */
 	struct store_stat stat;     /* STAT: the chunk's stat */
 	/* private to the store */
 	_Alignas(16) unsigned char priv[STORE_OP_PRIV];

@@ -10,25 +10,37 @@
 #include "storage/store_io.h"
 
 /*
- * One index entry per live chunk: 32 bytes. The version is not kept in
- * memory (STAT and LIST read it from the record); the crc of block 0 is,
- * so a GET of a single-block chunk needs one device read.
+ * One index entry per chunk record (live chunk or tombstone): 40 bytes.
+ * The version is kept in memory so that the version rules of an op
+ * (explicit versions, tombstones, PURGE; store.h) are decided when it is
+ * submitted, without a record read, and LIST needs no IO; the crc of block 0
+ * is kept so a GET of a single-block chunk needs one device read.
  */
 struct store_ent {
 	uint8_t id[STORE_ID_LEN]; /* chunk id */
-	uint32_t block;           /* first data block */
+	uint32_t block;           /* first data block; STORE_ENT_TOMB = tombstone */
 	uint32_t slot;            /* first record slot; STORE_ENT_FREE = empty */
-	uint32_t size;            /* chunk bytes */
+	uint32_t size;            /* chunk bytes (0 for a tombstone) */
 	uint32_t crc0;            /* crc32c of data block 0 (valid when size <= 4096) */
+	uint64_t version;         /* the record's version */
 };
-_Static_assert(sizeof(struct store_ent) == 32, "index entry is 32 bytes");
+_Static_assert(sizeof(struct store_ent) == 40, "index entry is 40 bytes");
 #define STORE_ENT_FREE UINT32_MAX
+/* A tombstone has no data: its block number is this (data block numbers
+ * stay below STORE_MAX_DATA_BLOCKS), its size 0, its record one slot. */
+#define STORE_ENT_TOMB UINT32_MAX
+
+static inline int store_ent_tomb(const struct store_ent *e)
+{
+	return e->block == STORE_ENT_TOMB;
+}
 
 /* Open-addressing hash table (linear probing, backward-shift delete). */
 struct store_index {
 	struct store_ent *tab;    /* cap entries */
 	uint64_t cap;             /* power of two */
-	uint64_t n;               /* live entries */
+	uint64_t n;               /* entries (live chunks + tombstones) */
+	uint64_t ntomb;           /* of them tombstones */
 };
 
 /* Bitmap allocator over blocks or slots; next-fit. */
@@ -80,8 +92,7 @@ struct store {
 	struct store_index ix;    /* chunk index */
 	struct store_bmap blocks; /* data block allocation */
 	struct store_bmap slots;  /* record slot allocation */
-	uint64_t next_version;    /* next version to hand out */
-	uint64_t put_version;     /* explicit version for the PUT being started (0 = next_version) */
+	uint64_t next_version;    /* next version to hand out (above every record's) */
 	/* buffers (all registered as fixed buffers when the backend can) */
 	uint8_t *meta_pool;       /* nmeta buffers of meta_size */
 	uint32_t meta_size;       /* largest record, rounded to 4 KiB */

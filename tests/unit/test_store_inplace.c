@@ -171,6 +171,7 @@ static void concurrent(void)
 			int r;
 
 			w[i].type = STORE_OP_WRITE;
+			w[i].version = 0; /* the clock's next, not the last result */
 			w[i].off = 0;
 			w[i].len = w[i].buf_cap = 4096;
 			store_fixture_fill(wb[i], 4096, (uint32_t)(round * NC + i));
