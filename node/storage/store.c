@@ -14,6 +14,10 @@
  *   DELETE     1. flush                      (earlier erases are durable)
  *              2. erase the record header, then flush (or: FUA)
  *                                            <- commit point; then ack
+ *              (PURGE is this DELETE, when the record has the op's version)
+ *   TOMBSTONE  (a DELETE with a version: a record with no data)
+ *              1. write the tombstone record, flush  <- commit point; then ack
+ *              2. as 4 above
  *
  * A crash before 3 lands leaves the old record (old version) and garbage in
  * free blocks; after 3 the new record has the higher version and wins over
@@ -22,7 +26,9 @@
  * id, because every older one was erased by a write that completed before
  * this flush was issued (the same holds for every record write, which is
  * always preceded by a flush), so a deleted chunk can never come back as an
- * older version.
+ * older version. A tombstone needs no flush before its record: it has no
+ * data to order, and it replaces the record it succeeds the way a PUT does
+ * (the higher version wins); only its removal (DELETE, PURGE) takes step 1.
  *
  * Flush vs FUA: durability before the ack comes from flushes, by default.
  * Data writes are plain writes followed by a flush because a chunk is many
@@ -105,6 +111,9 @@
 /* ------------------------------------------------------------------------ */
 /* small helpers */
 
+/* The all-zero id: the LIST start cursor, never a chunk's name. */
+static const uint8_t store_zero_id[STORE_ID_LEN];
+
 static void store_uuid_str(const uint8_t u[16], char out[37])
 {
 	snprintf(out, 37,
@@ -163,6 +172,7 @@ static int store_ix_init(struct store_index *ix, uint64_t cap)
 		ix->tab[i].slot = STORE_ENT_FREE;
 	ix->cap = c;
 	ix->n = 0;
+	ix->ntomb = 0;
 	return 0;
 }
 
@@ -201,6 +211,7 @@ static int store_ix_put(struct store_index *ix, const struct store_ent *e)
 	struct store_ent *cur = store_ix_find(ix, e->id);
 
 	if (cur) {
+		ix->ntomb += (uint64_t)store_ent_tomb(e) - (uint64_t)store_ent_tomb(cur);
 		*cur = *e;
 		return 0;
 	}
@@ -212,10 +223,12 @@ static int store_ix_put(struct store_index *ix, const struct store_ent *e)
 		for (uint64_t i = 0; i < ix->cap; i++)
 			if (ix->tab[i].slot != STORE_ENT_FREE)
 				store_ix_place(&nix, &ix->tab[i]);
+		nix.ntomb = ix->ntomb;
 		free(ix->tab);
 		*ix = nix;
 	}
 	store_ix_place(ix, e);
+	ix->ntomb += (uint64_t)store_ent_tomb(e);
 	return 0;
 }
 
@@ -223,6 +236,7 @@ static void store_ix_del(struct store_index *ix, struct store_ent *e)
 {
 	uint64_t m = ix->cap - 1, i = (uint64_t)(e - ix->tab), j = i;
 
+	ix->ntomb -= (uint64_t)store_ent_tomb(e);
 	/* Backward-shift deletion keeps probe chains intact without tombstones. */
 	for (;;) {
 		j = (j + 1) & m;
@@ -478,8 +492,8 @@ int store_format_io(const struct store_io_ops *io, void *ctx,
 	/* Nothing but the superblocks: the record area need not be zeroed,
 	 * since records are checksummed with a seed derived from the new disk
 	 * UUID and only [0, rec_hwm = 0) is ever read (store_format.h). */
-	/* In-place WRITEs and one-flush commits (store_format.h). */
-	g.incompat = STORE_INCOMPAT_JOURNAL | STORE_INCOMPAT_ONEFLUSH;
+	/* In-place WRITEs, one-flush commits, tombstones (store_format.h). */
+	g.incompat = STORE_INCOMPAT_JOURNAL | STORE_INCOMPAT_ONEFLUSH | STORE_INCOMPAT_TOMBSTONE;
 	store_sb_encode(buf, cfg->cluster, cfg->node, disk, &g, 1, (uint64_t)time(NULL));
 	ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, g.dev_size - STORE_BLOCK, 1);
 	if (ret == 0)
@@ -766,7 +780,7 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 			}
 			memset(&e, 0, sizeof(e));
 			memcpy(e.id, rec.id, 16);
-			e.block = (uint32_t)rec.block;
+			e.block = rec.flags & STORE_REC_F_TOMBSTONE ? STORE_ENT_TOMB : (uint32_t)rec.block;
 			e.slot = (uint32_t)(slot + i);
 			e.size = (uint32_t)rec.size;
 			e.crc0 = rec.nblocks ? store_rec_crc(&rec, 0) : 0;
@@ -814,7 +828,7 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 					store_bmap_clear(&s->blocks, cur->block, store_nblocks(cur->size));
 					store_bmap_clear(&s->slots, cur->slot,
 							 store_fmt_rec_slots(store_nblocks(cur->size)));
-					*cur = e;
+					(void)store_ix_put(&s->ix, &e); /* a replace: no allocation */
 				} else {
 					loser = e.slot;
 				}
@@ -1163,7 +1177,10 @@ void store_get_info(struct store *s, struct store_info *out)
 	memcpy(out->disk, s->sb.disk, 16);
 	out->capacity = s->g.nblocks * STORE_BLOCK;
 	out->used = s->blocks.used * STORE_BLOCK;
-	out->chunks = s->ix.n;
+	out->chunks = s->ix.n - s->ix.ntomb;
+	out->tombstones = s->ix.ntomb;
+	out->max_version = s->next_version - 1;
+	out->failed = (uint32_t)s->failed;
 	out->max_chunk = s->g.max_chunk;
 	out->format_version = s->sb.version;
 	out->vec_fixed = (uint32_t)s->vec_fixed;
@@ -1234,6 +1251,7 @@ struct store_op_priv {
 	uint32_t jslot;          /* in-place: journal record slot */
 	uint32_t tblk;           /* in-place: first temporary block */
 	int oneflush;            /* PUT: data and record under one flush */
+	int tomb;                /* PUT path writing a tombstone (DELETE with a version) */
 	uint64_t ver;            /* version assigned (0 = not yet) */
 	int direct;              /* payload moves device <-> caller memory (direct_ops) */
 	int vec;                 /* direct scatter/gather op (see store_vec_plan) */
@@ -1474,7 +1492,8 @@ static void store_complete(struct store_op_priv *p, int res)
 			s->ctr.writes++;
 			s->ctr.writes_inplace += (uint64_t)p->inplace;
 			break;
-		case STORE_OP_DELETE: s->ctr.deletes++; break;
+		case STORE_OP_DELETE:
+		case STORE_OP_PURGE: s->ctr.deletes++; break;
 		default: s->ctr.stats++; break;
 		}
 	}
@@ -1786,8 +1805,7 @@ static int store_check_rec(struct store_op_priv *p, const struct store_ent *e,
 	uint32_t ns = store_fmt_rec_slots(store_nblocks(e->size));
 
 	if (store_rec_decode(p->meta, (size_t)ns * STORE_SLOT, &p->s->g, rec) < 0 ||
-	    memcmp(rec->id, e->id, 16) != 0 || rec->block != e->block || rec->size != e->size ||
-	    rec->version != e->version) {
+	    !store_rec_is(rec, e)) {
 		store_count_bad(p->s, e->id, e->slot, "record");
 		return -EBADMSG;
 	}
@@ -1868,6 +1886,8 @@ static uint64_t store_ver_take(struct store_op_priv *p)
 	return v;
 }
 
+static int store_p_ready(const struct store *s, const struct store_op_priv *p);
+
 static int store_put_start(struct store_op_priv *p)
 {
 	struct store *s = p->s;
@@ -1888,21 +1908,28 @@ static int store_put_start(struct store_op_priv *p)
 	memset(&rec, 0, sizeof(rec));
 	memcpy(rec.id, p->op->id, 16);
 	rec.version = store_ver_take(p);
-	p->oneflush = store_oneflush_ok(s, rec.version);
+	/* A tombstone has no data to tear: its record commits under one flush
+	 * on any disk (STORE_INCOMPAT_TOMBSTONE in store_format.h). */
+	p->oneflush = p->tomb || store_oneflush_ok(s, rec.version);
 	rec.size = p->new_size;
 	rec.block = blk;
 	rec.nblocks = nb;
-	rec.chunk_crc = store_put_crcs(p, nb, &crc0);
+	crc0 = 0;
+	if (p->tomb)
+		rec.flags = STORE_REC_F_TOMBSTONE;
+	else
+		rec.chunk_crc = store_put_crcs(p, nb, &crc0);
 	store_rec_encode(p->meta, &rec, NULL, s->g.rec_seed);
 	p->op->version = rec.version;
 	memcpy(p->nw.id, p->op->id, 16);
-	p->nw.block = (uint32_t)blk;
+	p->nw.block = p->tomb ? STORE_ENT_TOMB : (uint32_t)blk;
 	p->nw.slot = (uint32_t)slot;
 	p->nw.size = (uint32_t)p->new_size;
 	p->nw.crc0 = crc0;
 	p->nw.version = rec.version;
-	if (slot + ns > s->g.rec_hwm) {
-		/* The record would lie above the high-water mark: raise it
+	if (!store_p_ready(s, p)) {
+		/* The record would lie above the high-water mark, or is the
+		 * disk's first tombstone: raise the mark or set the feature
 		 * (durably) first, then go on in store_put_issue. */
 		p->stage = ST_PUT_HWM;
 		store_hwm_join(p);
@@ -2059,7 +2086,9 @@ static int store_erase_start(struct store *s, const struct store_ent *old)
  * above sb.rec_hwm waits here while both superblocks are rewritten with a
  * higher mark and a new generation, one after the other, each FUA; a crash
  * between them leaves one valid copy, and no record above the old mark
- * exists yet. The mark rises in steps of 1/64 of the slots (min 64).
+ * exists yet. The mark rises in steps of 1/64 of the slots (min 64). A
+ * disk's first tombstone waits the same way while the superblocks gain
+ * STORE_INCOMPAT_TOMBSTONE (store_format.h).
  */
 uint32_t store_hwm_step_override;
 uint32_t store_verify_bytes_override;
@@ -2071,6 +2100,14 @@ static uint32_t store_p_need(const struct store_op_priv *p)
 	uint32_t top = p->inplace && p->jslot > p->nw.slot ? p->jslot : p->nw.slot;
 
 	return top + store_fmt_rec_slots(store_nblocks(p->nw.size));
+}
+
+/* store_p_ready - can p's records be written now: below the high-water
+ * mark, and a tombstone only once the disk has the feature? */
+static int store_p_ready(const struct store *s, const struct store_op_priv *p)
+{
+	return store_p_need(p) <= s->g.rec_hwm &&
+	       (!p->tomb || (s->g.incompat & STORE_INCOMPAT_TOMBSTONE));
 }
 
 static void store_hwm_done(struct store_io_req *r)
@@ -2095,12 +2132,16 @@ static void store_hwm_done(struct store_io_req *r)
 	} else {
 		s->g.rec_hwm = s->hwm_target;
 		s->g.verified = s->w_target;
+		if (s->hwm_incompat & ~s->g.incompat)
+			log_info("store: the disk now has incompat features 0x%llx (tombstones): "
+				 "older builds refuse it", (unsigned long long)s->hwm_incompat);
+		s->g.incompat = s->hwm_incompat;
 	}
 	w = s->hwm_wait;
 	s->hwm_wait = NULL;
 	for (; w; w = n) {
 		n = w->next;
-		if (r->res < 0 || store_p_need(w) <= s->g.rec_hwm) {
+		if (r->res < 0 || store_p_ready(s, w)) {
 			int ret = r->res < 0 ? -EIO : store_put_issue(w);
 
 			if (r->res < 0)
@@ -2120,15 +2161,20 @@ static void store_hwm_kick(struct store *s)
 {
 	uint64_t need = 0, step = store_hwm_step_override ? store_hwm_step_override :
 			s->g.nslots / 64 > 64 ? s->g.nslots / 64 : 64;
-	uint64_t low = s->next_version;
+	uint64_t low = s->next_version, incompat = s->g.incompat;
 
 	if (s->hwm_busy || (!s->hwm_wait && !s->w_want))
 		return;
-	for (struct store_op_priv *w = s->hwm_wait; w; w = w->next)
+	for (struct store_op_priv *w = s->hwm_wait; w; w = w->next) {
 		if (store_p_need(w) > need)
 			need = store_p_need(w);
-	s->hwm_target = !s->hwm_wait ? s->g.rec_hwm :
+		if (w->tomb)
+			incompat |= STORE_INCOMPAT_TOMBSTONE;
+	}
+	/* Never lower the mark: a waiter may only want the feature bit. */
+	s->hwm_target = need <= s->g.rec_hwm ? s->g.rec_hwm :
 			need + step < s->g.nslots ? need + step : s->g.nslots;
+	s->hwm_incompat = incompat;
 	/* The one-flush watermark rides along: every version below the oldest
 	 * one still in flight belongs to an acknowledged (durable) op. */
 	for (struct store_op_priv *m = s->mutating; m; m = m->mnext)
@@ -2146,6 +2192,7 @@ static void store_hwm_kick(struct store *s)
 
 		g.rec_hwm = s->hwm_target;
 		g.verified = s->w_target;
+		g.incompat = s->hwm_incompat;
 		store_sb_encode(s->sbbuf, s->sb.cluster, s->sb.node, s->sb.disk, &g,
 				s->sb.generation, s->sb.created);
 	}
@@ -2314,7 +2361,7 @@ static int store_ip_prepare(struct store_op_priv *p)
 	p->nw.size = (uint32_t)p->new_size;
 	p->nw.crc0 = store_rec_crc(&rec, 0);
 	p->nw.version = rec.version;
-	if (store_p_need(p) > s->g.rec_hwm) {
+	if (!store_p_ready(s, p)) {
 		p->stage = ST_PUT_HWM;
 		store_hwm_join(p);
 		return 0;
@@ -2632,7 +2679,7 @@ static void store_op_advance(struct store_op_priv *p)
 			store_complete(p, -ENOMEM);
 			return;
 		}
-		if (p->oneflush)
+		if (p->oneflush && !p->tomb)
 			store_w_account(s, p->new_size);
 		if (!p->had_old) {
 			store_complete(p, 0);
@@ -2778,6 +2825,36 @@ static int store_ver_check(const struct store_op *op, const struct store_ent *e)
 	return 0;
 }
 
+/*
+ * store_tomb_start - DELETE with a version: a tombstone record of that
+ * version replaces the chunk's record (or records a delete the store never
+ * saw the chunk of), through the PUT path with no data. The rules of
+ * store.h: -ESTALE below the current version or at a live one's; at an
+ * existing tombstone's own version it is a retry, done already.
+ */
+static int store_tomb_start(struct store_op_priv *p, const struct store_ent *e)
+{
+	struct store_op *op = p->op;
+	int ret;
+
+	if (memcmp(op->id, store_zero_id, STORE_ID_LEN) == 0)
+		return -EINVAL;
+	if (e && e->version > op->version)
+		return -ESTALE;
+	if (e && e->version == op->version) {
+		if (!store_ent_tomb(e))
+			return -ESTALE; /* a live chunk of that very version */
+		store_complete(p, 0); /* committed, hence durable, already */
+		return 0;
+	}
+	p->tomb = 1;
+	p->new_size = 0;
+	if ((ret = store_take_meta(p)) < 0)
+		return ret;
+	store_mark_mutating(p);
+	return store_put_start(p);
+}
+
 static int store_start(struct store *s, struct store_op_priv *p)
 {
 	struct store_op *op = p->op;
@@ -2801,6 +2878,18 @@ static int store_start(struct store *s, struct store_op_priv *p)
 			if (memcmp(m->op->id, op->id, 16) == 0)
 				return -EBUSY;
 	}
+	if (op->type == STORE_OP_STAT) {
+		/* -ENOENT fills it too: was the chunk deleted, at what version? */
+		memset(&op->stat, 0, sizeof(op->stat));
+		if (e && store_ent_tomb(e)) {
+			op->stat.version = e->version;
+			op->stat.flags = STORE_STAT_TOMBSTONE;
+		}
+	}
+	/* A tombstone is a deleted chunk to everything but PUT, DELETE, PURGE. */
+	if (e && store_ent_tomb(e) &&
+	    (op->type == STORE_OP_GET || op->type == STORE_OP_STAT || op->type == STORE_OP_WRITE))
+		return -ENOENT;
 	if (e && (op->type == STORE_OP_GET || op->type == STORE_OP_STAT)) {
 		/* An in-place WRITE changes blocks under a reader: wait for it. */
 		if (store_ip_busy(s, op->id))
@@ -2839,15 +2928,12 @@ static int store_start(struct store *s, struct store_op_priv *p)
 				  store_fmt_rec_slots(store_nblocks(e->size)) * STORE_SLOT,
 				  store_slot_off(s, e->slot), 0);
 		break;
-	case STORE_OP_PUT: {
-		static const uint8_t zero_id[STORE_ID_LEN];
-
+	case STORE_OP_PUT:
 		/* The all-zero id is the LIST start cursor; it cannot name a chunk. */
-		if (memcmp(op->id, zero_id, STORE_ID_LEN) == 0)
+		if (memcmp(op->id, store_zero_id, STORE_ID_LEN) == 0)
 			return -EINVAL;
 		if (op->len > s->g.max_chunk)
 			return -EFBIG;
-	}
 		if ((ret = store_ver_check(op, e)) < 0)
 			return ret;
 		p->new_size = op->len;
@@ -2888,8 +2974,19 @@ static int store_start(struct store *s, struct store_op_priv *p)
 			store_op_advance(p);
 		break;
 	case STORE_OP_DELETE:
+	case STORE_OP_PURGE:
+		if (op->type == STORE_OP_DELETE && op->version) {
+			ret = store_tomb_start(p, e);
+			break;
+		}
+		/* DELETE with version 0 removes whatever record the chunk has
+		 * (a tombstone too); PURGE only the record of its version. */
+		if (op->type == STORE_OP_PURGE && !op->version)
+			return -EINVAL;
 		if (!e)
 			return -ENOENT;
+		if (op->type == STORE_OP_PURGE && e->version != op->version)
+			return -ESTALE;
 		store_mark_mutating(p);
 		p->stage = ST_DEL_FLUSH;
 		/* The flush must come after every erase in flight has completed
@@ -2928,7 +3025,8 @@ int store_submit(struct store *s, struct store_op *op)
 	ret = store_start(s, p);
 	if (ret < 0) {
 		store_release(p);
-		if (ret != -EAGAIN && ret != -ENOENT && ret != -EBUSY)
+		/* Answers about the chunk, not failures: not counted. */
+		if (ret != -EAGAIN && ret != -ENOENT && ret != -EBUSY && ret != -ESTALE)
 			s->ctr.errors++;
 		if (ret == -ENOSPC)
 			s->ctr.enospc++;
@@ -3178,6 +3276,28 @@ int store_delete(struct store *s, const uint8_t id[STORE_ID_LEN])
 	return store_sync_run(s, &op);
 }
 
+int store_delete_version(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t version)
+{
+	struct store_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.type = STORE_OP_DELETE;
+	memcpy(op.id, id, STORE_ID_LEN);
+	op.version = version;
+	return store_sync_run(s, &op);
+}
+
+int store_purge(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t version)
+{
+	struct store_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.type = STORE_OP_PURGE;
+	memcpy(op.id, id, STORE_ID_LEN);
+	op.version = version;
+	return store_sync_run(s, &op);
+}
+
 int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_stat *out)
 {
 	struct store_op op;
@@ -3187,8 +3307,8 @@ int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_sta
 	op.type = STORE_OP_STAT;
 	memcpy(op.id, id, STORE_ID_LEN);
 	ret = store_sync_run(s, &op);
-	if (ret == 0)
-		*out = op.stat;
+	if (ret == 0 || ret == -ENOENT)
+		*out = op.stat; /* -ENOENT: a tombstone's version, or zeros */
 	return ret;
 }
 
@@ -3223,7 +3343,6 @@ static int store_list_snapshot(struct store *s)
 int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_entry *out,
 	       uint32_t max, uint32_t *n)
 {
-	static const uint8_t zero_id[STORE_ID_LEN];
 	uint32_t m = 0;
 	uint64_t lo, hi;
 	int ret;
@@ -3234,7 +3353,7 @@ int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_
 	/* A listing works on a sorted snapshot of the ids taken when it starts
 	 * (zero cursor) or when there is none (e.g. resumed after a restart):
 	 * O(n log n) once, then O(log n + max) per call. */
-	if (!s->lsnap || memcmp(cursor, zero_id, STORE_ID_LEN) == 0) {
+	if (!s->lsnap || memcmp(cursor, store_zero_id, STORE_ID_LEN) == 0) {
 		ret = store_list_snapshot(s);
 		if (ret < 0)
 			return ret;
@@ -3259,6 +3378,7 @@ int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_
 		memcpy(out[m].id, e->id, STORE_ID_LEN);
 		out[m].version = e->version;
 		out[m].size = e->size;
+		out[m].flags = store_ent_tomb(e) ? STORE_LIST_TOMBSTONE : 0;
 		m++;
 	}
 	*n = m;

@@ -22,6 +22,30 @@
  * version (-ESTALE otherwise): when a crash leaves both, open keeps the
  * higher.
  *
+ * Tombstones: a DELETE with a version (store_delete_version, or op.version
+ * > 0) does not remove the chunk's record but replaces it with a tombstone
+ * of that version - a record saying "deleted at version v" - so that an
+ * older copy of the chunk (a replica that missed the delete, a recovery
+ * racing it) is refused (-ESTALE) instead of coming back. A tombstone reads
+ * as an absent chunk (GET, WRITE: -ENOENT; STAT: -ENOENT with
+ * STORE_STAT_TOMBSTONE and its version in the stat), is listed (flagged),
+ * and gives way only to a higher version: a PUT above it, a newer
+ * tombstone, or its removal (DELETE with version 0, PURGE of its version).
+ * The version rules, for an op with version v > 0 on a chunk whose current
+ * record (live or tombstone) has version c:
+ *
+ *   op                    no record   c < v      c == v                 c > v
+ *   PUT, WRITE            PUT: new    replace    -ESTALE                -ESTALE
+ *                         WRITE:
+ *                         -ENOENT
+ *   DELETE (tombstone)    tombstone   tombstone  tombstone: 0 (retry)   -ESTALE
+ *                                                live: -ESTALE
+ *   PURGE                 -ENOENT     -ESTALE    remove the record      -ESTALE
+ *
+ * (WRITE on a tombstone: -ENOENT.) With v = 0, PUT and WRITE take the
+ * clock's next version (above c) and DELETE removes whatever record there
+ * is (-ENOENT if none); PURGE needs v > 0 (-EINVAL).
+ *
  * Two ways in:
  *   - the synchronous calls below (store_put ... store_list): submit, wait,
  *     return. Used by the CLI, tests, and the simple node loop;
@@ -67,7 +91,15 @@ struct store_info {
 	uint8_t disk[16];         /* disk UUID */
 	uint64_t capacity;        /* bytes available for chunk data */
 	uint64_t used;            /* bytes allocated to chunks */
-	uint64_t chunks;          /* number of chunks */
+	uint64_t chunks;          /* number of live chunks (tombstones not counted) */
+	uint64_t tombstones;      /* number of tombstones */
+	uint64_t max_version;     /* the clock's last value: the highest version of
+				   * any record found at open (the clock's seed) or
+				   * written or handed out since; the next local
+				   * version is above it */
+	uint32_t failed;          /* 1: a device write or flush failed; every
+				   * mutation is refused (-EIO) until the store is
+				   * reopened - the node should be taken out */
 	uint32_t max_chunk;       /* maximum chunk size in bytes */
 	uint32_t format_version;  /* on-disk format version */
 	uint32_t vec_fixed;       /* 1: scatter/gather ops whose pieces lie in one
@@ -82,15 +114,22 @@ struct store_info {
 struct store_stat {
 	uint64_t size;            /* chunk size in bytes */
 	uint64_t version;         /* increases with every PUT/WRITE of the chunk
-				   * (drawn from one store-wide counter) */
+				   * (drawn from one store-wide counter, or given);
+				   * -ENOENT: the tombstone's version, or 0 */
 	uint32_t crc;             /* crc32c over the whole chunk */
+	uint32_t flags;           /* STORE_STAT_*; with -ENOENT only */
 };
+/* STAT answered -ENOENT because the chunk was deleted at stat.version. */
+#define STORE_STAT_TOMBSTONE 1u
 
 struct store_list_entry {
 	uint8_t id[STORE_ID_LEN]; /* chunk id */
-	uint64_t version;         /* chunk version */
-	uint64_t size;            /* chunk size */
+	uint64_t version;         /* chunk version (a tombstone's: the delete's) */
+	uint64_t size;            /* chunk size (0 for a tombstone) */
+	uint32_t flags;           /* STORE_LIST_* */
 };
+/* The entry is a tombstone, not a chunk. */
+#define STORE_LIST_TOMBSTONE 1u
 
 /* Lifecycle. store_open refuses a disk of another cluster (-EXDEV, with a log
  * line naming both UUIDs) or with unknown incompat features (-EPROTONOSUPPORT). */
@@ -127,21 +166,37 @@ int store_write(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off,
 /* Reads [off, off+len) clipped to the chunk size; *got = bytes read. */
 int store_get(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t off, uint32_t len,
 	      void *buf, uint32_t *got);
+/* store_delete - remove the chunk's record, live or tombstone (-ENOENT if
+ * none). */
 int store_delete(struct store *s, const uint8_t id[STORE_ID_LEN]);
+/* store_delete_version - DELETE with version > 0: a tombstone of it (see
+ * "Tombstones" at the top); 0 = store_delete. */
+int store_delete_version(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t version);
+/* store_purge - remove the chunk's record (live or tombstone) only if its
+ * version is version (> 0); -ESTALE if it is another, -ENOENT if none. */
+int store_purge(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t version);
+/* store_stat - the chunk's stat. -ENOENT also fills *out: a tombstone's
+ * version and STORE_STAT_TOMBSTONE, or all zero for no record at all. */
 int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_stat *out);
 /* Lists up to max entries with ids strictly greater than *cursor in id order
  * (all-zero cursor starts); updates *cursor to the last id returned; *n = 0
  * means the end. Resumable across calls and restarts. The all-zero id is
  * therefore reserved: store_put refuses it with -EINVAL. A listing (from the
  * zero cursor to the end) returns every chunk that existed when it started
- * and still exists; chunks created during it may be missed. */
+ * and still exists; chunks created during it may be missed. Tombstones are
+ * listed too (flags STORE_LIST_TOMBSTONE, size 0). No device IO: versions
+ * and sizes come from the index (committed state; an op in flight shows
+ * its chunk as it was). */
 int store_list(struct store *s, uint8_t cursor[STORE_ID_LEN], struct store_list_entry *out,
 	       uint32_t max, uint32_t *n);
 
 /* Counters (monotonic since open). */
 struct store_counters {
-	uint64_t gets, puts, writes, deletes, stats, lists; /* completed ops */
-	uint64_t errors;          /* ops that returned an error */
+	uint64_t gets, puts, writes, deletes, stats, lists; /* completed ops (deletes:
+				   * DELETE, tombstones and PURGE) */
+	uint64_t errors;          /* ops that returned an error (-ENOENT,
+				   * -ESTALE, -EBUSY, -EAGAIN at submit are
+				   * answers, not counted) */
 	uint64_t crc_errors;      /* blocks or records that failed their checksum */
 	uint64_t io_errors;       /* device requests that failed */
 	uint64_t enospc;          /* allocations refused */
@@ -210,17 +265,23 @@ void store_get_counters(struct store *s, struct store_counters *out);
  * as it is (no copy) and walks it again at completion.
  *
  * Versions (op.version, in and out): PUT and WRITE: 0 = the clock's next
- * version; > 0 = install exactly this one, -ESTALE (at submit) if the
- * chunk's current record has a version >= it. On success op.version is the
- * version installed. GET and STAT ignore it. An op struct reused for the
- * next op must have its version reset (it holds the last result).
+ * version; > 0 = install exactly this one. DELETE: 0 = remove the record;
+ * > 0 = a tombstone of this version. PURGE: the version the record must
+ * have. The rules are the table at the top; a refusal (-ESTALE, -ENOENT)
+ * comes from store_submit at once, with no device IO, and so does an
+ * -ENOENT STAT (op.stat filled as store_stat says). On success op.version
+ * is the version installed (PUT, WRITE, tombstone). GET and STAT ignore
+ * it. An op struct reused for the next op must have its version reset (it
+ * holds the last result). Durability of a tombstone and of a PURGE is that
+ * of any mutation: done when the callback runs with res 0.
  */
 enum store_op_type {
 	STORE_OP_GET = 1,    /* read [off, off+len) into buf (or iov); res, got */
 	STORE_OP_PUT = 2,    /* replace the chunk with buf[0, len) (or iov); version */
 	STORE_OP_WRITE = 3,  /* write buf[0, len) at off (chunk must exist); version */
-	STORE_OP_DELETE = 4, /* remove the chunk */
+	STORE_OP_DELETE = 4, /* remove the chunk; version > 0: write a tombstone */
 	STORE_OP_STAT = 5,   /* fill stat */
+	STORE_OP_PURGE = 6,  /* remove the chunk's record if its version is version */
 };
 
 #define STORE_OP_PRIV 1024
@@ -279,6 +340,7 @@ int store_scrub_step(struct store *s, uint64_t now_ns);
  */
 struct store_fsck_report {
 	uint64_t chunks;         /* live chunks */
+	uint64_t tombstones;     /* tombstones (not problems) */
 	uint64_t blocks_used;    /* data blocks referenced */
 	uint64_t slots_used;     /* record slots referenced */
 	uint64_t problems;       /* inconsistencies */

@@ -182,6 +182,9 @@ void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t 
 		put32(buf + REC_OFF(pad), rec->jblock);
 		put64(buf + REC_OFF(block), rec->block | (uint64_t)rec->jfirst << 32);
 		put64(buf + REC_OFF(size), rec->size | (uint64_t)rec->jcount << 32);
+	} else if (rec->flags & STORE_REC_F_TOMBSTONE) {
+		/* Tombstone: see STORE_INCOMPAT_TOMBSTONE (size, blocks, crc 0). */
+		put16(buf + REC_OFF(flags), STORE_REC_F_TOMBSTONE);
 	}
 	for (uint32_t i = 0; crcs && i < rec->nblocks; i++)
 		put32(buf + STORE_REC_HDR + 4 * i, crcs[i]);
@@ -212,7 +215,13 @@ int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 	size = get64(buf + REC_OFF(size));
 	block = get64(buf + REC_OFF(block));
 	flags = get16(buf + REC_OFF(flags));
-	if (flags & ~STORE_REC_F_JOURNAL)
+	if (flags & ~(STORE_REC_F_JOURNAL | STORE_REC_F_TOMBSTONE))
+		return -EINVAL;
+	/* A tombstone has no data and is never a journal; all of its data
+	 * fields are zero (one encoding, so the fuzzer's round trip holds). */
+	if ((flags & STORE_REC_F_TOMBSTONE) &&
+	    (!(g->incompat & STORE_INCOMPAT_TOMBSTONE) || (flags & STORE_REC_F_JOURNAL) ||
+	     size || nb || block || get32(buf + REC_OFF(chunk_crc))))
 		return -EINVAL;
 	if (flags & STORE_REC_F_JOURNAL) {
 		if (!(g->incompat & STORE_INCOMPAT_JOURNAL))
@@ -233,7 +242,7 @@ int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 		return -EINVAL;
 	if (block > g->nblocks || nb > g->nblocks - block)
 		return -EINVAL;
-	if (flags && (jcount == 0 || jfirst > nb || jcount > nb - jfirst ||
+	if ((flags & STORE_REC_F_JOURNAL) && (jcount == 0 || jfirst > nb || jcount > nb - jfirst ||
 		      jblock > g->nblocks || jcount > g->nblocks - jblock))
 		return -EINVAL;
 	memcpy(hdr, buf, STORE_REC_HDR);

@@ -20,7 +20,8 @@
  * the other. Feature flags: an unknown incompat bit refuses the open, an
  * unknown ro_compat bit forces read-only, unknown compat bits are ignored.
  *
- * Record: one per live chunk version, in a run of 1..N consecutive slots:
+ * Record: one per chunk version (live, or a tombstone: see
+ * STORE_INCOMPAT_TOMBSTONE), in a run of 1..N consecutive slots:
  * a 64-byte header (struct store_rec_disk) followed by one crc32c per 4 KiB
  * data block; crc32c over the whole run (with .crc = 0), seeded with the
  * crc32c of the disk UUID, commits it - so records left by an earlier format
@@ -102,11 +103,31 @@
  * torn record. Format sets it; disks without it commit with two flushes.
  */
 #define STORE_INCOMPAT_ONEFLUSH 0x2ull
+/*
+ * STORE_INCOMPAT_TOMBSTONE - records with flags = STORE_REC_F_TOMBSTONE: a
+ * chunk deleted at a version (store.h, DELETE with op.version). A tombstone
+ * is one slot: size, nblocks, block, chunk_crc and pad are 0, no block crcs.
+ * It takes part in "the higher version wins" like any record, so a
+ * tombstone over a live chunk (and a PUT over a tombstone) commits and
+ * survives a crash exactly like a PUT: whichever of the two records has the
+ * higher version is the chunk's state. It has no data, so it cannot be
+ * torn: a record write lands whole or does not check out (512-byte slot,
+ * the device's write unit); it commits with one flush on any disk, and open
+ * has nothing of it to verify above the ONEFLUSH watermark. Format sets the
+ * feature; a disk formatted without it gets it (both superblocks, durably,
+ * as a rec_hwm raise) before its first tombstone record is written.
+ * Incompat: an older reader would take the record for garbage (unknown
+ * flag) and erase it: the delete would be forgotten, and a leftover older
+ * record of the chunk could come back.
+ */
+#define STORE_INCOMPAT_TOMBSTONE 0x4ull
 #define STORE_COMPAT_KNOWN    0ull
 #define STORE_RO_COMPAT_KNOWN 0ull
-#define STORE_INCOMPAT_KNOWN  (STORE_INCOMPAT_JOURNAL | STORE_INCOMPAT_ONEFLUSH)
+#define STORE_INCOMPAT_KNOWN  (STORE_INCOMPAT_JOURNAL | STORE_INCOMPAT_ONEFLUSH | \
+			       STORE_INCOMPAT_TOMBSTONE)
 
 #define STORE_REC_F_JOURNAL   0x1u           /* record flags: journal record */
+#define STORE_REC_F_TOMBSTONE 0x2u           /* record flags: tombstone */
 
 struct store_sb_disk {
 	uint8_t magic[8];      /* "FERRYSB1" */

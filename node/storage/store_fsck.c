@@ -13,6 +13,8 @@
  * like any record; their temporary blocks are free space once the record is
  * on disk (a replay reads them only while the extent is not yet current). A
  * journal whose replay is pending counts as stale, not as a problem.
+ * A tombstone (store_format.h) is a one-slot record with no blocks: its
+ * record is checked like any other, and it is counted, not a problem.
  */
 #include "storage/store_int.h"
 
@@ -45,7 +47,7 @@ int store_verify_ent(struct store *s, const struct store_ent *e, uint8_t *buf,
 	if (ret < 0)
 		return ret;
 	if (store_rec_decode(meta, (size_t)ns * STORE_SLOT, &s->g, &rec) < 0 ||
-	    memcmp(rec.id, e->id, 16) != 0 || rec.block != e->block || rec.size != e->size) {
+	    !store_rec_is(&rec, e)) {
 		log_err("store: chunk %s: record at slot %u is corrupt", hex, e->slot);
 		s->ctr.crc_errors++;
 		return -EBADMSG;
@@ -137,7 +139,8 @@ int store_fsck_io(const struct store_io_ops *io, void *ctx, struct store_fsck_re
 			(unsigned long long)s->blocks.used, (unsigned long long)s->slots.used);
 		problems++;
 	}
-	rep->chunks = s->ix.n;
+	rep->chunks = s->ix.n - s->ix.ntomb;
+	rep->tombstones = s->ix.ntomb;
 	rep->blocks_used = s->blocks.used;
 	rep->slots_used = s->slots.used;
 	rep->stale = s->fsck_stale;

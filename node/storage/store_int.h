@@ -9,6 +9,8 @@
 #include "storage/store_format.h"
 #include "storage/store_io.h"
 
+#include <string.h>
+
 /*
  * One index entry per chunk record (live chunk or tombstone): 40 bytes.
  * The version is kept in memory so that the version rules of an op
@@ -33,6 +35,16 @@ _Static_assert(sizeof(struct store_ent) == 40, "index entry is 40 bytes");
 static inline int store_ent_tomb(const struct store_ent *e)
 {
 	return e->block == STORE_ENT_TOMB;
+}
+
+/* store_rec_is - does the decoded record rec describe index entry e? */
+static inline int store_rec_is(const struct store_rec *rec, const struct store_ent *e)
+{
+	int tomb = store_ent_tomb(e);
+
+	return memcmp(rec->id, e->id, STORE_ID_LEN) == 0 && rec->version == e->version &&
+	       rec->size == e->size && !(rec->flags & STORE_REC_F_TOMBSTONE) == !tomb &&
+	       (tomb || rec->block == e->block);
 }
 
 /* Open-addressing hash table (linear probing, backward-shift delete). */
@@ -124,6 +136,7 @@ struct store {
 	int hwm_busy;             /* superblock writes in flight */
 	int hwm_stage;            /* 0: first copy, 1: the copy at the end */
 	uint64_t hwm_target;      /* the mark being written */
+	uint64_t hwm_incompat;    /* the incompat features being written with it */
 	uint64_t w_target;        /* the one-flush watermark being written */
 	uint64_t w_bytes;         /* one-flush bytes committed since the last raise */
 	int w_want;               /* raise the watermark at the next kick */

@@ -13,7 +13,14 @@
  * op in flight) its new state, never anything else; fsck must be clean.
  * The workload mixes PUTs of sizes around block edges, unaligned WRITEs
  * (copy-on-write), 4 KiB-aligned WRITEs done in place through the journal
- * (1-4 blocks, overlapping, the last block included) and DELETEs. PUTs and
+ * (1-4 blocks, overlapping, the last block included), DELETEs, tombstones
+ * (DELETE with a version: over a live chunk, over an older tombstone, over
+ * nothing, and the same delete again), PURGEs of live chunks and of
+ * tombstones, and PUTs with an explicit version (over a tombstone too; just
+ * above the chunk's, at or below the one-flush watermark, or above the
+ * clock); a state is live bytes + version, a tombstone + version, or
+ * nothing, and STAT must say which. On the legacy disk the first tombstone
+ * adds the feature bit to both superblocks, crash points included. PUTs and
  * copy-on-write WRITEs commit with one flush (ONEFLUSH), with the watermark
  * raised every 24 KiB so crashes land inside its superblock writes too. The
  * crashed image is also fsck'ed as it is (leftovers, pending journal
@@ -375,8 +382,9 @@ static uint32_t rnd(void)
 
 struct cstate {
 	int present;               /* chunk exists */
+	int tomb;                  /* no chunk, a tombstone (present = 0) */
 	uint32_t size;             /* bytes */
-	uint64_t version;          /* version (0 = unknown) */
+	uint64_t version;          /* version (0 = unknown: the clock's next) */
 	uint8_t data[MAX_CHUNK];   /* content */
 };
 
@@ -392,6 +400,7 @@ static int counting, fsck_errs;     /* fsck errors logged (see quiet_sink) */
 static int commit_fua;              /* store_cfg.commit_fua of this pass */
 static int scatter;                 /* PUTs of this pass are scatter PUTs */
 static uint64_t n_sdirect, n_sbounce; /* scatter PUTs that went direct, bounced */
+static uint64_t n_tomb, n_purge, n_vput; /* tombstones, PURGEs, versioned PUTs acked */
 
 static void put_done(struct store_op *op)
 {
@@ -402,7 +411,7 @@ static void put_done(struct store_op *op)
  * k), each 512-byte aligned with a gap after it; when k % 7 == 0 piece 1 is
  * 8 bytes off alignment (the bounce path). Returns res or -errno. */
 static int put_scatter(struct store *s, const uint8_t id[16], const uint8_t *b, uint32_t sz,
-		       int k, uint64_t *ver)
+		       int k, uint64_t want, uint64_t *ver)
 {
 	enum { STRIDE = PG + 512 };
 	static uint8_t mem[(MAX_CHUNK / 1024 + 1) * STRIDE] __attribute__((aligned(PG)));
@@ -426,6 +435,7 @@ static int put_scatter(struct store *s, const uint8_t id[16], const uint8_t *b, 
 	op.len = sz;
 	op.iov = iov;
 	op.iovcnt = n;
+	op.version = want;
 	op.cb = put_done;
 	op.user = &done;
 	store_get_counters(s, &c0);
@@ -447,7 +457,17 @@ static void mkid(int i, uint8_t id[16])
 	id[15] = (uint8_t)i;
 }
 
-enum { W_PUT, W_WRITE, W_AWRITE, W_DELETE, W_REOPEN };
+enum { W_PUT, W_VPUT, W_WRITE, W_AWRITE, W_DELETE, W_TOMB, W_PURGE, W_REOPEN };
+
+/* pick_version - an explicit version above id i's record: just above it
+ * (usually below the clock, so at or below the one-flush watermark: two
+ * flushes), or above the clock (one flush). */
+static uint64_t pick_version(const struct store *s, int i)
+{
+	if (rnd() % 2)
+		return s->next_version + rnd() % 3;
+	return acked[i].version + 1 + rnd() % 3;
+}
 
 /* Run the workload (seeded) on d until it ends or the disk crashes. */
 static void run_workload(struct cdisk *d, int nops, struct store **sp)
@@ -466,20 +486,25 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 	}
 	for (int k = 0; k < nops; k++) {
 		uint32_t r = rnd() % 100;
-		int kind = r < 40 ? W_PUT : r < 55 ? W_WRITE : r < 75 ? W_AWRITE :
-			   r < 99 ? W_DELETE : W_REOPEN;
+		int kind = r < 30 ? W_PUT : r < 40 ? W_VPUT : r < 50 ? W_WRITE : r < 66 ? W_AWRITE :
+			   r < 78 ? W_DELETE : r < 91 ? W_TOMB : r < 99 ? W_PURGE : W_REOPEN;
 		int i = (int)(rnd() % NIDS), ret;
 		uint8_t id[16];
-		uint64_t ver = 0;
+		uint64_t ver = 0, want = 0;
 
 		mkid(i, id);
 		if ((kind == W_WRITE || kind == W_AWRITE) && !acked[i].present)
 			kind = W_PUT;
 		if (kind == W_AWRITE && acked[i].size == 0)
 			kind = W_WRITE;
-		if (kind == W_DELETE && !acked[i].present)
+		if ((kind == W_DELETE || kind == W_PURGE) && !acked[i].present && !acked[i].tomb)
 			kind = W_PUT;
+		if (kind == W_VPUT) {
+			kind = W_PUT; /* over whatever the id has: a tombstone, too */
+			want = pick_version(s, i);
+		}
 		flight = acked[i];
+		flight.version = want; /* 0: unknown until acked */
 		if (kind == W_PUT) {
 			/* Sizes around block edges: 0, < 4K, 4K, multi-block, max. */
 			static const uint32_t sizes[] = { 0, 1, 100, 4095, 4096, 4097, 8192,
@@ -490,13 +515,19 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 			for (uint32_t b = 0; b < sz; b++)
 				buf[b] = (uint8_t)rnd();
 			flight.present = 1;
+			flight.tomb = 0;
 			flight.size = sz;
 			memcpy(flight.data, buf, sz);
 			flight_id = i;
-			if (scatter)
-				ret = put_scatter(s, id, buf, sz, k, &ver);
-			else
+			if (scatter) {
+				ret = put_scatter(s, id, buf, sz, k, want, &ver);
+			} else if (want) {
+				ret = store_put_version(s, id, &iov, 1, want);
+				ver = want;
+			} else {
 				ret = store_put(s, id, &iov, 1, &ver);
+			}
+			n_vput += want && ret == 0;
 		} else if (kind == W_WRITE || kind == W_AWRITE) {
 			uint32_t off = rnd() % (acked[i].size + 2048);
 			uint32_t len = 1 + rnd() % 6000;
@@ -532,9 +563,27 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 			flight_id = i;
 			ret = store_write(s, id, off, &iov, 1, &ver);
 		} else if (kind == W_DELETE) {
-			flight.present = 0;
+			/* Version 0: the record goes, live or tombstone. */
+			flight.present = flight.tomb = 0;
 			flight_id = i;
 			ret = store_delete(s, id);
+		} else if (kind == W_TOMB) {
+			/* Over a live chunk, an older tombstone, or nothing; one in
+			 * eight on a tombstone is the same delete again (a retry). */
+			want = acked[i].tomb && rnd() % 8 == 0 ? acked[i].version : pick_version(s, i);
+			flight.present = 0;
+			flight.tomb = 1;
+			flight.size = 0;
+			flight.version = want;
+			flight_id = i;
+			ret = store_delete_version(s, id, want);
+			ver = want;
+			n_tomb += ret == 0;
+		} else if (kind == W_PURGE) {
+			flight.present = flight.tomb = 0;
+			flight_id = i;
+			ret = store_purge(s, id, acked[i].version);
+			n_purge += ret == 0;
 		} else {
 			struct store_counters ctr;
 
@@ -594,9 +643,19 @@ static struct img *crash_image(struct cdisk *d, int variant)
 	return m;
 }
 
-static int matches(const struct cstate *c, const uint8_t *got, uint32_t size)
+/* shows - does the reopened chunk (STAT result ret and st; its bytes
+ * got[0, n)) have state c? A version c does not know (0: the clock's next,
+ * not acknowledged before the crash) must be above `above`. */
+static int shows(const struct cstate *c, int ret, const struct store_stat *st,
+		 const uint8_t *got, uint32_t n, uint64_t above)
 {
-	return c->present && c->size == size && memcmp(c->data, got, size) == 0;
+	int vok = c->version ? st->version == c->version : st->version > above;
+
+	if (c->present)
+		return ret == 0 && c->size == n && memcmp(c->data, got, n) == 0 && vok;
+	if (c->tomb)
+		return ret == -ENOENT && st->flags == STORE_STAT_TOMBSTONE && vok;
+	return ret == -ENOENT && st->flags == 0;
 }
 
 /* Reopen the crashed disk and check every invariant; returns failures. */
@@ -607,7 +666,7 @@ static int verify(struct img *m, long point)
 	struct store_fsck_report rep;
 	struct store *s;
 	static uint8_t got[MAX_CHUNK + 4096];
-	int bad = 0, present = 0, ret;
+	int bad = 0, present = 0, tombs = 0, ret;
 
 	/* fsck of the crashed image itself: leftovers and pending journal
 	 * replays are stale (a read-write open fixes them), never problems. */
@@ -641,42 +700,45 @@ static int verify(struct img *m, long point)
 		int in_flight = flight_id == i;
 
 		mkid(i, id);
+		memset(&st, 0, sizeof(st));
 		ret = store_stat(s, id, &st);
-		if (ret == -ENOENT) {
-			if (acked[i].present && !(in_flight && !flight.present)) {
-				fprintf(stderr, "crash point %ld: id %d lost (acked v%llu)\n", point,
-					i, (unsigned long long)acked[i].version);
+		if (ret == 0) {
+			present++;
+			if (store_get(s, id, 0, MAX_CHUNK, got, &n) < 0 || n != st.size) {
+				fprintf(stderr, "crash point %ld: id %d unreadable\n", point, i);
+				bad++;
+				continue;
+			}
+			if (st.crc != crc32c(0, got, n)) {
+				fprintf(stderr, "crash point %ld: id %d stat crc wrong\n", point, i);
 				bad++;
 			}
-			continue;
-		}
-		present++;
-		if (ret < 0 || store_get(s, id, 0, MAX_CHUNK, got, &n) < 0 || n != st.size) {
-			fprintf(stderr, "crash point %ld: id %d unreadable (%d)\n", point, i, ret);
+		} else if (ret == -ENOENT) {
+			tombs += st.flags == STORE_STAT_TOMBSTONE;
+		} else {
+			fprintf(stderr, "crash point %ld: id %d: stat %d\n", point, i, ret);
 			bad++;
 			continue;
 		}
-		if (st.crc != crc32c(0, got, n)) {
-			fprintf(stderr, "crash point %ld: id %d stat crc wrong\n", point, i);
-			bad++;
-		}
-		if (matches(&acked[i], got, n) && st.version == acked[i].version)
+		if (shows(&acked[i], ret, &st, got, n, 0))
 			continue;
-		if (in_flight && matches(&flight, got, n) && st.version > acked[i].version)
+		if (in_flight && shows(&flight, ret, &st, got, n, acked[i].version))
 			continue;
-		fprintf(stderr, "crash point %ld: id %d is neither old nor new (size %u v%llu; "
-			"acked %d/%u v%llu; in flight %d)\n", point, i, n,
-			(unsigned long long)st.version, acked[i].present, acked[i].size,
-			(unsigned long long)acked[i].version, in_flight);
+		fprintf(stderr, "crash point %ld: id %d is neither old nor new (stat %d flags %u "
+			"size %u v%llu; acked %d/%d/%u v%llu; in flight %d: %d/%d v%llu)\n", point,
+			i, ret, st.flags, n, (unsigned long long)st.version, acked[i].present,
+			acked[i].tomb, acked[i].size, (unsigned long long)acked[i].version,
+			in_flight, flight.present, flight.tomb, (unsigned long long)flight.version);
 		bad++;
 	}
 	{
 		struct store_info info;
 
 		store_get_info(s, &info);
-		if (info.chunks != (uint64_t)present) {
-			fprintf(stderr, "crash point %ld: %llu chunks, expected %d\n", point,
-				(unsigned long long)info.chunks, present);
+		if (info.chunks != (uint64_t)present || info.tombstones != (uint64_t)tombs) {
+			fprintf(stderr, "crash point %ld: %llu chunks, %llu tombstones, expected "
+				"%d, %d\n", point, (unsigned long long)info.chunks,
+				(unsigned long long)info.tombstones, present, tombs);
 			bad++;
 		}
 	}
@@ -793,6 +855,9 @@ int main(void)
 	       "at reopen: %llu; torn one-flush records dropped at reopen: %llu\n",
 	       (unsigned long long)inplace_pass0, (unsigned long long)(n_inplace - 3 * inplace_pass0),
 	       (unsigned long long)n_replays, (unsigned long long)n_torn);
+	printf("acknowledged over all runs: %llu tombstones, %llu PURGEs, %llu versioned PUTs\n",
+	       (unsigned long long)n_tomb, (unsigned long long)n_purge,
+	       (unsigned long long)n_vput);
 	CHECK(n_inplace == 3 * inplace_pass0); /* none on the legacy disk */
 	CHECK(bad == 0);
 	CHECK(n_inplace > 0);
@@ -800,6 +865,7 @@ int main(void)
 	CHECK(n_torn > 0 || stride > 1);
 	CHECK(tested > 0);
 	CHECK(n_sdirect > 0 && n_sbounce > 0); /* both scatter paths ran */
+	CHECK(n_tomb > 0 && n_purge > 0 && n_vput > 0);
 	img_free(legacy);
 	img_free(base);
 	cd_free(d);
