@@ -95,6 +95,40 @@ static int cmdline_parse_u32(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/*
+ * cmdline_parse_duration - "<digits><unit>" with unit ms, s, m, min or h, into
+ * milliseconds; 1 ms .. UINT32_MAX ms. A bare number is refused: "30" could
+ * mean 30 s to a reader and 30 ms to ferry ctl.
+ */
+static int cmdline_parse_duration(const char *s, uint32_t *ms)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mult;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "min", 60000 },
+		      { "h", 3600000 } };
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > UINT32_MAX)
+			return -ERANGE;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].unit))
+			continue;
+		v *= units[i].mult;
+		if (v == 0 || v > UINT32_MAX)
+			return -ERANGE;
+		*ms = (uint32_t)v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 /* cmdline_parse_ipv4 - strict dotted quad [s, s+len) -> network order. */
 static int cmdline_parse_ipv4(const char *s, size_t len, uint32_t *out)
 {
@@ -322,6 +356,12 @@ static int cmdline_disks(const char *v, struct init_cfg *cfg, char *err, size_t 
 	return 0;
 }
 
+/* cmdline_dev_name - "/dev/vdb" and "vdb" name the same disk. */
+static const char *cmdline_dev_name(const char *s)
+{
+	return strncmp(s, "/dev/", 5) ? s : s + 5;
+}
+
 static int cmdline_bool(const char *v, int *out)
 {
 	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "true")) {
@@ -333,6 +373,27 @@ static int cmdline_bool(const char *v, int *out)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+/* cmdline_copies - ferry.replicas / ferry.min_copies: a count of copies. */
+static int cmdline_copies(const char *key, const char *v, uint32_t *out, char *err,
+			  size_t errlen)
+{
+	if (cmdline_parse_u32(v, INIT_REPLICAS_MAX, out) || *out == 0)
+		return cmdline_fail(err, errlen, "ferry.%s=%s: want 1-%d", key, v,
+				    INIT_REPLICAS_MAX);
+	return 0;
+}
+
+/* cmdline_duration - ferry.down_after / out_after / lease. */
+static int cmdline_duration(const char *key, const char *v, uint32_t *ms, char *err,
+			    size_t errlen)
+{
+	if (cmdline_parse_duration(v, ms))
+		return cmdline_fail(err, errlen,
+				    "ferry.%s=%s: want a duration such as 500ms, 3s, 2m or 1h "
+				    "(1ms to 49 days)", key, v);
+	return 0;
 }
 
 /* cmdline_ferry_key - one ferry.KEY=VALUE word. */
@@ -405,6 +466,28 @@ static int cmdline_ferry_key(const char *key, const char *v, struct init_cfg *cf
 		if (cmdline_parse_u32(v, 600, &u))
 			return cmdline_fail(err, errlen, "ferry.wait=%s: want 0-600 seconds", v);
 		cfg->wait_ms = u * 1000;
+	} else if (!strcmp(key, "ctl_disk")) {
+		cfg->ctl_disk[0] = '\0';
+		cfg->ctl_tmpfs = 0;
+		if (!strcmp(v, "tmpfs"))
+			cfg->ctl_tmpfs = 1;
+		else if (strcmp(v, "auto")) {
+			if (!cmdline_name_ok(v, sizeof(cfg->ctl_disk), 1) || strstr(v, ".."))
+				return cmdline_fail(err, errlen,
+						    "ferry.ctl_disk=%s: want auto, tmpfs or a disk "
+						    "name such as nvme1n1 or /dev/vdb", v);
+			strcpy(cfg->ctl_disk, v);
+		}
+	} else if (!strcmp(key, "replicas")) {
+		return cmdline_copies(key, v, &cfg->replicas, err, errlen);
+	} else if (!strcmp(key, "min_copies")) {
+		return cmdline_copies(key, v, &cfg->min_copies, err, errlen);
+	} else if (!strcmp(key, "down_after")) {
+		return cmdline_duration(key, v, &cfg->down_after_ms, err, errlen);
+	} else if (!strcmp(key, "out_after")) {
+		return cmdline_duration(key, v, &cfg->out_after_ms, err, errlen);
+	} else if (!strcmp(key, "lease")) {
+		return cmdline_duration(key, v, &cfg->lease_ms, err, errlen);
 	} else if (!strcmp(key, "build")) {
 		if (!cmdline_name_ok(v, sizeof(cfg->build), 0))
 			return cmdline_fail(err, errlen, "ferry.build=%s: bad build id", v);
@@ -474,6 +557,19 @@ int init_cmdline_parse(const char *buf, size_t len, struct init_cfg *cfg, char *
 		return cmdline_fail(err, errlen, "ferry.format=1 needs ferry.cluster=UUID");
 	if (cfg->has_node && !cfg->has_cluster)
 		return cmdline_fail(err, errlen, "ferry.node= needs ferry.cluster=UUID");
+	if (cfg->min_copies && cfg->replicas && cfg->min_copies > cfg->replicas)
+		return cmdline_fail(err, errlen, "ferry.min_copies=%u is more than ferry.replicas=%u",
+				    cfg->min_copies, cfg->replicas);
+	if (cfg->role != INIT_ROLE_NODE && cfg->ctl_disk[0] && !cfg->disks_auto) {
+		const char *cd = cmdline_dev_name(cfg->ctl_disk);
+
+		for (int i = 0; i < cfg->ndisks; i++)
+			if (!strcmp(cd, cmdline_dev_name(cfg->disks[i])))
+				return cmdline_fail(err, errlen,
+						    "ferry.ctl_disk=%s is also in ferry.disks: the "
+						    "ctl's state disk cannot be a node disk",
+						    cfg->ctl_disk);
+	}
 	if (!cfg->ip.set)
 		return cmdline_fail(err, errlen,
 				    "no ip= on the kernel command line (want "

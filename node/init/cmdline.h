@@ -21,8 +21,20 @@
  *   ferry.debug_exit=0|1          also write a QEMU isa-debug-exit code (tests)
  *   ferry.build=ID                image identity (informational)
  *   ferry.wait=SECONDS            how long to wait for the NIC and disks (default 15)
+ *   ferry.ctl_disk=auto|NAME|tmpfs  where ctl keeps its state (default auto: the disk
+ *                                 labelled ferry-ctl, else a ctl box's only blank disk)
+ *   ferry.replicas=N              ctl: copies of every chunk, 1-8 (--replicas)
+ *   ferry.down_after=DURATION     ctl: heartbeat silence before a node is down (--down-after)
+ *   ferry.out_after=DURATION      ctl: time down before a node is out (--out-after)
+ *   ferry.min_copies=N            ctl: copies a write needs, 1-8, <= replicas (--min-copies)
+ *   ferry.lease=DURATION          ctl: lease length (--lease)
  *   ip=client:server:gw:netmask:hostname:device:autoconf   static address
  *   BOOTIF=01-aa-bb-cc-dd-ee-ff   MAC of the NIC to configure
+ *
+ * DURATION is a whole number with a unit: ms, s, m (or min) or h; from 1 ms
+ * to 2^32-1 ms (49 days). The ctl keys configure the ctl child of a box with
+ * ferry.role=ctl|both and are ignored on a node-only box, so one set of
+ * deployment keys can serve every box.
  *
  * Unknown ferry.* keys, malformed values and inconsistent combinations are
  * errors: a node must not come up half-configured.
@@ -41,6 +53,10 @@
 #define INIT_PORT_DEFAULT 7480
 #define INIT_CTL_PORT_DEFAULT 7481
 #define INIT_WAIT_DEFAULT_MS 15000 /* drivers probe asynchronously after finit_module */
+/* ferry ctl takes --replicas 1..8 (MAP_MAX_R of cluster/map.h; init sits below
+ * cluster and does not include it). Checked here too, so that a bad value is
+ * one boot line naming the key rather than a ctl that exits with a usage error. */
+#define INIT_REPLICAS_MAX 8
 
 enum init_role {
 	INIT_ROLE_NODE = 0, /* storage node only */
@@ -86,6 +102,13 @@ struct init_cfg {
 	int debug_exit;                 /* ferry.debug_exit=1 */
 	char build[INIT_NAME_MAX];      /* ferry.build */
 	uint32_t wait_ms;               /* ferry.wait, in ms */
+	char ctl_disk[INIT_NAME_MAX];   /* ferry.ctl_disk=NAME ("" = auto) */
+	int ctl_tmpfs;                  /* ferry.ctl_disk=tmpfs: ctl state in RAM */
+	uint32_t replicas;              /* ferry.replicas; 0 = ctl's default or saved map's */
+	uint32_t min_copies;            /* ferry.min_copies; 0 = not given */
+	uint32_t down_after_ms;         /* ferry.down_after; 0 = not given */
+	uint32_t out_after_ms;          /* ferry.out_after; 0 = not given */
+	uint32_t lease_ms;              /* ferry.lease; 0 = not given */
 	struct init_ip ip;              /* ip= */
 	int has_bootif;                 /* BOOTIF= given */
 	uint8_t bootif[6];              /* its MAC */

@@ -31,6 +31,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		if (c.port == 0 || (c.ctl[0] && c.ctl_port == 0))
 			abort();
+		/* What init hands to ferry ctl must be what ctl accepts. */
+		if (c.replicas > INIT_REPLICAS_MAX || c.min_copies > INIT_REPLICAS_MAX)
+			abort();
+		if (c.replicas && c.min_copies > c.replicas)
+			abort();
+		if (c.ctl_tmpfs && c.ctl_disk[0])
+			abort();
+		if (strstr(c.ctl_disk, "..") || !memchr(c.ctl_disk, '\0', sizeof(c.ctl_disk)))
+			abort();
 	} else if (!memchr(err, '\0', sizeof(err)) || !err[0]) {
 		abort(); /* every error names its problem */
 	}

@@ -37,6 +37,14 @@ static void test_defaults(void)
 	CHECK_EQ(c.on_fatal, INIT_FATAL_REBOOT);
 	CHECK_EQ(c.log_level, LOG_LVL_INFO);
 	CHECK_EQ(c.wait_ms, INIT_WAIT_DEFAULT_MS);
+	/* The ctl knobs default to "not given": ctl's own defaults apply. */
+	CHECK(!strcmp(c.ctl_disk, ""));
+	CHECK_EQ(c.ctl_tmpfs, 0);
+	CHECK_EQ(c.replicas, 0);
+	CHECK_EQ(c.min_copies, 0);
+	CHECK_EQ(c.down_after_ms, 0);
+	CHECK_EQ(c.out_after_ms, 0);
+	CHECK_EQ(c.lease_ms, 0);
 	CHECK(c.ip.set);
 	CHECK_EQ(c.ip.client, ip4("10.0.2.15"));
 	CHECK_EQ(c.ip.gw, ip4("10.0.2.2"));
@@ -104,6 +112,58 @@ static void test_all_keys(void)
 	CHECK(!strcmp(u, "01234567-89ab-cdef-0123-456789abcdef"));
 }
 
+/* The ctl's knobs: R, failure detection, the state disk. */
+static void test_ctl_keys(void)
+{
+	static const struct {
+		const char *words;  /* appended to BASE */
+		uint32_t replicas, min_copies, down_ms, out_ms, lease_ms;
+		const char *disk;   /* ctl_disk */
+		int tmpfs;          /* ctl_tmpfs */
+	} good[] = {
+		{ "ferry.replicas=2", 2, 0, 0, 0, 0, "", 0 },
+		{ "ferry.replicas=1 ferry.min_copies=1", 1, 1, 0, 0, 0, "", 0 },
+		{ "ferry.replicas=8 ferry.min_copies=8", 8, 8, 0, 0, 0, "", 0 },
+		{ "ferry.min_copies=3", 0, 3, 0, 0, 0, "", 0 }, /* R from the saved map */
+		{ "ferry.down_after=500ms ferry.out_after=30s", 0, 0, 500, 30000, 0, "", 0 },
+		{ "ferry.down_after=1ms ferry.out_after=2m ferry.lease=1h", 0, 0, 1, 120000,
+		  3600000, "", 0 },
+		{ "ferry.out_after=10min", 0, 0, 0, 600000, 0, "", 0 },
+		{ "ferry.lease=4294967295ms", 0, 0, 0, 0, 4294967295u, "", 0 },
+		{ "ferry.lease=1193h", 0, 0, 0, 0, 1193u * 3600000u, "", 0 },
+		{ "ferry.ctl_disk=nvme1n1", 0, 0, 0, 0, 0, "nvme1n1", 0 },
+		{ "ferry.ctl_disk=/dev/vdb", 0, 0, 0, 0, 0, "/dev/vdb", 0 },
+		{ "ferry.ctl_disk=nvme0n1p2", 0, 0, 0, 0, 0, "nvme0n1p2", 0 },
+		{ "ferry.ctl_disk=tmpfs", 0, 0, 0, 0, 0, "", 1 },
+		{ "ferry.ctl_disk=tmpfs ferry.ctl_disk=auto", 0, 0, 0, 0, 0, "", 0 },
+		{ "ferry.ctl_disk=vdb ferry.ctl_disk=tmpfs", 0, 0, 0, 0, 0, "", 1 },
+		/* A node-only box ignores where a ctl would keep state. */
+		{ "ferry.disks=vdb ferry.ctl_disk=vdb", 0, 0, 0, 0, 0, "vdb", 0 },
+		{ "ferry.role=both ferry.disks=vdb ferry.ctl_disk=vdc", 0, 0, 0, 0, 0, "vdc", 0 },
+	};
+	struct init_cfg c;
+	char line[512], err[200];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(line, sizeof(line), BASE " %s", good[i].words);
+		if (parse(line, &c, err) != 0) {
+			fprintf(stderr, "good[%zu] '%s': %s\n", i, good[i].words, err);
+			test_failures++;
+			continue;
+		}
+		if (c.replicas != good[i].replicas || c.min_copies != good[i].min_copies ||
+		    c.down_after_ms != good[i].down_ms || c.out_after_ms != good[i].out_ms ||
+		    c.lease_ms != good[i].lease_ms || strcmp(c.ctl_disk, good[i].disk) ||
+		    c.ctl_tmpfs != good[i].tmpfs) {
+			fprintf(stderr,
+				"good[%zu] '%s': R %u min %u down %u out %u lease %u disk '%s' "
+				"tmpfs %d\n", i, good[i].words, c.replicas, c.min_copies,
+				c.down_after_ms, c.out_after_ms, c.lease_ms, c.ctl_disk, c.ctl_tmpfs);
+			test_failures++;
+		}
+	}
+}
+
 static void test_quotes_and_last_wins(void)
 {
 	struct init_cfg c;
@@ -159,6 +219,38 @@ static void test_bad(void)
 		{ BASE " ferry.disks=", "empty value" },
 		{ BASE " ferry.disks=nvme0n1,,vdb", "empty" },
 		{ BASE " ferry.disks=../etc/passwd", "bad disk name" },
+		{ BASE " ferry.replicas=0", "ferry.replicas=0: want 1-8" },
+		{ BASE " ferry.replicas=9", "ferry.replicas=9: want 1-8" },
+		{ BASE " ferry.replicas=three", "ferry.replicas=three" },
+		{ BASE " ferry.replicas=-1", "ferry.replicas=-1" },
+		{ BASE " ferry.replicas=99999999999999999999", "ferry.replicas=9999" },
+		{ BASE " ferry.min_copies=0", "ferry.min_copies=0: want 1-8" },
+		{ BASE " ferry.min_copies=9", "ferry.min_copies=9" },
+		{ BASE " ferry.replicas=2 ferry.min_copies=3", "ferry.min_copies=3 is more than "
+							       "ferry.replicas=2" },
+		{ BASE " ferry.down_after=3", "ferry.down_after=3: want a duration" },
+		{ BASE " ferry.down_after=0s", "ferry.down_after=0s" },
+		{ BASE " ferry.down_after=0ms", "ferry.down_after=0ms" },
+		{ BASE " ferry.down_after=1.5s", "ferry.down_after=1.5s" },
+		{ BASE " ferry.down_after=-3s", "ferry.down_after=-3s" },
+		{ BASE " ferry.down_after=s", "ferry.down_after=s" },
+		{ BASE " ferry.down_after=3S", "ferry.down_after=3S" },
+		{ BASE " ferry.down_after=3 s", "ferry.down_after=3" },
+		{ BASE " ferry.down_after=3sec", "ferry.down_after=3sec" },
+		{ BASE " ferry.down_after=inf", "ferry.down_after=inf" },
+		{ BASE " ferry.out_after=4294967296ms", "ferry.out_after=4294967296ms" },
+		{ BASE " ferry.out_after=1194h", "ferry.out_after=1194h" },
+		{ BASE " ferry.out_after=99999999999999999999s", "ferry.out_after=9999" },
+		{ BASE " ferry.out_after=", "empty value" },
+		{ BASE " ferry.lease=1d", "ferry.lease=1d: want a duration" },
+		{ BASE " ferry.lease=0x10s", "ferry.lease=0x10s" },
+		{ BASE " ferry.ctl_disk=../sda", "ferry.ctl_disk=../sda" },
+		{ BASE " ferry.ctl_disk=a:b", "ferry.ctl_disk=a:b" },
+		{ BASE " ferry.ctl_disk=", "empty value" },
+		{ BASE " ferry.role=ctl ferry.disks=nvme0n1,vdb ferry.ctl_disk=/dev/vdb",
+		  "ferry.ctl_disk=/dev/vdb is also in ferry.disks" },
+		{ BASE " ferry.role=both ferry.disks=/dev/vdb ferry.ctl_disk=vdb",
+		  "ferry.ctl_disk=vdb is also in ferry.disks" },
 		{ "BOOTIF=01-52-54-00-12-34-56", "no ip=" },
 		{ "ip=10.0.2.15::10.0.2.2:255.255.255.0:::off", "no BOOTIF" },
 		{ "ip=dhcp BOOTIF=01-52-54-00-12-34-56", "not supported" },
@@ -226,6 +318,7 @@ int main(void)
 {
 	test_defaults();
 	test_all_keys();
+	test_ctl_keys();
 	test_quotes_and_last_wins();
 	test_bad();
 	test_long_words();
