@@ -386,6 +386,41 @@ static void init_child_common_args(struct init_child *c)
 	init_child_arg(c, (const char *[]){ "err", "warn", "info", "debug" }[init_cfg.log_level & 3]);
 }
 
+/* init_child_ms_arg - "--opt <ms>ms" when the key was given (ms: ctl's syntax). */
+static void init_child_ms_arg(struct init_child *c, const char *opt, uint32_t ms)
+{
+	char v[24];
+
+	if (!ms)
+		return;
+	snprintf(v, sizeof(v), "%ums", ms);
+	init_child_arg(c, opt);
+	init_child_arg(c, v);
+}
+
+/* The ctl's knobs from the command line. Without them ctl keeps what its
+ * saved map says (R) or its defaults. */
+static void init_ctl_knob_args(struct init_child *c)
+{
+	char v[16];
+
+	if (init_cfg.replicas) {
+		snprintf(v, sizeof(v), "%u", init_cfg.replicas);
+		init_child_arg(c, "--replicas");
+		init_child_arg(c, v);
+	}
+	init_child_ms_arg(c, "--down-after", init_cfg.down_after_ms);
+	init_child_ms_arg(c, "--out-after", init_cfg.out_after_ms);
+	/* ferry.min_copies and ferry.lease are parsed (a typo must not boot)
+	 * but this ferry ctl has no --min-copies or --lease to take them. */
+	if (init_cfg.min_copies)
+		log_warn("ctl: ferry.min_copies=%u not applied: ferry ctl has no --min-copies yet",
+			 init_cfg.min_copies);
+	if (init_cfg.lease_ms)
+		log_warn("ctl: ferry.lease=%ums not applied: ferry ctl has no --lease yet",
+			 init_cfg.lease_ms);
+}
+
 static void init_children_describe(const struct init_disks *disks, const char *ifname)
 {
 	char ip[INET_ADDRSTRLEN], buf[INIT_NAME_MAX + 32];
@@ -401,6 +436,7 @@ static void init_children_describe(const struct init_disks *disks, const char *i
 		init_child_arg(c, buf);
 		init_child_arg(c, "--state");
 		init_child_arg(c, INIT_CTL_STATE);
+		init_ctl_knob_args(c);
 		init_child_common_args(c);
 		mkdir("/run/ferry", 0755);
 		mkdir(INIT_CTL_STATE, 0700);
