@@ -8,7 +8,9 @@
 # Writes DIR (default build/image/<board>/):
 #   vmlinuz      the board's kernel (Debian's bzImage, unchanged)
 #   initrd.img   newc cpio: /init (= ferry), /dev/console, the module closure
-#                and its load list, firmware; compressed without timestamps
+#                and its load list, the ctl's extra modules (ext4) and their
+#                list, the ctl state file system template, firmware;
+#                compressed without timestamps
 #   cmdline      the board's kernel command line + deployment keys
 #   boot.ipxe    iPXE script: fetch kernel+initrd next to itself, pass the lease
 #   SHA256SUMS   of the four files above
@@ -80,22 +82,55 @@ add_dirs() { # every parent directory of $1 once
 	done
 }
 nmods=0
-for m in $BOARD_MODULES; do
-	deps=$(modprobe --show-depends -S "$BOARD_KVER" "$m" 2>&1) ||
-		{ echo "image: module $m: $deps" >&2; exit 1; }
-	while read -r verb path _; do
-		[ "$verb" = insmod ] || continue # "builtin X": nothing to load
-		rel=${path#"$moddir"/}
-		grep -qxF "$rel" "$order" && continue
-		echo "$rel" >>"$order"
-		add_dirs "/lib/modules/$BOARD_KVER/$rel"
-		echo "file /lib/modules/$BOARD_KVER/$rel 0644 $path" >>"$spec"
-		nmods=$((nmods + 1))
-	done <<<"$deps"
-done
-if [ $nmods -gt 0 ]; then
+# closure LIST MODULES... - append the load order of MODULES to LIST, skipping
+# what any list already has; one cpio entry per module file.
+closure() {
+	local list=$1 m deps verb path rel
+	shift
+	for m in "$@"; do
+		deps=$(modprobe --show-depends -S "$BOARD_KVER" "$m" 2>&1) ||
+			{ echo "image: module $m: $deps" >&2; exit 1; }
+		while read -r verb path _; do
+			[ "$verb" = insmod ] || continue # "builtin X": nothing to load
+			rel=${path#"$moddir"/}
+			grep -qxF "$rel" "$order" "$ctl_order" && continue
+			echo "$rel" >>"$list"
+			add_dirs "/lib/modules/$BOARD_KVER/$rel"
+			echo "file /lib/modules/$BOARD_KVER/$rel 0644 $path" >>"$spec"
+			nmods=$((nmods + 1))
+		done <<<"$deps"
+	done
+}
+# Every box loads ferry.modules; only a ctl box loads ferry-ctl.modules (the
+# file system of its state disk, node/init/ctldisk.c).
+ctl_order=$stage/ferry-ctl.modules
+: >"$ctl_order"
+# shellcheck disable=SC2086
+closure "$order" $BOARD_MODULES
+nnode=$nmods
+# shellcheck disable=SC2086
+closure "$ctl_order" ${BOARD_CTL_MODULES-ext4}
+if [ -s "$order" ]; then
 	echo "file /lib/modules/$BOARD_KVER/ferry.modules 0644 $order" >>"$spec"
 fi
+if [ -s "$ctl_order" ]; then
+	echo "file /lib/modules/$BOARD_KVER/ferry-ctl.modules 0644 $ctl_order" >>"$spec"
+fi
+
+# The ctl state file system: ext4 labelled ferry-ctl, 16 MiB with a 4 MiB
+# journal, which PID 1 writes onto a blank state disk (the image has no
+# mkfs). Fixed UUID, hash seed and times make it reproducible; zeroed inode
+# tables and journal (no lazy init) make it whole, so it may land on a disk
+# with old data past its first 64 KiB. gzip -9: about 17 KB.
+command -v mke2fs >/dev/null || { echo "image: mke2fs missing (e2fsprogs)" >&2; exit 1; }
+truncate -s 16M "$stage/ctl-state.ext4"
+E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH mke2fs -q -F -t ext4 -b 4096 -N 64 -m 0 -L ferry-ctl \
+	-U 4ba3c7f0-0000-4000-8000-00000000c7f5 \
+	-E hash_seed=4ba3c7f0-0000-4000-8000-00000000c7f5,lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0,nodiscard \
+	"$stage/ctl-state.ext4" || { echo "image: mke2fs of the ctl state file system failed" >&2; exit 1; }
+gzip -9 -n -c "$stage/ctl-state.ext4" >"$stage/ctl-state.ext4.gz"
+add_dirs /lib/ferry/ctl-state.ext4.gz
+echo "file /lib/ferry/ctl-state.ext4.gz 0644 $stage/ctl-state.ext4.gz" >>"$spec"
 for fw in $BOARD_FIRMWARE; do
 	[ -f "/lib/firmware/$fw" ] || { echo "image: firmware $fw missing" >&2; exit 1; }
 	add_dirs "/lib/firmware/$fw"
@@ -156,5 +191,5 @@ touch -d "@$SOURCE_DATE_EPOCH" "$out/cmdline" "$out/boot.ipxe"
 isz=$(stat -c %s "$out/initrd.img")
 csz=$(stat -c %s "$stage/initrd.cpio")
 ksz=$(stat -c %s "$out/vmlinuz")
-echo "image: $out (board $board, kernel $BOARD_KVER, $nmods modules)"
+echo "image: $out (board $board, kernel $BOARD_KVER, $nnode modules + $((nmods - nnode)) for ctl)"
 echo "image: initrd.img $isz bytes ($csz uncompressed), vmlinuz $ksz bytes, total $((isz + ksz)) bytes"

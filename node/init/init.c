@@ -46,7 +46,6 @@
 #define INIT_BACKOFF_MAX_MS 30000
 #define INIT_STABLE_MS     60000 /* a child that ran this long resets its backoff */
 #define INIT_STOP_MS        5000 /* grace between SIGTERM and SIGKILL at shutdown */
-#define INIT_CTL_STATE     "/run/ferry/ctl"
 #define INIT_ARGV_MAX      48
 #define INIT_CMDLINE_MAX   4096
 #ifndef FERRY_BUILD_VERSION
@@ -72,6 +71,7 @@ static char init_last_err[512];             /* last error line, for the FATAL li
 static const char *init_self = "/init";     /* what children execute */
 static struct init_child init_children[2];
 static int init_nchildren;
+static int init_ctl_mounted;                /* the ctl state disk is on INIT_CTL_MNT */
 
 static int64_t init_now_ms(void)
 {
@@ -421,7 +421,8 @@ static void init_ctl_knob_args(struct init_child *c)
 			 init_cfg.lease_ms);
 }
 
-static void init_children_describe(const struct init_disks *disks, const char *ifname)
+static void init_children_describe(const struct init_disks *disks, const char *ifname,
+				   const char *ctl_state)
 {
 	char ip[INET_ADDRSTRLEN], buf[INIT_NAME_MAX + 32];
 	uint16_t ctl_port = init_cfg.ctl[0] ? init_cfg.ctl_port : INIT_CTL_PORT_DEFAULT;
@@ -435,11 +436,9 @@ static void init_children_describe(const struct init_disks *disks, const char *i
 		snprintf(buf, sizeof(buf), "%s:%u", ip, ctl_port);
 		init_child_arg(c, buf);
 		init_child_arg(c, "--state");
-		init_child_arg(c, INIT_CTL_STATE);
+		init_child_arg(c, ctl_state);
 		init_ctl_knob_args(c);
 		init_child_common_args(c);
-		mkdir("/run/ferry", 0755);
-		mkdir(INIT_CTL_STATE, 0700);
 	}
 	if (init_cfg.role == INIT_ROLE_NODE || init_cfg.role == INIT_ROLE_BOTH) {
 		c = init_child_add("node");
@@ -600,8 +599,48 @@ static __attribute__((noreturn)) void init_shutdown(int sig)
 		init_sleep_ms(50);
 	}
 	init_kill_children(SIGKILL);
+	/* The map is fsynced on every change; unmounting just leaves the
+	 * journal clean. */
+	if (init_ctl_mounted && umount2(INIT_CTL_MNT, 0) < 0)
+		log_warn("shutdown: unmounting %s: %s", INIT_CTL_MNT, strerror(errno));
 	log_info("shutdown: %s", how == INIT_FATAL_REBOOT ? "rebooting" : "powering off");
 	init_final(how, INIT_DEBUG_EXIT_SHUTDOWN);
+}
+
+/*
+ * init_ctl_state - the directory ferry ctl keeps its state in: the state
+ * disk (found, formatted when blank, mounted; see ctldisk.c), or tmpfs when
+ * ferry.ctl_disk=tmpfs says so. No state disk is fatal: a ctl that forgets
+ * the map at its next reboot must not look like one that keeps it. disk
+ * receives the device ("" for tmpfs), which the node must not take.
+ */
+static const char *init_ctl_state(const char *cmdline, size_t len, char disk[INIT_MAX_PATH])
+{
+	int kind;
+
+	disk[0] = '\0';
+	if (init_cfg.ctl_tmpfs) {
+		log_warn("ctl: WARNING: ferry.ctl_disk=tmpfs: the cluster map, its epoch and R are "
+			 "kept in RAM (%s) and LOST at every reboot of this box", INIT_CTL_TMPFS);
+		mkdir("/run/ferry", 0755);
+		mkdir(INIT_CTL_TMPFS, 0700);
+		return INIT_CTL_TMPFS;
+	}
+	if (init_ctl_disk_find(&init_cfg, init_cfg.wait_ms, disk, &kind))
+		init_fatal("%s", init_last_err);
+	if (init_modules_load("", INIT_MODULES_CTL_LIST, cmdline, len))
+		init_fatal("kernel modules for the ctl state disk: %s", init_last_err);
+	if (kind == INIT_DISK_BLANK) {
+		log_info("ctl: formatting blank %s as the ctl state disk (ext4, label "
+			 INIT_CTL_LABEL ")", disk);
+		if (init_ctl_disk_format(INIT_CTL_TEMPLATE, disk))
+			init_fatal("formatting the ctl state disk %s: %s", disk, init_last_err);
+	}
+	if (init_ctl_disk_mount(disk, INIT_CTL_MNT))
+		init_fatal("%s", init_last_err);
+	init_ctl_mounted = 1;
+	log_info("ctl: state disk %s mounted on %s", disk, INIT_CTL_MNT);
+	return INIT_CTL_MNT;
 }
 
 static void init_loop(int sfd)
@@ -651,7 +690,8 @@ static void init_loop(int sfd)
 int init_main(int argc, char **argv)
 {
 	static char cmdline[INIT_CMDLINE_MAX];
-	char err[300], ifname[16];
+	char err[300], ifname[16], ctl_disk[INIT_MAX_PATH] = "";
+	const char *ctl_state = NULL;
 	struct init_disks disks;
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	sigset_t all;
@@ -685,14 +725,18 @@ int init_main(int argc, char **argv)
 	/* UMEM and io_uring fixed buffers are charged to RLIMIT_MEMLOCK. */
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
 		log_warn("init: RLIMIT_MEMLOCK: %s", strerror(errno));
-	if (init_modules_load("", cmdline, len))
+	if (init_modules_load("", INIT_MODULES_LIST, cmdline, len))
 		init_fatal("kernel modules: %s", init_last_err);
 	if (init_net_setup(&init_cfg, init_cfg.wait_ms, ifname))
 		init_fatal("network setup: %s", init_last_err);
 
+	/* The ctl's disk first: on a ctl+node box it is not the node's. */
+	if (init_cfg.role != INIT_ROLE_NODE)
+		ctl_state = init_ctl_state(cmdline, len, ctl_disk);
 	disks.n = 0;
 	if (init_cfg.role != INIT_ROLE_CTL) {
-		if (init_disks_find(&init_cfg, init_cfg.wait_ms, &disks))
+		if (init_disks_find(&init_cfg, init_cfg.wait_ms, ctl_disk[0] ? ctl_disk : NULL,
+				    &disks))
 			init_fatal("no usable disks: %s", init_last_err);
 		for (int i = 0; i < disks.n; i++)
 			log_info("disks: found %s", disks.path[i]);
@@ -701,7 +745,7 @@ int init_main(int argc, char **argv)
 	}
 	init_probe_log(ifname);
 
-	init_children_describe(&disks, ifname);
+	init_children_describe(&disks, ifname, ctl_state);
 	for (int i = 0; i < init_nchildren; i++)
 		init_child_start(&init_children[i]);
 	init_loop(sfd);

@@ -6,6 +6,8 @@
  * (modprobe --show-depends) and writes the load order into
  * /lib/modules/<release>/ferry.modules, one path per line relative to that
  * directory. Doing it in that order needs no modules.dep parser here.
+ * ferry-ctl.modules, in the same form, lists what only a ctl box loads (the
+ * ext4 closure for its state disk), so node boxes do not pay for it.
  */
 #include "init/init_int.h"
 
@@ -57,7 +59,8 @@ static int modules_other_release(const char *root, const char *release, char *ot
 	return found;
 }
 
-int init_modules_load(const char *root, const char *cmdline, size_t cmdlen)
+int init_modules_load(const char *root, const char *lname, const char *cmdline,
+		      size_t cmdlen)
 {
 	char dir[INIT_MAX_PATH], list[INIT_MAX_PATH + 32], line[INIT_MAX_PATH];
 	char path[INIT_MAX_PATH * 2 + 2], name[64], params[512];
@@ -68,7 +71,7 @@ int init_modules_load(const char *root, const char *cmdline, size_t cmdlen)
 	if (uname(&u) < 0)
 		return -errno;
 	snprintf(dir, sizeof(dir), "%s/lib/modules/%s", root, u.release);
-	snprintf(list, sizeof(list), "%s/" INIT_MODULES_LIST, dir);
+	snprintf(list, sizeof(list), "%s/%.30s", dir, lname);
 	f = fopen(list, "re");
 	if (!f) {
 		r = -errno;
@@ -126,7 +129,8 @@ int init_modules_load(const char *root, const char *cmdline, size_t cmdlen)
 		loaded++;
 		log_debug("modules: loaded %s%s%s", name, params[0] ? " " : "", params);
 	}
-	log_info("modules: %d loaded, %d already present (kernel %s)", loaded, already, u.release);
+	log_info("modules: %d loaded, %d already present (%s, kernel %s)", loaded, already, lname,
+		 u.release);
 out:
 	if (f)
 		fclose(f);

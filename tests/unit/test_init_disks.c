@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_init_disks - which block device names auto mode takes, and blank detection. */
+/* test_init_disks - which block device names auto mode takes; blank and ctl state disks. */
 #include "init/init_int.h"
 #include "lib/test.h"
 
@@ -32,8 +32,30 @@ int main(void)
 	buf[100] = 1;
 	REQUIRE(pwrite(fd, buf, sizeof(buf), 60 * 1024) == (ssize_t)sizeof(buf));
 	CHECK_EQ(init_disk_is_blank(path), 0);
+	CHECK_EQ(init_disk_kind(path), INIT_DISK_OTHER);
+
+	/* ext4 (magic 0xEF53 at 1024 + 56) is a ctl state disk only with the
+	 * label ferry-ctl (at 1024 + 120), NUL-padded to 16 bytes. */
+	memset(buf, 0, sizeof(buf));
+	REQUIRE(pwrite(fd, buf, sizeof(buf), 60 * 1024) == (ssize_t)sizeof(buf));
+	buf[1024 + 56] = 0x53;
+	buf[1024 + 57] = 0xef;
+	REQUIRE(pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf));
+	CHECK_EQ(init_disk_kind(path), INIT_DISK_OTHER);
+	memcpy(buf + 1024 + 120, "ferry-ctl", 9);
+	REQUIRE(pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf));
+	CHECK_EQ(init_disk_kind(path), INIT_DISK_CTL);
+	CHECK_EQ(init_disk_is_blank(path), 0);
+	memcpy(buf + 1024 + 120, "ferry-ctl-2", 11);
+	REQUIRE(pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf));
+	CHECK_EQ(init_disk_kind(path), INIT_DISK_OTHER);
+	memcpy(buf + 1024 + 120, "ferry-ctl\0\0", 11);
+	buf[1024 + 57] = 0xee;
+	REQUIRE(pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf));
+	CHECK_EQ(init_disk_kind(path), INIT_DISK_OTHER);
 	close(fd);
 	unlink(path);
 	CHECK(init_disk_is_blank("/nonexistent/disk") < 0);
+	CHECK(init_disk_kind("/nonexistent/disk") < 0);
 	return test_done();
 }
