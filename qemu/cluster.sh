@@ -3,15 +3,17 @@
 #
 # qemu/cluster.sh - a Ferry cluster of QEMU/TCG VMs on a private network.
 #
-#   qemu/cluster.sh [--nodes N] [--board B] [--image DIR] [--ferry BIN] [--dir DIR]
-#                   [--hold | --test] [--host-veth | --no-host-veth]
+#   qemu/cluster.sh [--nodes N] [--replicas R] [--board B] [--image DIR] [--ferry BIN]
+#                   [--dir DIR] [--hold | --test] [--host-veth | --no-host-veth]
 #
 # Starts a ctl VM (when the binary has `ferry ctl`) and N node VMs booted from
 # the image (PVH vmlinux + initrd.img, the image's cmdline + per-VM ip=,
 # BOOTIF=, ferry.* keys). Each node has an emulated NVMe disk (raw file under
-# DIR, fixed serial ferry-<name>-nvme0; blank disks are formatted by PID 1)
-# and a virtio-net NIC on a tap in one bridge inside a network namespace the
-# script creates (ferry-vmc-<pid>). With --host-veth (default with --hold) a
+# DIR, fixed serial ferry-<name>-nvme0; blank disks are formatted by PID 1);
+# the ctl has a 64 MiB one for its state (DIR/ctl.img, formatted by its PID 1
+# on first boot). --replicas R passes ferry.replicas=R to the ctl's first
+# boot. Every VM has a virtio-net NIC on a tap in one bridge inside a network
+# namespace the script creates (ferry-vmc-<pid>). With --host-veth (default with --hold) a
 # veth pair joins that bridge to the host as 10.213.0.1/24, so host tools
 # reach the VMs directly; otherwise clients run inside the namespace.
 #
@@ -19,16 +21,20 @@
 # with the ctl, PUTs and GETs a sample file through the map (--ctl; without a
 # ctl: through every node), prints the cluster status and each node's counters. --hold keeps the cluster up until Ctrl-C.
 # --test also checks rejoin-by-disk: stop node n<N>, boot a fresh VM on its
-# NVMe image, expect the same node UUID and the object back.
+# NVMe image, expect the same node UUID and the object back. Then it cuts the
+# ctl VM's power and boots a fresh one on ctl.img without ferry.replicas: the
+# ctl must come back with the epoch it had reached, its members and R.
 # Everything (VMs by pid, the namespace with its taps, the veth) is torn down
 # on exit, error or Ctrl-C. Exit: 0 ok, 1 failure, 77 QEMU/kernel missing.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 nodes=3 board=qemu-x86_64 image= ferry=$here/build/ferry dir=$here/build/vmc mode=once veth=
+replicas=
 cluster=c1a55e5e-f00d-4e77-8a1e-000000000001
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nodes) nodes=$2; shift 2 ;;
+	--replicas) replicas=$2; shift 2 ;;
 	--board) board=$2; shift 2 ;;
 	--image) image=$2; shift 2 ;;
 	--ferry) ferry=$2; shift 2 ;;
@@ -86,17 +92,20 @@ have_ctl=0
 mkdir -p "$dir"
 base=$(cat "$FQ_IMAGE/cmdline")
 
-# vm NAME INDEX ROLE [DISK] - start one VM; index picks MAC, IP, tap.
+# vm NAME INDEX ROLE [DISK [SIZE [KEYS]]] - start one VM; index picks MAC, IP,
+# tap. DISK is created with SIZE (default 256M) when missing; KEYS are extra
+# ferry.* keys.
 vm() {
-	local name=$1 i=$2 role=$3 disk=${4:-} mac ip keys drive=()
+	local name=$1 i=$2 role=$3 disk=${4:-} size=${5:-256M} extra=${6:-} mac ip keys drive=()
 	mac=$(printf '52:54:00:fe:00:%02x' "$i")
 	ip=$net.$((10 + i))
 	in_ns ip tuntap add dev "tap$i" mode tap 2>/dev/null
 	in_ns ip link set "tap$i" master fbr0 up
 	keys="ferry.role=$role ferry.cluster=$cluster ferry.format=1 ferry.zone=z$i ferry.on_fatal=poweroff ferry.debug_exit=1"
 	[ $have_ctl = 1 ] && keys="$keys ferry.ctl=$net.10:7481"
+	keys="$keys${extra:+ $extra}"
 	if [ -n "$disk" ]; then
-		[ -f "$disk" ] || truncate -s 256M "$disk"
+		[ -f "$disk" ] || truncate -s "$size" "$disk"
 		drive=(-drive "file=$disk,if=none,id=d0,format=raw" -device "nvme,serial=ferry-$name-nvme0,drive=d0")
 	fi
 	fq_vm_start "$name" "$dir/$name" \
@@ -107,7 +116,8 @@ vm() {
 
 rm -rf "${dir:?}"/n* "$dir/ctl" "$dir"/*.img
 if [ $have_ctl = 1 ]; then
-	vm ctl 0 ctl
+	# The ctl's state disk: PID 1 formats it (ext4 ferry-ctl) on first boot.
+	vm ctl 0 ctl "$dir/ctl.img" 64M "${replicas:+ferry.replicas=$replicas}"
 else
 	echo "cluster: this ferry has no 'ctl' subcommand yet; nodes run standalone" >&2
 fi
@@ -180,6 +190,58 @@ for i in $(seq 1 "$nodes"); do
 done
 [ $failed = 0 ] || exit 1
 
+# status_field KEY - from `ferry status`'s first line ("... epoch 7  R=2
+# nodes: 3 up, ..."): the number after "epoch", "R=" or "nodes:".
+status_field() {
+	client status --ctl "$net.10:7481" 2>/dev/null | head -n1 |
+		grep -oE "$1 ?[0-9]+" | grep -oE '[0-9]+$'
+}
+
+# ctl_reboot - cut the ctl VM's power (QEMU killed: nothing is flushed or
+# unmounted) and boot a fresh VM on its state disk without ferry.replicas.
+# The state must have survived: the new ctl starts from the map it saved,
+# with the epoch it had reached, its members and the R set at first boot.
+ctl_reboot() {
+	local e0 elast r0 line e1 n1 r1 up
+	e0=$(status_field epoch) r0=$(status_field R=)
+	[ -n "$e0" ] && [ -n "$r0" ] || { echo "ctl reboot: FAIL: no status from the ctl" >&2; return 1; }
+	fq_vm_stop "$dir/ctl"
+	# The newest epoch the ctl reached: the largest it logged (it logs a
+	# new epoch before saving it).
+	elast=$(tr -d '\r' <"$dir/ctl/serial.log" | grep -a 'ferry ctl: ' | grep -oE 'epoch [0-9]+' |
+		cut -d' ' -f2 | sort -n | tail -n1)
+	echo "ctl reboot: ctl at epoch $e0 (last logged ${elast:-?}), R=$r0; power cut, booting a fresh VM on ctl.img"
+	in_ns ip link del tap0 2>/dev/null
+	vm ctl-again 0 ctl "$dir/ctl.img"
+	if ! fq_wait "$dir/ctl-again" 'ctl: started on' 120; then
+		echo "ctl reboot: FAIL: $FQ_WHY" >&2; fq_tail "$dir/ctl-again" 30; return 1
+	fi
+	grep -aq 'formatting blank' "$dir/ctl-again/serial.log" &&
+		{ echo "ctl reboot: FAIL: the state disk was formatted again" >&2; return 1; }
+	line=$(tr -d '\r' <"$dir/ctl-again/serial.log" | grep -aoE 'ctl: started on .*' | head -n1)
+	e1=$(grep -oE 'epoch [0-9]+' <<<"$line" | cut -d' ' -f2)
+	n1=$(grep -oE '[0-9]+ nodes' <<<"$line" | cut -d' ' -f1)
+	r1=$(grep -oE 'R=[0-9]+' <<<"$line" | cut -d= -f2)
+	# Same epoch: what it had answered with (e0) at least, what it had
+	# reached (elast) at most. A ctl without its state would start at 0.
+	[ -n "$e1" ] && [ "$e1" -ge "$e0" ] && [ "$e1" -le "${elast:-$e0}" ] ||
+		{ echo "ctl reboot: FAIL: came back at epoch '$e1', had $e0 (last logged $elast): $line" >&2; return 1; }
+	[ "$n1" = "$nodes" ] || { echo "ctl reboot: FAIL: came back with '$n1' nodes, not $nodes: $line" >&2; return 1; }
+	[ "$r1" = "$r0" ] || { echo "ctl reboot: FAIL: came back with R=$r1, not $r0: $line" >&2; return 1; }
+	# The nodes keep heartbeating to the same address and are all up again.
+	for _ in $(seq 60); do
+		up=$(client status --ctl "$net.10:7481" 2>/dev/null | head -n1 | grep -oE '[0-9]+ up' | cut -d' ' -f1)
+		[ "$up" = "$nodes" ] && break
+		sleep 1
+	done
+	[ "$up" = "$nodes" ] || { echo "ctl reboot: FAIL: only '${up}' of $nodes nodes up after the ctl reboot" >&2; return 1; }
+	[ "$(status_field R=)" = "$r0" ] || { echo "ctl reboot: FAIL: status shows R=$(status_field R=)" >&2; return 1; }
+	client get --ctl "$net.10:7481" sample "$dir/ctlreboot.back" >/dev/null && cmp -s "$sample" "$dir/ctlreboot.back" ||
+		{ echo "ctl reboot: FAIL: 'sample' not readable through the rebooted ctl" >&2; return 1; }
+	client status --ctl "$net.10:7481" 2>&1 | head -n1
+	echo "ctl reboot: came back at epoch $e1 with $n1 nodes and R=$r1 from its state disk in $((FQ_WAITED_MS / 1000)) s; $up nodes up, 'sample' reads back"
+}
+
 if [ $mode = test ]; then
 	# Rejoin by disk: the last node goes away; a fresh VM gets its NVMe image.
 	last=n$nodes
@@ -219,6 +281,7 @@ if [ $mode = test ]; then
 	[ -n "$got" ] || { cat "$dir/rejoin.err" >&2; echo "rejoin: FAIL: $obj not readable after rejoin" >&2; exit 1; }
 	[ $have_ctl = 1 ] && client status --ctl "$net.10:7481" 2>&1 | head -8
 	echo "rejoin: $last came back as node $uuid2 in $t_rejoin s with its $chunks chunks; '$obj' reads back ($got)"
+	[ $have_ctl = 1 ] && { ctl_reboot || exit 1; }
 	echo "cluster: PASS"
 	exit 0
 fi

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # vm_fatal.sh - bad boot input ends the VM with one clear console line, not a hang or panic.
 #
-# Boots the qemu-x86_64 image three times with broken command lines
-# (unknown ferry.* key; BOOTIF naming no NIC; no disk attached) and expects
-# each time: a "ferry: FATAL: ..." console line naming the problem, and QEMU
+# Boots the qemu-x86_64 image five times with broken command lines
+# (unknown ferry.* key; a ctl knob with a bad value; BOOTIF naming no NIC; no
+# disk attached; a ctl box without a state disk) and expects each time: a
+# "ferry: FATAL: ..." console line naming the problem, and QEMU
 # exit status 3 (PID 1 wrote isa-debug-exit 0x01 because ferry.debug_exit=1,
 # then powered off as ferry.on_fatal=poweroff says). Status 1 would be a
 # kernel panic, a timeout a hang.
@@ -44,9 +45,14 @@ check() {
 
 check badkey 'unknown key ferry.colour' \
 	"$base $ip BOOTIF=01-52-54-00-f0-00-02 ferry.colour=blue" "${nic[@]}" -- "${disk[@]}"
+check badknob 'ferry.down_after=3: want a duration' \
+	"$base $ip BOOTIF=01-52-54-00-f0-00-02 ferry.role=ctl ferry.down_after=3" "${nic[@]}" -- "${disk[@]}"
 check nonic 'no NIC with MAC 52:54:00:f0:00:99' \
 	"$base $ip BOOTIF=01-52-54-00-f0-00-99" "${nic[@]}" -- "${disk[@]}"
 check nodisk 'no disks found' \
 	"$base $ip BOOTIF=01-52-54-00-f0-00-02" "${nic[@]}"
+# A ctl whose state would not survive a reboot does not start at all.
+check noctldisk 'FATAL: ctl: no state disk' \
+	"$base $ip BOOTIF=01-52-54-00-f0-00-02 ferry.role=ctl" "${nic[@]}"
 [ $failed = 0 ] || { echo "FAIL: see above" >&2; exit 1; }
-echo "PASS: bad key, missing NIC and missing disk each end in one FATAL line and debug-exit 3"
+echo "PASS: bad key, bad ctl knob, missing NIC, missing disk and missing ctl state disk each end in one FATAL line and debug-exit 3"
