@@ -676,6 +676,22 @@ static int store_scan_verify(struct store *s, const struct store_rec *rec, uint8
 }
 
 /*
+ * store_dup_ok - open's check of a record that ties with another of the
+ * same id and version (store_rec_wins): 1 if its data verifies as
+ * store_scan_verify says (a tombstone has none: 1), 0 if not (mismatch, or
+ * unreadable: the other copy is the better bet), -ENOMEM.
+ */
+static int store_dup_ok(struct store *s, const struct store_rec *rec, uint8_t **dbuf)
+{
+	int r;
+
+	if (!rec->nblocks)
+		return 1;
+	r = store_scan_verify(s, rec, dbuf);
+	return r == -ENOMEM ? r : r == 0;
+}
+
+/*
  * store_scan - read the record area, build index and allocation maps; the
  * slots of leftover records (stale versions, torn headers) go to *erase,
  * those of valid journal records to *jrn (see store_jreplay).
@@ -816,14 +832,22 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 			if (cur) {
 				struct store_rec other;
 				uint32_t loser;
+				int ok_new = 1, ok_cur = 1;
 
 				r = store_rec_read(s, cur->slot, meta, &other);
-				/* Higher version wins; at equal versions the journal
-				 * record wins over the plain one of the same WRITE (the
-				 * plain record may have landed before the blocks in
-				 * place; the journal's replay checks them). */
-				if (r < 0 || other.version < rec.version ||
-				    (other.version == rec.version && !other.jcount && rec.jcount)) {
+				/* Equal versions (an in-place WRITE's journal and plain
+				 * records; a same-version repair and the copy it
+				 * replaced): whose data checks out decides first. */
+				if (r == 0 && other.version == rec.version) {
+					ok_new = store_dup_ok(s, &rec, &dbuf);
+					ok_cur = store_dup_ok(s, &other, &dbuf);
+					if (ok_new < 0 || ok_cur < 0) {
+						ret = ok_new < 0 ? ok_new : ok_cur;
+						goto out;
+					}
+				}
+				if (r < 0 || store_rec_wins(&rec, ok_new, slot + i, &other, ok_cur,
+							    cur->slot)) {
 					loser = cur->slot;
 					store_bmap_clear(&s->blocks, cur->block, store_nblocks(cur->size));
 					store_bmap_clear(&s->slots, cur->slot,
@@ -2815,11 +2839,16 @@ static int store_put_prepare(struct store_op_priv *p)
 /*
  * store_ver_check - the version rules of store.h for a PUT/WRITE against
  * the chunk's current record e (NULL: none): an explicit version must be
- * above e's. A record must never be replaced by a lower or equal version:
- * when both survive a crash, open keeps the higher one.
+ * above e's. A record must never be replaced by a lower version: when both
+ * survive a crash, open keeps the higher one. The one exception is a
+ * same-version repair (STORE_OPF_SAMEVER) of a live chunk: open tells the
+ * two copies apart by their data (store_rec_wins), and either is the
+ * chunk's content at that version.
  */
 static int store_ver_check(const struct store_op *op, const struct store_ent *e)
 {
+	if ((op->flags & STORE_OPF_SAMEVER) && e && e->version == op->version)
+		return store_ent_tomb(e) ? -ESTALE : 0;
 	if (op->version && e && e->version >= op->version)
 		return -ESTALE;
 	return 0;
@@ -2863,6 +2892,10 @@ static int store_start(struct store *s, struct store_op_priv *p)
 
 	if ((ret = store_iov_check(op)) < 0)
 		return ret;
+	/* SAMEVER: a PUT of a given version only. */
+	if ((op->flags & ~STORE_OPF_SAMEVER) ||
+	    ((op->flags & STORE_OPF_SAMEVER) && (op->type != STORE_OP_PUT || !op->version)))
+		return -EINVAL;
 	if (e) {
 		p->old = *e;
 		p->had_old = 1;

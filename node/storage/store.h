@@ -35,9 +35,9 @@
  * record (live or tombstone) has version c:
  *
  *   op                    no record   c < v      c == v                 c > v
- *   PUT, WRITE            PUT: new    replace    -ESTALE                -ESTALE
- *                         WRITE:
- *                         -ENOENT
+ *   PUT, WRITE            PUT: new    replace    -ESTALE; a PUT with    -ESTALE
+ *                         WRITE:                 STORE_OPF_SAMEVER on
+ *                         -ENOENT                a live chunk: repair
  *   DELETE (tombstone)    tombstone   tombstone  tombstone: 0 (retry)   -ESTALE
  *                                                live: -ESTALE
  *   PURGE                 -ENOENT     -ESTALE    remove the record      -ESTALE
@@ -45,6 +45,14 @@
  * (WRITE on a tombstone: -ENOENT.) With v = 0, PUT and WRITE take the
  * clock's next version (above c) and DELETE removes whatever record there
  * is (-ENOENT if none); PURGE needs v > 0 (-EINVAL).
+ *
+ * Same-version repair: a PUT with STORE_OPF_SAMEVER and v == c of a live
+ * chunk replaces its content with a copy of that same version - a good copy
+ * from a replica over one that reads -EBADMSG - keeping the version. It is
+ * atomic like any PUT (new blocks, new record, the old erased after); when
+ * a crash leaves both copies, open keeps the one whose data verifies (rule:
+ * store_rec_wins in store_format.h), and any later PUT has a higher version
+ * and wins over both. The caller vouches that the bytes are that version's.
  *
  * Two ways in:
  *   - the synchronous calls below (store_put ... store_list): submit, wait,
@@ -267,13 +275,14 @@ void store_get_counters(struct store *s, struct store_counters *out);
  * Versions (op.version, in and out): PUT and WRITE: 0 = the clock's next
  * version; > 0 = install exactly this one. DELETE: 0 = remove the record;
  * > 0 = a tombstone of this version. PURGE: the version the record must
- * have. The rules are the table at the top; a refusal (-ESTALE, -ENOENT)
- * comes from store_submit at once, with no device IO, and so does an
- * -ENOENT STAT (op.stat filled as store_stat says). On success op.version
- * is the version installed (PUT, WRITE, tombstone). GET and STAT ignore
- * it. An op struct reused for the next op must have its version reset (it
- * holds the last result). Durability of a tombstone and of a PURGE is that
- * of any mutation: done when the callback runs with res 0.
+ * have. The rules are the table at the top (op.flags STORE_OPF_SAMEVER: a
+ * PUT that may equal a live chunk's version; unknown flags: -EINVAL). A
+ * refusal (-ESTALE, -ENOENT) comes from store_submit at once, with no
+ * device IO, and so does an -ENOENT STAT (op.stat filled as store_stat
+ * says). On success op.version is the version installed (PUT, WRITE,
+ * tombstone). GET and STAT ignore it. An op struct reused for the next op
+ * must have its version reset (it holds the last result). A tombstone and
+ * a PURGE are durable like any mutation: when the callback runs with 0.
  */
 enum store_op_type {
 	STORE_OP_GET = 1,    /* read [off, off+len) into buf (or iov); res, got */
@@ -286,11 +295,17 @@ enum store_op_type {
 
 #define STORE_OP_PRIV 1024
 
+/* op.flags: a PUT of version op.version may replace a live chunk of that
+ * very version (same-version repair, see the top); -EINVAL with any other
+ * op type or with version 0. */
+#define STORE_OPF_SAMEVER 1u
+
 struct store_op {
 	/* set by the caller */
 	int type;                   /* enum store_op_type */
 	uint8_t id[STORE_ID_LEN];   /* chunk id */
 	uint64_t version;           /* in and out; see "Versions" below */
+	uint32_t flags;             /* STORE_OPF_*; 0 for none */
 	uint64_t off;               /* GET/WRITE byte offset */
 	uint32_t len;               /* GET: bytes wanted; PUT: chunk size; WRITE: bytes */
 	uint32_t buf_cap;           /* usable bytes at buf (>= len) */

@@ -266,6 +266,18 @@ int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 	return 0;
 }
 
+int store_rec_wins(const struct store_rec *a, int a_ok, uint64_t a_slot,
+		   const struct store_rec *b, int b_ok, uint64_t b_slot)
+{
+	if (a->version != b->version)
+		return a->version > b->version;
+	if (!a_ok != !b_ok)
+		return a_ok != 0;
+	if (!a->jcount != !b->jcount)
+		return a->jcount != 0;
+	return a_slot < b_slot;
+}
+
 uint32_t store_rec_crc(const struct store_rec *rec, uint32_t i)
 {
 	return get32(rec->crcs + 4 * i);

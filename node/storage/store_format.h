@@ -30,7 +30,8 @@
  * last block padded (block crcs cover the full 4096 bytes as written).
  * A slot run that does not start with a valid header is free space. When two
  * valid records name the same id, the higher version wins (the lower one is
- * a leftover of a crash between commit and cleanup; open erases it).
+ * a leftover of a crash between commit and cleanup; open erases it); at
+ * equal versions, the one whose data verifies (store_rec_wins).
  *
  * Sizing: the record area gets one slot per two data blocks (about 6% of the
  * disk), so a disk full of <= 4 KiB chunks runs out of slots at half its data
@@ -236,6 +237,22 @@ void store_rec_encode(uint8_t *buf, const struct store_rec *rec, const uint32_t 
  * (garbage, torn write, impossible lengths). Pure function. */
 int store_rec_decode(const uint8_t *buf, size_t len, const struct store_geom *g,
 		     struct store_rec *rec);
+
+/*
+ * store_rec_wins - open's choice between two valid records a and b of one
+ * id (at slots a_slot != b_slot): 1 if a wins, 0 if b does. The higher
+ * version wins. At equal versions - the journal and the plain record of one
+ * in-place WRITE, or a same-version repair and the copy it replaced - the
+ * record whose data verifies (a_ok, b_ok: its blocks match its crcs; a
+ * journal's target blocks or its temporary blocks do; a tombstone always
+ * does) wins over one whose data does not; then a journal record over a
+ * plain one (its replay makes the chunk whole); then the lower slot. Every
+ * such pair is one content at one version, so any choice among copies that
+ * verify is right; the rule only has to be fixed. A later PUT has a higher
+ * version and wins over both. Pure; total and antisymmetric.
+ */
+int store_rec_wins(const struct store_rec *a, int a_ok, uint64_t a_slot,
+		   const struct store_rec *b, int b_ok, uint64_t b_slot);
 
 /* store_rec_crc - block i's crc from a decoded record. */
 uint32_t store_rec_crc(const struct store_rec *rec, uint32_t i);

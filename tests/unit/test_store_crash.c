@@ -18,9 +18,14 @@
  * nothing, and the same delete again), PURGEs of live chunks and of
  * tombstones, and PUTs with an explicit version (over a tombstone too; just
  * above the chunk's, at or below the one-flush watermark, or above the
- * clock); a state is live bytes + version, a tombstone + version, or
- * nothing, and STAT must say which. On the legacy disk the first tombstone
- * adds the feature bit to both superblocks, crash points included. PUTs and
+ * clock), and same-version repairs (the chunk's bytes again at its own
+ * version, STORE_OPF_SAMEVER); a state is live bytes + version, a
+ * tombstone + version, or nothing, and STAT must say which. On the legacy
+ * disk the first tombstone adds the feature bit to both superblocks, crash
+ * points included. A last pass repairs a chunk with a corrupt block (three
+ * sizes, both disks) and crashes at every event of it, each post-crash
+ * image kind: the chunk is the old copy (-EBADMSG, only if the repair was
+ * not acknowledged) or the repaired one, told apart by its blocks. PUTs and
  * copy-on-write WRITEs commit with one flush (ONEFLUSH), with the watermark
  * raised every 24 KiB so crashes land inside its superblock writes too. The
  * crashed image is also fsck'ed as it is (leftovers, pending journal
@@ -401,6 +406,7 @@ static int commit_fua;              /* store_cfg.commit_fua of this pass */
 static int scatter;                 /* PUTs of this pass are scatter PUTs */
 static uint64_t n_sdirect, n_sbounce; /* scatter PUTs that went direct, bounced */
 static uint64_t n_tomb, n_purge, n_vput; /* tombstones, PURGEs, versioned PUTs acked */
+static uint64_t n_repair;           /* same-version repairs acked */
 
 static void put_done(struct store_op *op)
 {
@@ -411,7 +417,7 @@ static void put_done(struct store_op *op)
  * k), each 512-byte aligned with a gap after it; when k % 7 == 0 piece 1 is
  * 8 bytes off alignment (the bounce path). Returns res or -errno. */
 static int put_scatter(struct store *s, const uint8_t id[16], const uint8_t *b, uint32_t sz,
-		       int k, uint64_t want, uint64_t *ver)
+		       int k, uint64_t want, uint32_t flags, uint64_t *ver)
 {
 	enum { STRIDE = PG + 512 };
 	static uint8_t mem[(MAX_CHUNK / 1024 + 1) * STRIDE] __attribute__((aligned(PG)));
@@ -436,6 +442,7 @@ static int put_scatter(struct store *s, const uint8_t id[16], const uint8_t *b, 
 	op.iov = iov;
 	op.iovcnt = n;
 	op.version = want;
+	op.flags = flags;
 	op.cb = put_done;
 	op.user = &done;
 	store_get_counters(s, &c0);
@@ -450,6 +457,29 @@ static int put_scatter(struct store *s, const uint8_t id[16], const uint8_t *b, 
 	return ret < 0 ? ret : op.res;
 }
 
+/* put_repair - a same-version repair: PUT b[0, sz) with STORE_OPF_SAMEVER
+ * at version v, through the asynchronous op. Returns res or -errno. */
+static int put_repair(struct store *s, const uint8_t id[16], const uint8_t *b, uint32_t sz,
+		      uint64_t v)
+{
+	static struct store_op op;
+	int done = 0, ret;
+
+	memset(&op, 0, sizeof(op));
+	op.type = STORE_OP_PUT;
+	memcpy(op.id, id, 16);
+	op.buf = (void *)b;
+	op.len = op.buf_cap = sz;
+	op.version = v;
+	op.flags = STORE_OPF_SAMEVER;
+	op.cb = put_done;
+	op.user = &done;
+	ret = store_submit(s, &op);
+	while (ret == 0 && !done)
+		ret = store_poll(s, 1) < 0 ? -EIO : 0;
+	return ret < 0 ? ret : op.res;
+}
+
 static void mkid(int i, uint8_t id[16])
 {
 	memset(id, 0, 16);
@@ -457,7 +487,7 @@ static void mkid(int i, uint8_t id[16])
 	id[15] = (uint8_t)i;
 }
 
-enum { W_PUT, W_VPUT, W_WRITE, W_AWRITE, W_DELETE, W_TOMB, W_PURGE, W_REOPEN };
+enum { W_PUT, W_REPAIR, W_VPUT, W_WRITE, W_AWRITE, W_DELETE, W_TOMB, W_PURGE, W_REOPEN };
 
 /* pick_version - an explicit version above id i's record: just above it
  * (usually below the clock, so at or below the one-flush watermark: two
@@ -486,8 +516,9 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 	}
 	for (int k = 0; k < nops; k++) {
 		uint32_t r = rnd() % 100;
-		int kind = r < 30 ? W_PUT : r < 40 ? W_VPUT : r < 50 ? W_WRITE : r < 66 ? W_AWRITE :
-			   r < 78 ? W_DELETE : r < 91 ? W_TOMB : r < 99 ? W_PURGE : W_REOPEN;
+		int kind = r < 27 ? W_PUT : r < 31 ? W_REPAIR : r < 40 ? W_VPUT : r < 50 ? W_WRITE :
+			   r < 66 ? W_AWRITE : r < 78 ? W_DELETE : r < 91 ? W_TOMB :
+			   r < 99 ? W_PURGE : W_REOPEN;
 		int i = (int)(rnd() % NIDS), ret;
 		uint8_t id[16];
 		uint64_t ver = 0, want = 0;
@@ -498,6 +529,8 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 		if (kind == W_AWRITE && acked[i].size == 0)
 			kind = W_WRITE;
 		if ((kind == W_DELETE || kind == W_PURGE) && !acked[i].present && !acked[i].tomb)
+			kind = W_PUT;
+		if (kind == W_REPAIR && !acked[i].present)
 			kind = W_PUT;
 		if (kind == W_VPUT) {
 			kind = W_PUT; /* over whatever the id has: a tombstone, too */
@@ -520,7 +553,7 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 			memcpy(flight.data, buf, sz);
 			flight_id = i;
 			if (scatter) {
-				ret = put_scatter(s, id, buf, sz, k, want, &ver);
+				ret = put_scatter(s, id, buf, sz, k, want, 0, &ver);
 			} else if (want) {
 				ret = store_put_version(s, id, &iov, 1, want);
 				ver = want;
@@ -562,6 +595,20 @@ static void run_workload(struct cdisk *d, int nops, struct store **sp)
 				flight.size = off + len;
 			flight_id = i;
 			ret = store_write(s, id, off, &iov, 1, &ver);
+		} else if (kind == W_REPAIR) {
+			/* The chunk's own bytes again at its own version (what a
+			 * replica's good copy is): old and new state are the same,
+			 * in new space; a crash must leave one whole copy. */
+			flight.version = acked[i].version;
+			flight_id = i;
+			if (scatter)
+				ret = put_scatter(s, id, acked[i].data, acked[i].size, k,
+						  acked[i].version, STORE_OPF_SAMEVER, &ver);
+			else
+				ret = put_repair(s, id, acked[i].data, acked[i].size,
+						 acked[i].version);
+			ver = acked[i].version;
+			n_repair += ret == 0;
 		} else if (kind == W_DELETE) {
 			/* Version 0: the record goes, live or tombstone. */
 			flight.present = flight.tomb = 0;
@@ -755,6 +802,169 @@ static int verify(struct img *m, long point)
 	return bad;
 }
 
+/* ---- same-version repair of a corrupt chunk, a crash at every event ---- */
+
+#define NREP 3
+static const uint32_t rep_size[NREP] = { 12000, 100, MAX_CHUNK };
+static uint8_t rep_data[NREP][MAX_CHUNK]; /* the chunks' (good) bytes */
+static uint64_t rep_ver[NREP];             /* their versions */
+static uint32_t rep_oldblk;                /* the corrupt copy's first block */
+static int rep_acked;                      /* the repair was acknowledged */
+static long rep_old, rep_new;              /* outcomes seen after crashes */
+
+/* repair_setup - on a copy of start: PUT the NREP chunks, close (the
+ * watermark rises past them: bit rot in them reads as -EBADMSG, not as a
+ * torn write), then flip a bit in the last block of chunk victim. */
+static struct img *repair_setup(const struct img *start, int victim)
+{
+	struct store_cfg cfg = { .cluster = cluster, .queue_depth = 16 };
+	struct cdisk *d = cd_new(start);
+	struct img *m = img_new();
+	struct store *s;
+	uint64_t off;
+	uint8_t id[16], b;
+
+	REQUIRE(store_open_io(&cfg, &cd_ops, d, 0, &s) == 0);
+	for (int i = 0; i < NREP; i++) {
+		struct iovec iov = { rep_data[i], rep_size[i] };
+
+		for (uint32_t k = 0; k < rep_size[i]; k++)
+			rep_data[i][k] = (uint8_t)rnd();
+		mkid(10 + i, id);
+		REQUIRE(store_put(s, id, &iov, 1, &rep_ver[i]) == 0);
+	}
+	mkid(10 + victim, id);
+	rep_oldblk = store_index_find(s, id)->block;
+	off = s->g.data_off + ((uint64_t)rep_oldblk + (rep_size[victim] - 1) / PG) * PG + 33;
+	store_close(s);
+	for (uint64_t o = 0; o < DEV_SIZE; o += PG) /* a deep copy: d goes */
+		img_write(m, o, d->cur->pg[o / PG], PG);
+	cd_free(d);
+	img_read(m, off, &b, 1);
+	b ^= 0x20;
+	img_write(m, off, &b, 1);
+	return m;
+}
+
+/* repair_run - open d, repair chunk victim with its good bytes at its own
+ * version, close; until the crash. */
+static void repair_run(struct cdisk *d, int victim)
+{
+	struct store_cfg cfg = { .cluster = cluster, .queue_depth = 16 };
+	struct store *s;
+	uint8_t id[16];
+
+	rep_acked = 0;
+	if (store_open_io(&cfg, &cd_ops, d, 0, &s) < 0) {
+		REQUIRE(d->crashed);
+		return;
+	}
+	mkid(10 + victim, id);
+	if (put_repair(s, id, rep_data[victim], rep_size[victim], rep_ver[victim]) == 0)
+		rep_acked = 1; /* its callback ran with 0 (the crash may follow) */
+	else
+		REQUIRE(d->crashed);
+	store_close(s); /* drains the erase of the old copy's header */
+}
+
+/* verify_repair - reopen: every chunk at its version; the victim either
+ * the old copy (reads -EBADMSG; only if the repair was not acknowledged)
+ * or the new one (reads its good bytes), told apart by the winner's
+ * blocks; fsck after: the old copy is the one problem, nothing stale. */
+static int verify_repair(struct img *m, long point, int victim)
+{
+	struct store_cfg cfg = { .cluster = cluster, .queue_depth = 16 };
+	struct cdisk *d = cd_new(m);
+	struct store_fsck_report rep;
+	static uint8_t got[MAX_CHUNK];
+	struct store *s;
+	int bad = 0, old = 0, ret;
+
+	if (store_open_io(&cfg, &cd_ops, d, 0, &s) < 0) {
+		fprintf(stderr, "repair crash point %ld: reopen failed\n", point);
+		cd_free(d);
+		return 1;
+	}
+	for (int i = 0; i < NREP; i++) {
+		struct store_stat st;
+		uint8_t id[16];
+		uint32_t n = 0;
+
+		mkid(10 + i, id);
+		ret = store_stat(s, id, &st);
+		if (ret != 0 || st.version != rep_ver[i]) {
+			fprintf(stderr, "repair crash point %ld: chunk %d: stat %d v%llu\n", point,
+				i, ret, (unsigned long long)st.version);
+			bad++;
+			continue;
+		}
+		ret = store_get(s, id, 0, MAX_CHUNK, got, &n);
+		if (i == victim && store_index_find(s, id)->block == rep_oldblk) {
+			old = 1; /* the corrupt copy won: it must read as such */
+			if (ret != -EBADMSG || rep_acked) {
+				fprintf(stderr, "repair crash point %ld: old copy: get %d, acked %d\n",
+					point, ret, rep_acked);
+				bad++;
+			}
+		} else if (ret != 0 || n != rep_size[i] || memcmp(got, rep_data[i], n) != 0) {
+			fprintf(stderr, "repair crash point %ld: chunk %d: get %d (%u bytes)%s\n",
+				point, i, ret, n, i == victim ? " (the repair)" : "");
+			bad++;
+		}
+	}
+	rep_old += old;
+	rep_new += !old;
+	store_close(s);
+	ret = store_fsck_io(&cd_ops, d, &rep);
+	if (ret != old || rep.stale) {
+		fprintf(stderr, "repair crash point %ld: fsck %d, stale %llu (old copy %d)\n",
+			point, ret, (unsigned long long)rep.stale, old);
+		bad++;
+	}
+	cd_free(d);
+	return bad;
+}
+
+/* repair_pass - for every victim, every crash point of its repair (the
+ * open before it and the close after it included); returns failures. */
+static long repair_pass(const struct img *start, long *tested, long *total)
+{
+	long bad = 0;
+
+	for (int victim = 0; victim < NREP && bad <= 10; victim++) {
+		struct img *img = repair_setup(start, victim);
+		struct cdisk *r = cd_new(img);
+		long events;
+
+		repair_run(r, victim); /* reference run: count the events */
+		REQUIRE(rep_acked);
+		events = r->events;
+		*total += events;
+		cd_free(r);
+		for (long n = 1; n <= events && bad <= 10; n++) {
+			struct cdisk *c = cd_new(img);
+
+			c->crash_at = n;
+			repair_run(c, victim);
+			REQUIRE(c->crashed);
+			/* Few points: every post-crash image kind at each (the
+			 * pending writes dropped, applied, torn). */
+			for (int variant = 0; variant < 3; variant++) {
+				struct img *m;
+
+				rng_state = (uint64_t)n * 0x2545f4914f6cdd1dull + 7;
+				m = crash_image(c, variant);
+				bad += verify_repair(m, n, victim);
+				img_free(m);
+			}
+			cd_free(c);
+			(*tested)++;
+		}
+		img_free(img);
+	}
+	return bad;
+}
+
 static void quiet_sink(enum log_level lvl, const char *line, void *arg)
 {
 	(void)arg;
@@ -851,13 +1061,29 @@ int main(void)
 	}
 	printf("crash points tested: %ld of %ld events (%d ops; flush, FUA, legacy disk, "
 	       "scatter PUTs), failures: %ld\n", tested, total, nops, bad);
+	/* Repairs of a corrupt chunk (multi-block, one block, max size), on
+	 * the one-flush disk and the legacy one, at every crash point. */
+	{
+		long rtested = 0, rtotal = 0, rbad = 0;
+
+		rng_state = 0x1234567;
+		rbad += repair_pass(base, &rtested, &rtotal);
+		rbad += repair_pass(legacy, &rtested, &rtotal);
+		printf("repair crash points tested: %ld of %ld events, failures: %ld; the old "
+		       "(corrupt) copy after %ld, the repair after %ld\n", rtested, rtotal, rbad,
+		       rep_old, rep_new);
+		CHECK(rbad == 0);
+		CHECK(rep_old > 0 && rep_new > 0);
+		bad += rbad;
+	}
 	printf("in-place WRITEs in the reference run: %llu (legacy disk: %llu); journal replays "
 	       "at reopen: %llu; torn one-flush records dropped at reopen: %llu\n",
 	       (unsigned long long)inplace_pass0, (unsigned long long)(n_inplace - 3 * inplace_pass0),
 	       (unsigned long long)n_replays, (unsigned long long)n_torn);
-	printf("acknowledged over all runs: %llu tombstones, %llu PURGEs, %llu versioned PUTs\n",
-	       (unsigned long long)n_tomb, (unsigned long long)n_purge,
-	       (unsigned long long)n_vput);
+	printf("acknowledged over all runs: %llu tombstones, %llu PURGEs, %llu versioned PUTs, "
+	       "%llu same-version repairs\n", (unsigned long long)n_tomb,
+	       (unsigned long long)n_purge, (unsigned long long)n_vput,
+	       (unsigned long long)n_repair);
 	CHECK(n_inplace == 3 * inplace_pass0); /* none on the legacy disk */
 	CHECK(bad == 0);
 	CHECK(n_inplace > 0);
@@ -865,7 +1091,7 @@ int main(void)
 	CHECK(n_torn > 0 || stride > 1);
 	CHECK(tested > 0);
 	CHECK(n_sdirect > 0 && n_sbounce > 0); /* both scatter paths ran */
-	CHECK(n_tomb > 0 && n_purge > 0 && n_vput > 0);
+	CHECK(n_tomb > 0 && n_purge > 0 && n_vput > 0 && n_repair > 0);
 	img_free(legacy);
 	img_free(base);
 	cd_free(d);
