@@ -340,12 +340,28 @@ int store_register_region(struct store *s, void *base, size_t len);
 int store_unregister_region(struct store *s, int region);
 
 /*
- * Scrub: re-reads data and records at cfg.scrub_mb_s (or rate_mb_s if > 0),
- * verifying checksums; bad blocks are logged and counted (scrub_bad).
+ * Scrub: re-reads data and records at cfg.scrub_mb_s, verifying checksums
+ * (a tombstone: its record); bad blocks are logged and counted (scrub_bad).
  * store_scrub_step - do the scrub work now_ns allows (token bucket), at most
- * one chunk per call; returns 1 if it did work, 0 if idle or throttled.
+ * one chunk or tombstone per call. Returns 0 if idle, off or throttled;
+ * STORE_SCRUB_OK if it verified one and found it good; STORE_SCRUB_BAD if
+ * the one it verified is bad and still the chunk's current record: *bad
+ * (if not NULL) says which, at what version - e.g. to fetch a good copy of
+ * that version from a replica and repair it (STORE_OPF_SAMEVER), which
+ * fails -ESTALE if the chunk moved on meanwhile. Never negative: a device
+ * read error is a bad chunk too (err -EIO).
  */
-int store_scrub_step(struct store *s, uint64_t now_ns);
+struct store_scrub_bad {
+	uint8_t id[STORE_ID_LEN]; /* chunk id */
+	uint64_t version;         /* the version of the bad record */
+	uint32_t blocks;          /* data blocks that failed their crc (0: the
+				   * record itself, the whole-chunk crc, or -EIO) */
+	uint32_t tombstone;       /* 1: a tombstone's record is bad */
+	int err;                  /* -EBADMSG (checksums) or -EIO (unreadable) */
+};
+#define STORE_SCRUB_OK  1
+#define STORE_SCRUB_BAD 2
+int store_scrub_step(struct store *s, uint64_t now_ns, struct store_scrub_bad *bad);
 
 /*
  * fsck: verify both superblocks, every record, every block checksum, and

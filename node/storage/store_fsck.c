@@ -156,15 +156,21 @@ out:
 
 /*
  * Scrub: a token bucket of bytes refilled at scrub_mb_s; each step verifies
- * the next chunk in index order (wrapping = one pass) when the bucket holds
- * its size. The read is synchronous: a step costs at most one max-size
- * chunk read (~ms on NVMe), which the node loop can afford between polls.
+ * the next index entry in table order (wrapping = one pass) when the bucket
+ * holds its size: a chunk's record and blocks, a tombstone's record. The
+ * read is synchronous: a step costs at most one max-size chunk read (~ms on
+ * NVMe), which the node loop can afford between polls. Other ops' requests
+ * complete meanwhile (the reap runs their callbacks), so the chunk may have
+ * been replaced or removed by the time its check is done; a finding about a
+ * record that is no longer the chunk's is dropped (its space was read under
+ * a reader epoch, so never reused under us).
  */
-int store_scrub_step(struct store *s, uint64_t now_ns)
+int store_scrub_step(struct store *s, uint64_t now_ns, struct store_scrub_bad *bad)
 {
 	struct store_ent e;
+	const struct store_ent *now;
 	uint8_t *buf = NULL, *meta = NULL;
-	uint64_t cost, bad = 0;
+	uint64_t cost, nbad = 0;
 	int bi = -1, ret;
 	double burst;
 
@@ -176,8 +182,8 @@ int store_scrub_step(struct store *s, uint64_t now_ns)
 	burst = 2.0 * s->bounce_size;
 	if (s->scrub_tokens > burst)
 		s->scrub_tokens = burst;
-	/* Next live entry after scrub_pos (the table may have moved; that is fine,
-	 * a pass is best effort over whatever is live). */
+	/* Next entry after scrub_pos (the table may have moved; that is fine,
+	 * a pass is best effort over whatever is there). */
 	for (uint64_t k = 0;; k++) {
 		if (k > s->ix.cap)
 			return 0;
@@ -213,7 +219,7 @@ int store_scrub_step(struct store *s, uint64_t now_ns)
 	{
 		uint32_t ep = store_reader_get(s);
 
-		ret = store_verify_ent(s, &e, buf, meta, &bad);
+		ret = store_verify_ent(s, &e, buf, meta, &nbad);
 		store_reader_put(s, ep);
 	}
 	s->nmeta_free++;
@@ -222,6 +228,19 @@ int store_scrub_step(struct store *s, uint64_t now_ns)
 	s->scrub_pos++;
 	s->ctr.scrub_blocks += (e.size + STORE_BLOCK - 1) / STORE_BLOCK;
 	if (ret == -EBADMSG)
-		s->ctr.scrub_bad += bad ? bad : 1;
-	return 1;
+		s->ctr.scrub_bad += nbad ? nbad : 1;
+	if (ret == 0)
+		return STORE_SCRUB_OK;
+	now = store_index_find(s, e.id);
+	if (!now || now->slot != e.slot)
+		return STORE_SCRUB_OK; /* replaced or removed meanwhile: moot */
+	if (bad) {
+		memset(bad, 0, sizeof(*bad));
+		memcpy(bad->id, e.id, STORE_ID_LEN);
+		bad->version = e.version;
+		bad->blocks = (uint32_t)nbad;
+		bad->tombstone = (uint32_t)store_ent_tomb(&e);
+		bad->err = ret == -EBADMSG ? -EBADMSG : -EIO;
+	}
+	return STORE_SCRUB_BAD;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_store_corrupt - a flipped bit in a data block or a record is caught: GET returns -EBADMSG (never wrong bytes) and counts it, scrub reports it, fsck fails; other chunks stay readable.
+ * test_store_corrupt - a flipped bit in a data block or a record is caught: GET returns -EBADMSG (never wrong bytes) and counts it, scrub reports each bad chunk once a pass with its id and version (STORE_SCRUB_BAD, and a tombstone whose record went bad), fsck fails; other chunks stay readable.
  */
 #include "lib/store_fixture.h"
 #include "lib/test.h"
@@ -41,17 +41,19 @@ int main(void)
 	static uint8_t data[100000], back[100000];
 	struct iovec iov = { data, sizeof(data) };
 	struct store_stat st;
-	uint64_t data_off, blk_a, blk_s;
+	uint64_t data_off, blk_a, blk_s, va, vs;
+	struct store_scrub_bad sb;
+	int seen_a = 0, seen_s = 0, seen_other = 0;
 	uint32_t got;
 	int ret;
 
 	store_fixture_format(path, 1 << 20);
 	REQUIRE(store_open(&cfg, &s) == 0);
 	store_fixture_fill(data, sizeof(data), 5);
-	REQUIRE(store_put(s, a, &iov, 1, NULL) == 0);
+	REQUIRE(store_put(s, a, &iov, 1, &va) == 0);
 	REQUIRE(store_put(s, b, &iov, 1, NULL) == 0);
 	iov.iov_len = 300;
-	REQUIRE(store_put(s, small, &iov, 1, NULL) == 0);
+	REQUIRE(store_put(s, small, &iov, 1, &vs) == 0);
 	data_off = s->g.data_off;
 	blk_a = store_index_find(s, a)->block;
 	blk_s = store_index_find(s, small)->block;
@@ -74,13 +76,28 @@ int main(void)
 	CHECK_EQ(store_write(s, a, 0, &iov, 1, NULL), -EBADMSG);
 	store_get_counters(s, &c);
 	CHECK(c.crc_errors >= 4);
-	/* Scrub finds both bad chunks in one pass. */
+	/* Scrub finds both bad chunks in one pass, and says which, at what
+	 * version. */
 	for (uint64_t t = 1; c.scrub_passes < 2 && t < 100000; t++) {
-		store_scrub_step(s, t * 1000000ull);
+		memset(&sb, 0, sizeof(sb));
+		if (store_scrub_step(s, t * 1000000ull, &sb) == STORE_SCRUB_BAD) {
+			if (memcmp(sb.id, a, 16) == 0 && sb.version == va && sb.blocks == 1 &&
+			    sb.err == -EBADMSG && !sb.tombstone)
+				seen_a++;
+			else if (memcmp(sb.id, small, 16) == 0 && sb.version == vs &&
+				 sb.blocks == 1 && sb.err == -EBADMSG)
+				seen_s++;
+			else
+				seen_other++;
+		}
 		store_get_counters(s, &c);
 	}
 	CHECK(c.scrub_passes >= 1);
 	CHECK(c.scrub_bad >= 2);
+	/* Once a pass (the loop ends inside the second or third). */
+	CHECK(seen_a >= 1 && seen_a <= 3);
+	CHECK(seen_s >= 1 && seen_s <= 3);
+	CHECK_EQ(seen_other, 0);
 	/* A whole PUT replaces the damaged chunk. */
 	iov.iov_len = 300;
 	REQUIRE(store_put(s, small, &iov, 1, NULL) == 0);
@@ -102,6 +119,26 @@ int main(void)
 	REQUIRE(store_open(&cfg, &s) == 0);
 	CHECK_EQ(store_stat(s, b, &st), -ENOENT);
 	REQUIRE(store_stat(s, small, &st) == 0);
+
+	/* A tombstone has only its record to check: scrub reports it bad when
+	 * that goes bad under the running store. */
+	{
+		uint8_t tid[16] = { 0xd };
+		uint64_t rec_off;
+		int found = 0;
+
+		REQUIRE(store_delete_version(s, tid, 5000) == 0);
+		rec_off = s->g.rec_off + (uint64_t)store_index_find(s, tid)->slot * 512;
+		flip(path, rec_off + 40); /* in the version field */
+		for (uint64_t t = 1; !found && t < 100000; t++) {
+			memset(&sb, 0, sizeof(sb));
+			if (store_scrub_step(s, (1ull << 40) + t * 1000000ull, &sb) ==
+			    STORE_SCRUB_BAD && memcmp(sb.id, tid, 16) == 0)
+				found = sb.version == 5000 && sb.tombstone && sb.blocks == 0 &&
+					sb.err == -EBADMSG ? 1 : -1;
+		}
+		CHECK_EQ(found, 1);
+	}
 	store_close(s);
 	unlink(path);
 	free(path);
