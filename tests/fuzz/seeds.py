@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seed inputs of Ferry's wire and manifest fuzzers.
+"""Writes the hand-made seed inputs of Ferry's wire, manifest and store fuzzers.
 
 The fuzzers grow their corpora from these; valid datagrams and manifests
 (with correct CRC-32C) let them reach the code behind the checksum checks.
@@ -58,3 +58,42 @@ write(r, "put_two", framed(datagram(2, msg_len=2048, payload=b"a" * 1024),
 write(r, "put_dup_ack", framed(datagram(2, msg_len=1024, payload=b"c" * 1024),
                                datagram(2, msg_len=1024, payload=b"c" * 1024, flags=2),
                                datagram(8, ack=0, flags=2), datagram(8, ack=0, flags=4)))
+
+# Store records (node/storage/store_format.h) for fuzz_store_record: its
+# geometry is a 64 MiB disk with 1 MiB chunks, whose record crc seed is 0.
+def store_rec(cid, version, size=0, block=0, crcs=(), flags=0, chunk_crc=0):
+    nb = (size + 4095) // 4096
+    ns = (64 + 4 * nb + 511) // 512
+    body = struct.pack("<4sHH16sQQQIIII", b"FRC1", ns, flags, cid, version, size, block, nb,
+                       chunk_crc, 0, 0)
+    body += b"".join(struct.pack("<I", c) for c in crcs)
+    body += bytes(ns * 512 - len(body))
+    return body[:60] + struct.pack("<I", crc32c(body)) + body[64:]
+
+TOMB = 2
+s = "tests/fuzz/corpus/fuzz_store_record"
+cid = bytes([0x7e, 9]) + bytes(14)
+write(s, "tombstone", store_rec(cid, 12, flags=TOMB))
+write(s, "tombstone_with_size", store_rec(cid, 12, size=100, crcs=(1,), flags=TOMB))
+write(s, "tombstone_journal_flags", store_rec(cid, 12, flags=TOMB | 1))
+# A same-version repair and the copy it replaced, back to back (the fuzzer
+# decodes the second and checks the tie-break); and a live record with a
+# tombstone of a higher version after it.
+write(s, "samever_pair", store_rec(cid, 42, size=5000, block=3, crcs=(0x11, 0x22),
+                                   chunk_crc=0x33) +
+      store_rec(cid, 42, size=5000, block=40, crcs=(0x11, 0x22), chunk_crc=0x33))
+write(s, "live_then_tombstone", store_rec(cid, 42, size=5000, block=3, crcs=(0x11, 0x22),
+                                          chunk_crc=0x33) + store_rec(cid, 43, flags=TOMB))
+
+# A superblock (struct store_sb_disk) of a 64 MiB disk with every incompat
+# feature this build knows: journal, one-flush, tombstones.
+def store_sb(incompat, dev=64 << 20, max_chunk=1 << 20):
+    t = dev // 4096
+    m = (t - 2 + 16) // 17
+    d = t - 2 - m
+    body = struct.pack("<8sIIQQQ16s16s16sIIIIQQQQQQQQQ76s", b"FERRYSB1", 1, 256, 0, 0, incompat,
+                       bytes(16), bytes(16), bytes(range(16)), 4096, 512, max_chunk, 0,
+                       t * 4096, 4096, m * 8, 4096 + m * 4096, d, 1, 0, 0, 0, bytes(76))
+    return body + struct.pack("<I", crc32c(body))
+
+write("tests/fuzz/corpus/fuzz_store_superblock", "tombstone_feature", store_sb(7))
