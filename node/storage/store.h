@@ -7,8 +7,10 @@
  * bytes. Every call returns 0 or -errno:
  *   -ENOENT  no such chunk           -ENOSPC  disk full
  *   -EBADMSG stored data failed its checksum (never wrong bytes)
- *   -EFBIG   beyond the maximum chunk size   -EIO device error
- *   -ESTALE  the version given is not above the chunk's (see "Versions")
+ *   -EFBIG   beyond the maximum chunk size
+ *   -EIO     device error; after a failed write or flush, every mutation
+ *            (store_info.failed) until the store is reopened
+ *   -ESTALE  a version rule refused the op (see "Versions", "Tombstones")
  *
  * Contract shared by all mutating calls: when the call returns 0 the change
  * is durable (it survives power loss), and a crash at any instant leaves the
