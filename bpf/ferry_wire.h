@@ -62,12 +62,21 @@ enum ferry_op {
 	FERRY_OP_REPL_PUT = 10,    /* chain forward of a PUT: offset = version the head
 	                              assigned; the receiver stores it and forwards to its
 	                              successor; response payload: u64 version held */
-	FERRY_OP_REPL_DELETE = 11, /* chain forward of a DELETE */
+	FERRY_OP_REPL_DELETE = 11, /* chain forward of a DELETE: offset = the tombstone's
+	                              version */
 	FERRY_OP_COPY_PUT = 12,    /* recovery copy: like REPL_PUT, never forwarded */
 	/* Node/client to ctl, on the ctl port (kernel sockets; see cluster/ctl_proto.h): */
 	FERRY_OP_CTL_REGISTER = 13,  /* payload: struct ctl_hello */
 	FERRY_OP_CTL_HEARTBEAT = 14, /* payload: struct ctl_hello */
 	FERRY_OP_CTL_GETMAP = 15,    /* response payload: the encoded map (cluster/map.h) */
+	/* Cluster, node to node (continued): */
+	FERRY_OP_COPY_DELETE = 16,   /* recovery copy of a tombstone: offset = its version */
+	FERRY_OP_COPY_GET = 17,      /* repair: the whole chunk; response payload: u64 version
+	                                then the chunk's bytes */
+	/* To ctl (continued): */
+	FERRY_OP_CTL_ADMIN = 18,     /* payload: struct ctl_admin (ferry_cluster.h) */
+	FERRY_OP_COPY_STAT = 19,     /* node to node: what a member holds, tombstones
+	                                included (struct ferry_chunk_stat) */
 	FERRY_OP_MAX
 };
 
@@ -92,6 +101,25 @@ enum ferry_op {
                                     chunk under its map (writes): refetch the map */
 #define FERRY_ST_VERSION  (-114) /* -EALREADY: replica holds a newer version than the
                                     forwarded one: the head retries with a higher one */
+/* Cluster refusals. Each is given before the request had any effect, so a
+ * client may retry it anywhere (after a fresh map, or a pause) - except
+ * INDOUBT, which says the opposite. */
+#define FERRY_ST_NOLEASE  (-37)  /* -ENOLCK: no lease from ctl for this epoch (yet):
+                                    the node neither serves nor acknowledges */
+#define FERRY_ST_NOTREADY (-11)  /* -EAGAIN: not possible at this epoch: fewer live
+                                    copies than the map's min_copies, or no member that
+                                    is known to hold the latest version (recovery is
+                                    still running); retry after a fresh map */
+#define FERRY_ST_CLUSTERED (-106) /* -EISCONN: a clustered node refuses a write with
+                                    no epoch (use the cluster's ctl, not --node) */
+#define FERRY_ST_FUTURE   (-34)  /* -ERANGE: a version from an epoch beyond the
+                                    receiver's: refused and counted */
+#define FERRY_ST_INDOUBT  (-115) /* -EINPROGRESS: the head stored the write but could
+                                    not get it down the chain; it may or may not take
+                                    effect. Response payload: the u64 version assigned;
+                                    the client retries with it in hdr.offset (PUT,
+                                    DELETE), which the head completes or finds
+                                    superseded - never applies twice */
 
 #define FERRY_CHUNK_ID_LEN 16
 #define FERRY_AUTH_LEN     16
@@ -128,8 +156,12 @@ struct ferry_chunk_stat {
 	__u64 size;     /* chunk size in bytes */
 	__u64 version;  /* monotonically increasing per chunk */
 	__u32 crc;      /* crc32c over the whole chunk */
-	__u32 flags;    /* reserved, 0 */
+	__u32 flags;    /* FERRY_STAT_* */
 };
+/* A node-to-node STAT (epoch set) also answers for a deleted chunk that
+ * left a versioned tombstone: status 0, size 0, this flag and the
+ * tombstone's version. Clients see NOENT. */
+#define FERRY_STAT_TOMBSTONE 0x1u
 _Static_assert(sizeof(struct ferry_chunk_stat) == 24, "stat size");
 
 /* One entry of a LIST response. */

@@ -18,6 +18,7 @@ const char *map_state_name(uint8_t state)
 	case MAP_UP: return "up";
 	case MAP_DOWN: return "down";
 	case MAP_OUT: return "out";
+	case MAP_LOST: return "lost";
 	default: return "?";
 	}
 }
@@ -30,12 +31,34 @@ int map_find(const struct cmap *m, const uint8_t uuid[16])
 	return -1;
 }
 
+int map_continuous(const struct cmap *m, uint32_t i)
+{
+	const struct map_node *n = &m->nodes[i];
+
+	return n->state == MAP_UP && !(n->flags & MAP_NF_FULL) && n->up_since <= m->clean_epoch;
+}
+
+uint32_t map_absent(const struct cmap *m)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < m->n; i++)
+		k += m->nodes[i].state == MAP_DOWN || m->nodes[i].state == MAP_OUT;
+	return k;
+}
+
+size_t map_encoded_len(const struct cmap *m)
+{
+	return sizeof(struct map_wire_hdr) + (size_t)m->n * sizeof(struct map_wire_node);
+}
+
 int map_encode(const struct cmap *m, uint8_t *buf, size_t cap)
 {
 	struct map_wire_hdr h;
-	size_t len = sizeof(h) + (size_t)m->n * sizeof(struct map_wire_node);
+	size_t len = map_encoded_len(m);
 
-	if (m->n > MAP_MAX_NODES || m->replicas == 0 || m->replicas > MAP_MAX_R)
+	if (m->n > MAP_MAX_NODES || m->replicas == 0 || m->replicas > MAP_MAX_R ||
+	    m->min_copies == 0 || m->min_copies > m->replicas)
 		return -EINVAL;
 	if (len > cap)
 		return -ENOSPC;
@@ -48,6 +71,8 @@ int map_encode(const struct cmap *m, uint8_t *buf, size_t cap)
 	h.nnodes = m->n;
 	h.epoch = m->epoch;
 	memcpy(h.cluster, m->cluster, 16);
+	h.clean_epoch = m->clean_epoch;
+	h.min_copies = (uint16_t)m->min_copies;
 	for (uint32_t i = 0; i < m->n; i++) {
 		const struct map_node *n = &m->nodes[i];
 		struct map_wire_node w;
@@ -59,6 +84,8 @@ int map_encode(const struct cmap *m, uint8_t *buf, size_t cap)
 		w.port = n->addr.port;
 		w.weight = n->weight;
 		w.state = n->state;
+		w.flags = n->flags;
+		w.clean_state = n->clean_state;
 		memcpy(w.zone, n->zone, MAP_ZONE_LEN);
 		w.zone[MAP_ZONE_LEN - 1] = 0;
 		w.capacity = n->capacity;
@@ -69,6 +96,12 @@ int map_encode(const struct cmap *m, uint8_t *buf, size_t cap)
 		w.rec_copied = n->rec_copied;
 		w.rec_bytes = n->rec_bytes;
 		w.degraded = n->degraded;
+		w.up_since = n->up_since;
+		w.clean_weight = n->clean_weight;
+		memcpy(w.clean_zone, n->clean_zone, MAP_ZONE_LEN);
+		w.clean_zone[MAP_ZONE_LEN - 1] = 0;
+		w.repaired = n->repaired;
+		w.bad_chunks = n->bad_chunks;
 		memcpy(buf + sizeof(h) + i * sizeof(w), &w, sizeof(w));
 	}
 	memcpy(buf, &h, sizeof(h));
@@ -77,43 +110,87 @@ int map_encode(const struct cmap *m, uint8_t *buf, size_t cap)
 	return (int)len;
 }
 
+/* A zone field: NUL-terminated, nothing after the NUL (one encoding per map). */
+static int map_zone_ok(const char *z)
+{
+	const char *nul = memchr(z, 0, MAP_ZONE_LEN);
+
+	if (!nul)
+		return 0;
+	for (size_t k = (size_t)(nul - z); k < MAP_ZONE_LEN; k++)
+		if (z[k])
+			return 0;
+	return 1;
+}
+
+static int map_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
 int map_parse(const uint8_t *buf, size_t len, struct cmap *m)
 {
 	struct map_wire_hdr h;
+	size_t hlen, nlen;
 	uint32_t crc;
+	int v1;
 
-	if (len < sizeof(h))
+	if (len < MAP_V1_HDR_LEN)
 		return -EBADMSG;
-	memcpy(&h, buf, sizeof(h));
-	if (h.magic != MAP_MAGIC || h.version != MAP_VERSION || h.hdr_len != sizeof(h) ||
-	    h.node_len != sizeof(struct map_wire_node) || h.reserved ||
+	memset(&h, 0, sizeof(h));
+	memcpy(&h, buf, MAP_V1_HDR_LEN);
+	v1 = h.version == 1;
+	hlen = v1 ? MAP_V1_HDR_LEN : sizeof(h);
+	nlen = v1 ? MAP_V1_NODE_LEN : sizeof(struct map_wire_node);
+	if (h.magic != MAP_MAGIC || (h.version != 1 && h.version != MAP_VERSION) ||
+	    h.hdr_len != hlen || h.node_len != nlen || h.reserved || len < hlen ||
 	    h.nnodes > MAP_MAX_NODES || h.replicas == 0 || h.replicas > MAP_MAX_R ||
-	    len != sizeof(h) + (size_t)h.nnodes * sizeof(struct map_wire_node))
+	    len != hlen + (size_t)h.nnodes * nlen || h.epoch > MAP_EPOCH_MAX)
 		return -EBADMSG;
+	memcpy(&h, buf, hlen);
 	crc = h.crc;
 	h.crc = 0;
-	if (crc32c(crc32c(0, &h, sizeof(h)), buf + sizeof(h), len - sizeof(h)) != crc)
+	if (crc32c(crc32c(0, &h, hlen), buf + hlen, len - hlen) != crc)
 		return -EBADMSG;
+	if (v1) {
+		/* Before clean epochs: take the map as clean at its epoch. */
+		h.clean_epoch = h.epoch;
+		h.min_copies = (uint16_t)(h.replicas - h.replicas / 2);
+	} else if (h.clean_epoch > h.epoch || h.min_copies == 0 || h.min_copies > h.replicas ||
+		   h.pad0 || h.pad1) {
+		return -EBADMSG;
+	}
 	memset(m, 0, sizeof(*m));
 	m->epoch = h.epoch;
 	memcpy(m->cluster, h.cluster, 16);
 	m->replicas = h.replicas;
+	m->min_copies = h.min_copies;
+	m->clean_epoch = h.clean_epoch;
 	for (uint32_t i = 0; i < h.nnodes; i++) {
 		struct map_node *n = &m->nodes[i];
 		struct map_wire_node w;
 
-		memcpy(&w, buf + sizeof(h) + i * sizeof(w), sizeof(w));
+		memset(&w, 0, sizeof(w));
+		memcpy(&w, buf + hlen + i * nlen, nlen);
+		if (v1) {
+			if (!map_zero(&w.flags, 7) || w.state > MAP_OUT)
+				return -EBADMSG;
+			w.clean_state = w.state;
+			w.clean_weight = w.weight;
+			memcpy(w.clean_zone, w.zone, MAP_ZONE_LEN);
+		}
 		if ((w.family != AF_INET && w.family != AF_INET6) || w.port == 0 ||
-		    w.state < MAP_UP || w.state > MAP_OUT || w.weight == 0 ||
-		    w.weight > 1000000 || memchr(w.zone, 0, MAP_ZONE_LEN) == NULL)
+		    w.state < MAP_UP || w.state > MAP_LOST || (w.flags & ~MAP_NF_ALL) ||
+		    w.clean_state > MAP_LOST || w.weight == 0 || w.weight > MAP_WEIGHT_MAX ||
+		    w.clean_weight > MAP_WEIGHT_MAX || (w.clean_state && w.clean_weight == 0) ||
+		    w.up_since > h.epoch || !map_zero(w.pad, sizeof(w.pad)) || w.pad2 ||
+		    !map_zone_ok(w.zone) || !map_zone_ok(w.clean_zone))
 			return -EBADMSG;
-		for (int k = 0; k < 7; k++)
-			if (w.pad[k])
-				return -EBADMSG;
-		/* canonical: nothing after the zone's NUL */
-		for (size_t k = strlen(w.zone); k < MAP_ZONE_LEN; k++)
-			if (w.zone[k])
-				return -EBADMSG;
 		if (map_find(m, w.uuid) >= 0)
 			return -EBADMSG; /* one record per node */
 		memcpy(n->uuid, w.uuid, 16);
@@ -123,6 +200,11 @@ int map_parse(const uint8_t *buf, size_t len, struct cmap *m)
 		memcpy(n->zone, w.zone, MAP_ZONE_LEN);
 		n->weight = w.weight;
 		n->state = w.state;
+		n->flags = w.flags;
+		n->clean_state = w.clean_state;
+		n->up_since = w.up_since;
+		n->clean_weight = w.clean_weight;
+		memcpy(n->clean_zone, w.clean_zone, MAP_ZONE_LEN);
 		n->capacity = w.capacity;
 		n->used = w.used;
 		n->chunks = w.chunks;
@@ -131,6 +213,8 @@ int map_parse(const uint8_t *buf, size_t len, struct cmap *m)
 		n->rec_copied = w.rec_copied;
 		n->rec_bytes = w.rec_bytes;
 		n->degraded = w.degraded;
+		n->repaired = w.repaired;
+		n->bad_chunks = w.bad_chunks;
 		m->n++;
 	}
 	return 0;

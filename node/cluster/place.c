@@ -49,7 +49,15 @@ double place_ln(double x)
 	return e * 0.69314718055994530942 + 2 * sum;
 }
 
-static int place_select(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_R])
+static const char *place_zone(const struct cmap *m, uint16_t i, int clean)
+{
+	return clean ? m->nodes[i].clean_zone : m->nodes[i].zone;
+}
+
+/* The R chain slots under the current attributes (clean = 0) or under
+ * those the nodes had at clean_epoch (clean = 1). */
+static int place_select(const struct cmap *m, const uint8_t id[16], int clean,
+			uint16_t out[MAP_MAX_R])
 {
 	double draw[MAP_MAX_NODES];
 	uint16_t order[MAP_MAX_NODES];
@@ -60,14 +68,16 @@ static int place_select(const struct cmap *m, const uint8_t id[16], uint16_t out
 		r = MAP_MAX_R;
 	for (uint32_t i = 0; i < m->n && i < MAP_MAX_NODES; i++) {
 		const struct map_node *n = &m->nodes[i];
+		uint8_t state = clean ? n->clean_state : n->state;
+		uint32_t weight = clean ? n->clean_weight : n->weight;
 		uint64_t h;
 		double u;
 
-		if (n->state != MAP_UP && n->state != MAP_DOWN)
+		if ((state != MAP_UP && state != MAP_DOWN) || (!clean && (n->flags & MAP_NF_FULL)))
 			continue;
 		h = place_hash(id, n->uuid);
 		u = ((double)(h >> 11) + 1.0) * (1.0 / 9007199254740992.0); /* (0, 1] */
-		draw[i] = place_ln(u) / ((double)n->weight / MAP_WEIGHT_ONE);
+		draw[i] = place_ln(u) / ((double)weight / MAP_WEIGHT_ONE);
 		/* insertion sort by draw, largest first; ties by index */
 		uint32_t k = cand++;
 		while (k > 0 && draw[order[k - 1]] < draw[i]) {
@@ -85,7 +95,8 @@ static int place_select(const struct cmap *m, const uint8_t id[16], uint16_t out
 				continue;
 			if (pass == 0) {
 				for (b = 0; b < got; b++)
-					if (strcmp(m->nodes[out[b]].zone, m->nodes[order[a]].zone) == 0)
+					if (strcmp(place_zone(m, out[b], clean),
+						   place_zone(m, order[a], clean)) == 0)
 						break;
 				if (b < got)
 					continue;
@@ -109,16 +120,80 @@ static int place_select(const struct cmap *m, const uint8_t id[16], uint16_t out
 
 int place_slots(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_R])
 {
-	return place_select(m, id, out);
+	return place_select(m, id, 0, out);
 }
 
 int place_chain(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_R])
 {
 	uint16_t slots[MAP_MAX_R];
-	int n = place_select(m, id, slots), k = 0;
+	int n = place_select(m, id, 0, slots), k = 0;
 
 	for (int i = 0; i < n; i++)
 		if (m->nodes[slots[i]].state == MAP_UP)
 			out[k++] = slots[i];
 	return k;
+}
+
+int place_clean_chain(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_R])
+{
+	uint16_t slots[MAP_MAX_R];
+	int n = place_select(m, id, 1, slots), k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (m->nodes[slots[i]].clean_state == MAP_UP)
+			out[k++] = slots[i];
+	return k;
+}
+
+int place_write_chain(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_CHAIN],
+		      int *nreaders)
+{
+	uint16_t live[MAP_MAX_R], clean[MAP_MAX_R], all[MAP_MAX_CHAIN];
+	uint8_t reader[MAP_MAX_CHAIN];
+	int n = place_chain(m, id, live), c, k = 0, r = 0;
+
+	if (m->clean_epoch == m->epoch) {
+		/* The clean chain is the live chain, and all of it reads. */
+		memcpy(out, live, (size_t)n * sizeof(*out));
+		*nreaders = n;
+		return n;
+	}
+	c = place_clean_chain(m, id, clean);
+	memcpy(all, live, (size_t)n * sizeof(*all));
+	k = n;
+	for (int i = 0; i < c; i++) {
+		int j = 0;
+
+		if (!map_continuous(m, clean[i]))
+			continue;
+		while (j < k && all[j] != clean[i])
+			j++;
+		if (j == k)
+			all[k++] = clean[i];
+	}
+	for (int i = 0; i < k; i++) {
+		int j = 0;
+
+		while (j < c && clean[j] != all[i])
+			j++;
+		reader[i] = j < c && map_continuous(m, all[i]);
+		r += reader[i];
+	}
+	/* Readers last: the tail, where reads go, holds every acknowledged
+	 * write whenever the chunk has a reader at all. */
+	n = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < k; i++)
+			if (reader[i] == pass)
+				out[n++] = all[i];
+	*nreaders = r;
+	return n;
+}
+
+int place_read_target(const struct cmap *m, const uint8_t id[16])
+{
+	uint16_t chain[MAP_MAX_CHAIN];
+	int nr, n = place_write_chain(m, id, chain, &nr);
+
+	return nr > 0 ? chain[n - 1] : -1;
 }

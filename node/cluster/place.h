@@ -16,7 +16,13 @@
  *
  * Down nodes keep their slot in the computation (so a short outage moves no
  * data) but place_chain drops them from the chain it returns: writes go on
- * with the remaining replicas. Out nodes are not considered at all.
+ * with the remaining replicas. Out, lost and full nodes are not considered.
+ *
+ * Between clean epochs (map.h, "Clean epochs") writes go to the write chain
+ * (the live chain plus the clean chain's members that stayed up), and only
+ * members of both that stayed up ("readers") may serve reads:
+ * place_write_chain. Its first member is the head, which assigns versions;
+ * its last, the tail, serves reads when it is a reader.
  */
 #ifndef FERRY_CLUSTER_PLACE_H
 #define FERRY_CLUSTER_PLACE_H
@@ -36,5 +42,19 @@ double place_ln(double x);
 int place_slots(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_R]);
 /* place_chain - place_slots without the down nodes: the live chain. */
 int place_chain(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_R]);
+/* place_clean_chain - the live chain under the attributes at clean_epoch. */
+int place_clean_chain(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_R]);
+/* place_write_chain - every node a write of chunk id must reach, head first:
+ * the live chain and the continuous members of the clean chain, ordered
+ * with the readers (continuous clean-chain members: they hold every
+ * acknowledged write) last, so that the tail reads whenever any member can.
+ * *nreaders = how many of the last members are readers (0: the chunk cannot
+ * be read until the next clean epoch). At a clean epoch this is the live
+ * chain, all readers. */
+int place_write_chain(const struct cmap *m, const uint8_t id[16], uint16_t out[MAP_MAX_CHAIN],
+		      int *nreaders);
+/* place_read_target - the node reads of chunk id go to (the write chain's
+ * tail when it is a reader), or -1. */
+int place_read_target(const struct cmap *m, const uint8_t id[16]);
 
 #endif
