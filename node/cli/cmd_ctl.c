@@ -13,7 +13,8 @@
 
 static struct {
 	const char *listen, *state, *cluster, *log;
-	uint32_t replicas, down_after, out_after;
+	uint32_t replicas, min_copies, down_after, out_after, lease;
+	double full, nearfull;
 } ctl_opt;
 
 static volatile sig_atomic_t ctl_stop;
@@ -59,17 +60,26 @@ static int cmd_ctl_run(int argc, char **argv)
 		fprintf(stderr, "ferry ctl: cannot create %s: %s\n", ctl_opt.state, strerror(errno));
 		return CLI_EXIT_FAIL;
 	}
-	cfg.listen = ctl_opt.listen;
-	cfg.state_dir = ctl_opt.state;
+	if (ctl_opt.min_copies > 8) {
+		fprintf(stderr, "ferry ctl: --min-copies must be 1..--replicas\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (ctl_opt.full < 0 || ctl_opt.full > 1 || ctl_opt.nearfull < 0 || ctl_opt.nearfull > 1) {
+		fprintf(stderr, "ferry ctl: --full-ratio and --nearfull-ratio are fractions (0..1)\n");
+		return CLI_EXIT_USAGE;
+	}
 	cfg.replicas = ctl_opt.replicas;
+	cfg.min_copies = ctl_opt.min_copies;
 	cfg.down_after_ms = ctl_opt.down_after;
 	cfg.out_after_ms = ctl_opt.out_after;
-	cfg.stop = &ctl_stop;
+	cfg.lease_ms = ctl_opt.lease;
+	cfg.full_ratio = ctl_opt.full;
+	cfg.nearfull_ratio = ctl_opt.nearfull;
 	sa.sa_handler = ctl_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	return ctl_run(&cfg) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	return ctl_run(&cfg, ctl_opt.listen, ctl_opt.state, &ctl_stop) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 static const struct opt_def ctl_opts[] = {
@@ -77,10 +87,19 @@ static const struct opt_def ctl_opts[] = {
 	{ "state", 's', OPT_STR, &ctl_opt.state, "DIR", "where the map is persisted", NULL },
 	{ "replicas", 'r', OPT_U32, &ctl_opt.replicas, "R",
 	  "copies of every chunk (default 3, or the saved map's)", NULL },
+	{ "min-copies", 0, OPT_U32, &ctl_opt.min_copies, "N",
+	  "live copies a write needs before it is acknowledged (default R - R/2, or the "
+	  "saved map's)", NULL },
 	{ "down-after", 0, OPT_MS, &ctl_opt.down_after, "TIME",
 	  "heartbeat silence before a node is down (default 3s)", NULL },
 	{ "out-after", 0, OPT_MS, &ctl_opt.out_after, "TIME",
 	  "time down before a node is out and re-replicated (default 30s)", NULL },
+	{ "lease", 0, OPT_MS, &ctl_opt.lease, "TIME",
+	  "lease a node serves under (default and at most half of --down-after)", NULL },
+	{ "full-ratio", 0, OPT_DOUBLE, &ctl_opt.full, "F",
+	  "disk use that takes a node out of placement (default 0.95)", NULL },
+	{ "nearfull-ratio", 0, OPT_DOUBLE, &ctl_opt.nearfull, "F",
+	  "disk use below which a full node comes back (default 0.85)", NULL },
 	{ "cluster", 0, OPT_STR, &ctl_opt.cluster, "UUID",
 	  "serve this cluster only (default: the first node's)", NULL },
 	{ "log-level", 0, OPT_STR, &ctl_opt.log, "LEVEL", "err, warn, info or debug", NULL },
