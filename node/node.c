@@ -1,96 +1,69 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * node.c - the storage node: request handlers over the store, and the
- * run-to-completion loop (receive a batch, execute, answer, flush).
+ * node.c - the storage node library: request handlers over the store, and
+ * the run-to-completion poll (receive a batch, execute, answer, flush).
+ * The cluster protocol is node/cluster/member.h; the `ferry node` driver
+ * is node_run.c.
  */
 #include "node.h"
 
 #include <errno.h>
 #include <stddef.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cluster/map.h"
-#include "cluster/nodectl.h"
-#include "cluster/place.h"
-#include "cluster/recover.h"
+#include "cluster/member.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "net/rpc.h"
-#include "net/transport.h"
-#include "net/xsk.h"
-#include "storage/store.h"
+#include "storage/storeq.h"
 
 #define NODE_RX_BATCH  64
-#define NODE_TICK_MS   10
+#define NODE_RX_ROUNDS 4    /* batches per path per poll, so one path cannot starve others */
 #define NODE_LIST_MAX  1024 /* entries per LIST answer */
-#define NODE_MAX_QUEUES 16
 #define NODE_MAX_OPS   1024 /* store ops in flight; more are answered -EBUSY */
+#define NODE_SCRUB_TICK_NS (100ull * 1000000ull) /* the scrub's token bucket is checked this often */
 
 /* One receive path: a transport (a NIC queue or a UDP socket) and the RPC
  * server state of the clients that reach the node through it. */
 struct node_path {
 	struct transport *t;
 	struct rpc_srv *srv;
-	struct rpc_client *fwd;  /* the node's client (answers to its forwards); NULL: none */
 };
 
 /* A data operation in the store on behalf of one request. */
 struct node_op {
-	struct store_op sop;       /* first: the callback casts back */
+	struct storeq_op qop;      /* first: the callback casts back */
 	struct node *n;
 	struct rpc_srv *srv;       /* the path the request came in on */
 	struct rpc_sreq *r;        /* the request to answer */
-	struct node_op *next;      /* free list / wait FIFO */
+	struct node_op *next;      /* free list */
 };
 
 struct node {
-	const struct node_cfg *cfg;
+	struct node_cfg cfg;
+	struct node_deps deps;
 	struct store *store;
 	struct store_info info;
+	struct storeq q;               /* every store op of this node goes through it */
 	struct node_path paths[NODE_MAX_QUEUES];
 	uint32_t npaths;
-	uint64_t cluster_id;           /* first 8 bytes of the cluster UUID */
+	uint64_t now;                  /* time of the current poll */
 	uint64_t ops[FERRY_OP_MAX];    /* requests served per op */
 	uint64_t op_errors;            /* requests answered with an error */
 	struct node_op *op_pool;       /* NODE_MAX_OPS preallocated ops */
 	struct node_op *free_ops;      /* unused ones */
-	struct node_op *wait_head, *wait_tail; /* refused by the store for now */
-	uint32_t ops_inflight;         /* ops started and not yet answered */
 	uint64_t start_ns;
-	/* cluster (all idle without --ctl) */
-	struct nodectl *nc;            /* link to ctl */
-	struct cmap map;               /* the map this node serves under */
-	struct rpc_client *fwd;        /* client on paths[0]'s transport: chain forwards, recovery */
-	struct recover *rec;           /* re-replication / rebalancing */
-	uint64_t vclock;               /* last version assigned or seen (hybrid clock) */
-	uint64_t c_stale, c_nothead, c_fwd, c_fwd_fail, c_conflicts, c_reads_blocked;
+	uint64_t scrub_next_ns;        /* next scrub step */
+	uint64_t scrub_bad;            /* chunks scrub found corrupt */
+	uint64_t read_bad;             /* reads that found a chunk corrupt */
+	/* cluster (NULL without ctl) */
+	struct rpc_client *fwd;        /* node-to-node calls on paths[0]'s transport */
+	struct member *member;         /* the cluster protocol */
 };
-
-/* A request waiting for its chain successor's answer. */
-struct node_fwd {
-	struct rpc_call call;          /* to the successor */
-	struct node *n;
-	struct rpc_srv *srv;           /* where the request came in */
-	struct rpc_sreq *r;            /* the request (EXEC until answered) */
-	uint64_t version;              /* the version the head assigned */
-	uint8_t *buf;                  /* owned payload (WRITE merged into a PUT) */
-	uint8_t vbuf[8];               /* successor's answer */
-};
-
-static uint64_t node_cluster_id(const uint8_t uuid[16])
-{
-	uint64_t id;
-
-	memcpy(&id, uuid, sizeof(id));
-	return id;
-}
 
 /* "name value\n" lines describing the node: its counters and CPU time. */
 static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
@@ -100,7 +73,8 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		[FERRY_OP_DELETE] = "delete", [FERRY_OP_STAT] = "stat", [FERRY_OP_LIST] = "list",
 		[FERRY_OP_WRITE] = "write", [FERRY_OP_STATS] = "stats",
 		[FERRY_OP_REPL_PUT] = "repl_put", [FERRY_OP_REPL_DELETE] = "repl_delete",
-		[FERRY_OP_COPY_PUT] = "copy_put",
+		[FERRY_OP_COPY_PUT] = "copy_put", [FERRY_OP_COPY_DELETE] = "copy_delete",
+		[FERRY_OP_COPY_STAT] = "copy_stat", [FERRY_OP_COPY_GET] = "copy_get",
 	};
 	struct rusage ru;
 	char uuid[37];
@@ -111,16 +85,19 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 	getrusage(RUSAGE_SELF, &ru);
 	k = snprintf(buf, cap,
 		     "node_id %s\nuptime_ms %llu\ncpu_user_us %llu\ncpu_sys_us %llu\n"
-		     "store_chunks %llu\nstore_used_bytes %llu\nstore_capacity_bytes %llu\n"
-		     "op_errors %llu\n",
+		     "store_chunks %llu\nstore_tombstones %llu\nstore_used_bytes %llu\n"
+		     "store_capacity_bytes %llu\nstore_failed %u\nop_errors %llu\n"
+		     "scrub_bad_chunks %llu\nread_bad_chunks %llu\n",
 		     util_uuid_format(n->info.node, uuid),
-		     (unsigned long long)((util_now_ns() - n->start_ns) / 1000000),
+		     (unsigned long long)((n->now - n->start_ns) / 1000000),
 		     (unsigned long long)ru.ru_utime.tv_sec * 1000000ull +
 			     (unsigned long long)ru.ru_utime.tv_usec,
 		     (unsigned long long)ru.ru_stime.tv_sec * 1000000ull +
 			     (unsigned long long)ru.ru_stime.tv_usec,
-		     (unsigned long long)n->info.chunks, (unsigned long long)n->info.used,
-		     (unsigned long long)n->info.capacity, (unsigned long long)n->op_errors);
+		     (unsigned long long)n->info.chunks, (unsigned long long)n->info.tombstones,
+		     (unsigned long long)n->info.used, (unsigned long long)n->info.capacity,
+		     n->info.failed, (unsigned long long)n->op_errors,
+		     (unsigned long long)n->scrub_bad, (unsigned long long)n->read_bad);
 	if (k > 0)
 		off = MIN((size_t)k, cap - 1);
 	for (int op = 1; op < FERRY_OP_MAX; op++) {
@@ -131,27 +108,8 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		if (k > 0)
 			off += MIN((size_t)k, cap - off - 1);
 	}
-	if (n->rec) {
-		struct recover_counters rc;
-
-		recover_get_counters(n->rec, &rc);
-		k = snprintf(buf + off, cap - off,
-			     "map_epoch %llu\ncluster_stale %llu\ncluster_not_head %llu\n"
-			     "cluster_forwards %llu\ncluster_forward_failures %llu\n"
-			     "cluster_version_conflicts %llu\ncluster_reads_blocked %llu\n"
-			     "recovery_walks %llu\nrecovery_scanned %llu\nrecovery_pending %llu\n"
-			     "recovery_copies %llu\nrecovery_copy_bytes %llu\nrecovery_deleted %llu\n"
-			     "recovery_degraded %llu\nrecovery_errors %llu\nrecovery_active %llu\n",
-			     (unsigned long long)n->map.epoch, (unsigned long long)n->c_stale,
-			     (unsigned long long)n->c_nothead, (unsigned long long)n->c_fwd,
-			     (unsigned long long)n->c_fwd_fail, (unsigned long long)n->c_conflicts,
-			     (unsigned long long)n->c_reads_blocked, (unsigned long long)rc.walks,
-			     (unsigned long long)rc.scanned, (unsigned long long)rc.pending,
-			     (unsigned long long)rc.copies, (unsigned long long)rc.copy_bytes,
-			     (unsigned long long)rc.deleted, (unsigned long long)rc.degraded,
-			     (unsigned long long)rc.errors, (unsigned long long)rc.active);
-		if (k > 0)
-			off += MIN((size_t)k, cap - off - 1);
+	if (n->member) {
+		off += member_stats(n->member, buf + off, cap - off);
 		off += rpc_counters_format(rpc_client_counters(n->fwd), buf + off, cap - off);
 	}
 	{
@@ -168,10 +126,11 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		k = snprintf(buf + off, cap - off,
 			     "node_payload_copied_bytes %llu\nstore_bounce_ops %llu\n"
 			     "store_bounce_bytes %llu\nstore_direct_ops %llu\nstore_vec_fixed %u\n"
-			     "store_vec_fixed_ios %llu\n",
+			     "store_vec_fixed_ios %llu\nstore_scrub_blocks %llu\nstore_scrub_passes %llu\n",
 			     (unsigned long long)copied, (unsigned long long)sc.bounce,
 			     (unsigned long long)sc.bounce_bytes, (unsigned long long)sc.direct_ops,
-			     n->info.vec_fixed, (unsigned long long)sc.vec_fixed);
+			     n->info.vec_fixed, (unsigned long long)sc.vec_fixed,
+			     (unsigned long long)sc.scrub_blocks, (unsigned long long)sc.scrub_passes);
 		if (k > 0)
 			off += MIN((size_t)k, cap - off - 1);
 	}
@@ -183,39 +142,40 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 	return (uint32_t)off;
 }
 
-static void node_reply_version(struct rpc_srv *srv, struct rpc_sreq *r, int err, uint64_t version)
-{
-	uint8_t *out = err ? NULL : rpc_sreq_reply_buf(srv, r, sizeof(version));
-
-	if (out) {
-		memcpy(out, &version, sizeof(version));
-		rpc_sreq_reply(srv, r, 0, sizeof(version));
-	} else {
-		rpc_sreq_reply(srv, r, err ? err : -ENOMEM, 0);
-	}
-}
-
 /*
  * Data operations run asynchronously: the handler submits a store op and
  * returns; the store batches every op of a receive batch into one io_uring
- * submission, and the completion callback answers the request. An op the
- * store cannot take right now (-EBUSY: another write to the same chunk is in
- * flight; -EAGAIN: no bounce buffer) waits in a FIFO and is resubmitted
- * after the next completions, so per-chunk order is kept.
+ * submission, and the completion answers the request.
  */
-static void node_op_done(struct store_op *sop)
+static void node_op_done(struct storeq_op *qop)
 {
-	struct node_op *op = (struct node_op *)sop;
+	struct node_op *op = (struct node_op *)qop;
+	struct store_op *sop = &qop->sop;
 	struct node *n = op->n;
 	struct rpc_srv *srv = op->srv;
 	struct rpc_sreq *r = op->r;
 
 	n->op_errors += sop->res != 0;
+	if (sop->res == -EBADMSG && (sop->type == STORE_OP_GET || sop->type == STORE_OP_WRITE)) {
+		/* Never wrong bytes: the client is told, and a clustered node
+		 * repairs its copy from a replica. */
+		n->read_bad++;
+		if (n->member)
+			member_bad_chunk(n->member, sop->id);
+	}
 	switch (sop->type) {
 	case STORE_OP_PUT:
-	case STORE_OP_WRITE:
-		node_reply_version(srv, r, sop->res, sop->version);
+	case STORE_OP_WRITE: {
+		uint8_t *out = sop->res ? NULL : rpc_sreq_reply_buf(srv, r, sizeof(sop->version));
+
+		if (out) {
+			memcpy(out, &sop->version, sizeof(sop->version));
+			rpc_sreq_reply(srv, r, 0, sizeof(sop->version));
+		} else {
+			rpc_sreq_reply(srv, r, sop->res ? sop->res : -ENOMEM, 0);
+		}
 		break;
+	}
 	case STORE_OP_GET:
 		rpc_sreq_reply(srv, r, sop->res, sop->res ? 0 : sop->got);
 		break;
@@ -239,48 +199,6 @@ static void node_op_done(struct store_op *sop)
 	}
 	op->next = n->free_ops;
 	n->free_ops = op;
-	n->ops_inflight--;
-}
-
-static void node_op_submit(struct node *n, struct node_op *op)
-{
-	int err;
-
-	if (n->wait_head) { /* keep order behind ops already waiting */
-		n->wait_tail->next = op;
-		n->wait_tail = op;
-		op->next = NULL;
-		return;
-	}
-	err = store_submit(n->store, &op->sop);
-	if (err == -EBUSY || err == -EAGAIN) {
-		op->next = NULL;
-		n->wait_head = n->wait_tail = op;
-		return;
-	}
-	if (err) {
-		op->sop.res = err;
-		node_op_done(&op->sop);
-	}
-}
-
-/* Resubmit waiting ops until the store refuses again. */
-static void node_op_retry(struct node *n)
-{
-	while (n->wait_head) {
-		struct node_op *op = n->wait_head;
-		int err = store_submit(n->store, &op->sop);
-
-		if (err == -EBUSY || err == -EAGAIN)
-			return;
-		n->wait_head = op->next;
-		if (!n->wait_head)
-			n->wait_tail = NULL;
-		if (err) {
-			op->sop.res = err;
-			node_op_done(&op->sop);
-		}
-	}
 }
 
 /* Start a store op for request r on buf (cap bytes) or on the pieces iov;
@@ -290,6 +208,7 @@ static void node_op_start(struct node *n, struct rpc_srv *srv, struct rpc_sreq *
 {
 	const struct ferry_hdr *h = rpc_sreq_hdr(r);
 	struct node_op *op = n->free_ops;
+	struct store_op *sop;
 
 	if (!op) {
 		n->op_errors++;
@@ -297,22 +216,21 @@ static void node_op_start(struct node *n, struct rpc_srv *srv, struct rpc_sreq *
 		return;
 	}
 	n->free_ops = op->next;
-	n->ops_inflight++;
-	memset(&op->sop, 0, offsetof(struct store_op, priv));
-	op->sop.type = type;
-	memcpy(op->sop.id, h->chunk, STORE_ID_LEN);
-	op->sop.off = h->offset;
-	op->sop.len = len;
-	op->sop.buf = buf;
-	op->sop.buf_cap = cap;
-	op->sop.iov = iov;
-	op->sop.iovcnt = iovcnt;
-	op->sop.cb = node_op_done;
+	sop = &op->qop.sop;
+	memset(sop, 0, offsetof(struct store_op, priv));
+	sop->type = type;
+	memcpy(sop->id, h->chunk, STORE_ID_LEN);
+	sop->off = h->offset;
+	sop->len = len;
+	sop->buf = buf;
+	sop->buf_cap = cap;
+	sop->iov = iov;
+	sop->iovcnt = iovcnt;
+	op->qop.done = node_op_done;
 	op->n = n;
 	op->srv = srv;
 	op->r = r;
-	op->next = NULL;
-	node_op_submit(n, op);
+	storeq_submit(&n->q, &op->qop);
 }
 
 static uint32_t node_buf_cap(uint32_t len)
@@ -331,312 +249,41 @@ static int node_pieces_aligned(const struct iovec *iov, int cnt, uint32_t align)
 	return 1;
 }
 
-
-/* ------------------------------------------------------------ cluster */
-
-/* Versions are a hybrid clock: above every version this node assigned or
- * stored, and at least the wall clock in microseconds, so that a new head
- * (whose store counter may be far behind) still assigns a chunk a version
- * above the one its previous head gave it. */
-static uint64_t node_next_version(struct node *n)
-{
-	struct timespec ts;
-	uint64_t us;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	us = (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
-	n->vclock = MAX(n->vclock + 1, us);
-	return n->vclock;
-}
-
-static int node_self(const struct node *n)
-{
-	return map_find(&n->map, n->info.node);
-}
-
-/* A client or peer request stamped with epoch e: 0 if it matches ours. */
-static int node_check_epoch(struct node *n, uint64_t e)
-{
-	if (n->map.epoch && e == n->map.epoch)
-		return 0;
-	if (e > n->map.epoch && n->nc)
-		nodectl_want_map(n->nc, e); /* we are behind: catch up */
-	n->c_stale++;
-	return FERRY_ST_STALE;
-}
-
-/* Position of this node in chunk id's live chain (-1: not in it); *succ =
- * map index of the next member or -1. */
-static int node_chain_pos(struct node *n, const uint8_t id[16], int *succ)
-{
-	uint16_t chain[MAP_MAX_R];
-	int len = place_chain(&n->map, id, chain), self = node_self(n);
-
-	*succ = -1;
-	for (int i = 0; i < len; i++)
-		if (chain[i] == self) {
-			if (i + 1 < len)
-				*succ = chain[i + 1];
-			return i;
-		}
-	return -1;
-}
-
-static void node_fwd_free(struct node_fwd *f)
-{
-	free(f->buf);
-	free(f);
-}
-
-static void node_fwd_done(struct rpc_call *c)
-{
-	struct node_fwd *f = c->arg;
-	struct node *n = f->n;
-	int32_t st = c->err ? -ETIMEDOUT : c->status;
-
-	if (c->err)
-		n->c_fwd_fail++;
-	if (st == FERRY_ST_VERSION && c->resp_len == 8) {
-		uint64_t theirs;
-
-		/* The successor holds a newer version: remember it so our next
-		 * assignment is above it; the client retries. */
-		memcpy(&theirs, f->vbuf, 8);
-		n->vclock = MAX(n->vclock, theirs);
-		n->c_conflicts++;
-		st = -EAGAIN;
-	}
-	if (c->op == FERRY_OP_REPL_PUT)
-		node_reply_version(f->srv, f->r, st, f->version);
-	else
-		rpc_sreq_reply(f->srv, f->r, st == FERRY_ST_NOENT ? 0 : st, 0);
-	n->op_errors += st != 0;
-	node_fwd_free(f);
-}
-
-/* Forward op for chunk id to map node succ; the answer completes r. */
-static void node_forward(struct node *n, struct rpc_srv *srv, struct rpc_sreq *r, uint8_t op,
-			 int succ, uint64_t version, const uint8_t *payload, uint32_t len,
-			 uint8_t *owned)
+/* LIST: chunk entries after the cursor; tombstones and the node's own
+ * chunks are not listed. */
+static int node_list(struct node *n, struct rpc_srv *srv, struct rpc_sreq *r)
 {
 	const struct ferry_hdr *h = rpc_sreq_hdr(r);
-	struct node_fwd *f = calloc(1, sizeof(*f));
-	int err;
+	uint32_t max = MIN(h->length ? h->length : NODE_LIST_MAX, NODE_LIST_MAX);
+	struct store_list_entry ents[64];
+	struct ferry_list_entry *out = rpc_sreq_reply_buf(srv, r, max * sizeof(*out));
+	uint8_t cursor[16];
+	uint32_t total = 0;
+	int err = 0;
 
-	if (!f) {
-		free(owned);
-		rpc_sreq_reply(srv, r, -ENOMEM, 0);
-		return;
-	}
-	f->n = n;
-	f->srv = srv;
-	f->r = r;
-	f->version = version;
-	f->buf = owned;
-	f->call.peer = n->map.nodes[succ].addr;
-	f->call.op = op;
-	memcpy(f->call.chunk, h->chunk, 16);
-	f->call.offset = version;
-	f->call.length = len;
-	f->call.epoch = n->map.epoch;
-	f->call.req = payload;
-	f->call.req_len = len;
-	f->call.resp = f->vbuf;
-	f->call.resp_cap = sizeof(f->vbuf);
-	f->call.done = node_fwd_done;
-	f->call.arg = f;
-	n->c_fwd++;
-	err = rpc_client_start(n->fwd, &f->call);
-	if (err) {
-		node_fwd_free(f);
-		rpc_sreq_reply(srv, r, err, 0);
-	}
-}
-
-/* Store version v of chunk id unless we hold a newer one. 0, or
- * FERRY_ST_VERSION with *have = our newer version. */
-static int node_install(struct node *n, const uint8_t id[16], const uint8_t *p, uint32_t len,
-			uint64_t v, uint64_t *have)
-{
-	struct iovec iov = { (void *)p, len };
-	struct store_stat st;
-
-	n->vclock = MAX(n->vclock, v);
-	if (store_stat(n->store, id, &st) == 0 && st.version >= v) {
-		*have = st.version;
-		return st.version == v ? 0 : FERRY_ST_VERSION; /* == : a retry */
-	}
-	*have = v;
-	return store_put_version(n->store, id, &iov, 1, v);
-}
-
-/* A client PUT/WRITE/DELETE with a map epoch, or a chain forward:
- * returns 1 when it answered (now or later), 0 for the standalone path. */
-static int node_handle_cluster(struct node *n, struct rpc_srv *srv, struct rpc_sreq *r)
-{
-	const struct ferry_hdr *h = rpc_sreq_hdr(r);
-	uint32_t len = 0;
-	uint8_t *payload = NULL, *owned = NULL;
-	uint64_t v, have = 0;
-	int pos, succ, err;
-
-	/* The chain path stores with synchronous calls and forwards the payload
-	 * whole: it takes it contiguous (a copy where it was held). A client
-	 * PUT/WRITE without an epoch is for this node alone (node_handle). */
-	if (h->op == FERRY_OP_COPY_PUT || h->op == FERRY_OP_REPL_PUT ||
-	    ((h->op == FERRY_OP_PUT || h->op == FERRY_OP_WRITE) && h->epoch)) {
-		payload = rpc_sreq_payload(srv, r, &len);
-		if (!payload && len) {
-			rpc_sreq_reply(srv, r, -ENOMEM, 0);
-			return 1;
+	if (!out)
+		return -ENOMEM;
+	memcpy(cursor, h->chunk, 16);
+	while (total < max) {
+		uint32_t got = 0;
+		err = store_list(n->store, cursor, ents, MIN(64u, max - total), &got);
+		if (err || got == 0)
+			break;
+		for (uint32_t i = 0; i < got; i++) {
+			if ((ents[i].flags & STORE_LIST_TOMBSTONE) || ents[i].id[0] == MEMBER_LOCAL_KIND)
+				continue;
+			memcpy(out[total].chunk, ents[i].id, 16);
+			out[total].version = ents[i].version;
+			out[total].size = ents[i].size;
+			total++;
 		}
 	}
-	switch (h->op) {
-	case FERRY_OP_CTL_GETMAP: {
-		/* The map this node runs under: clients fall back on it while ctl
-		 * is away. */
-		uint32_t mlen = (uint32_t)(sizeof(struct map_wire_hdr) +
-					   n->map.n * sizeof(struct map_wire_node));
-		uint8_t *out = n->map.epoch ? rpc_sreq_reply_buf(srv, r, mlen) : NULL;
-		int elen = out ? map_encode(&n->map, out, mlen) : -ENOENT;
-
-		rpc_sreq_reply(srv, r, elen < 0 ? elen : 0, elen < 0 ? 0 : (uint32_t)elen);
-		return 1;
-	}
-	case FERRY_OP_COPY_PUT:
-		/* Recovery copy: versioned, never forwarded, epoch-free. */
-		if (len != h->length || h->offset == 0) {
-			rpc_sreq_reply(srv, r, -EINVAL, 0);
-			return 1;
-		}
-		err = node_install(n, h->chunk, payload, len, h->offset, &have);
-		node_reply_version(srv, r, err == FERRY_ST_VERSION ? 0 : err, have);
-		return 1;
-	case FERRY_OP_GET:
-	case FERRY_OP_STAT:
-		if (h->epoch == 0)
-			return 0;
-		if ((err = node_check_epoch(n, h->epoch)) == 0 && n->rec &&
-		    recover_reads_blocked(n->rec)) {
-			n->c_reads_blocked++;
-			err = -EAGAIN; /* rejoining: our copies may be stale; ask another */
-		}
-		if (err) {
-			rpc_sreq_reply(srv, r, err, 0);
-			return 1;
-		}
-		return 0;
-	case FERRY_OP_PUT:
-	case FERRY_OP_WRITE:
-	case FERRY_OP_DELETE:
-		if (h->epoch == 0)
-			return 0; /* --node: this node alone */
-		break;
-	case FERRY_OP_REPL_PUT:
-	case FERRY_OP_REPL_DELETE:
-		break;
-	default:
-		return 0;
-	}
-	err = node_check_epoch(n, h->epoch);
-	if (err) {
-		rpc_sreq_reply(srv, r, err, 0);
-		return 1;
-	}
-	pos = node_chain_pos(n, h->chunk, &succ);
-	if (pos < 0 || (pos != 0 && h->op != FERRY_OP_REPL_PUT && h->op != FERRY_OP_REPL_DELETE)) {
-		n->c_nothead++;
-		rpc_sreq_reply(srv, r, FERRY_ST_NOTHEAD, 0);
-		return 1;
-	}
-	switch (h->op) {
-	case FERRY_OP_WRITE: {
-		/* Merge into a whole-chunk PUT so every replica gets the same bytes
-		 * and version. */
-		struct store_stat st;
-		uint32_t got = 0, size;
-
-		if (len != h->length || h->offset > n->info.max_chunk ||
-		    len > n->info.max_chunk - h->offset) {
-			rpc_sreq_reply(srv, r, len != h->length ? -EINVAL : -EFBIG, 0);
-			return 1;
-		}
-		err = store_stat(n->store, h->chunk, &st);
-		if (err) {
-			rpc_sreq_reply(srv, r, err, 0);
-			return 1;
-		}
-		size = (uint32_t)MAX(st.size, h->offset + len);
-		owned = calloc(1, size ? size : 1);
-		if (!owned) {
-			rpc_sreq_reply(srv, r, -ENOMEM, 0);
-			return 1;
-		}
-		err = st.size ? store_get(n->store, h->chunk, 0, (uint32_t)st.size, owned, &got) : 0;
-		if (err) {
-			free(owned);
-			rpc_sreq_reply(srv, r, err, 0);
-			return 1;
-		}
-		memcpy(owned + h->offset, payload, len);
-		payload = owned;
-		len = size;
-		v = node_next_version(n);
-		goto put;
-	}
-	case FERRY_OP_PUT:
-		if (len != h->length) {
-			rpc_sreq_reply(srv, r, -EINVAL, 0);
-			return 1;
-		}
-		v = node_next_version(n);
-	put: {
-		struct iovec iov = { payload, len };
-		err = store_put_version(n->store, h->chunk, &iov, 1, v);
-		break;
-	}
-	case FERRY_OP_REPL_PUT:
-		if (len != h->length || h->offset == 0) {
-			rpc_sreq_reply(srv, r, -EINVAL, 0);
-			return 1;
-		}
-		v = h->offset;
-		err = node_install(n, h->chunk, payload, len, v, &have);
-		if (err == FERRY_ST_VERSION) {
-			/* payload: our newer version, so the head can go above it */
-			uint8_t *out = rpc_sreq_reply_buf(srv, r, sizeof(have));
-
-			if (out)
-				memcpy(out, &have, sizeof(have));
-			rpc_sreq_reply(srv, r, FERRY_ST_VERSION, out ? sizeof(have) : 0);
-			return 1;
-		}
-		break;
-	default: /* DELETE, REPL_DELETE */
-		v = 0;
-		err = store_delete(n->store, h->chunk);
-		if (err == -ENOENT)
-			err = 0; /* the rest of the chain may still have it */
-		break;
-	}
-	if (err) {
-		free(owned);
-		n->op_errors++;
-		rpc_sreq_reply(srv, r, err, 0);
-		return 1;
-	}
-	if (succ < 0) {
-		free(owned);
-		if (v)
-			node_reply_version(srv, r, 0, v);
-		else
-			rpc_sreq_reply(srv, r, 0, 0);
-		return 1;
-	}
-	/* Acknowledge only when the rest of the chain (down to the tail) has it. */
-	node_forward(n, srv, r, v ? FERRY_OP_REPL_PUT : FERRY_OP_REPL_DELETE, succ, v, payload,
-		     v ? len : 0, owned);
-	return 1;
+	/* A page that ends on skipped entries must still move the client's
+	 * cursor: the last entry returned is where it resumes, so a page is
+	 * only ever empty at the end. */
+	n->op_errors += err != 0;
+	rpc_sreq_reply(srv, r, err, err ? 0 : total * (uint32_t)sizeof(*out));
+	return 0;
 }
 
 static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
@@ -647,7 +294,7 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 	int err = 0;
 
 	n->ops[h->op]++;
-	if (n->nc && node_handle_cluster(n, srv, r))
+	if (n->member && member_handle(n->member, srv, r))
 		return;
 	switch (h->op) {
 	case FERRY_OP_PING: {
@@ -723,33 +370,11 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 	case FERRY_OP_STAT:
 		node_op_start(n, srv, r, STORE_OP_STAT, NULL, 0, 0, NULL, 0);
 		return;
-	case FERRY_OP_LIST: {
-		uint32_t max = MIN(h->length ? h->length : NODE_LIST_MAX, NODE_LIST_MAX);
-		struct store_list_entry ents[64];
-		struct ferry_list_entry *out = rpc_sreq_reply_buf(srv, r, max * sizeof(*out));
-		uint8_t cursor[16];
-		uint32_t total = 0;
-
-		if (!out) {
-			err = -ENOMEM;
-			break;
-		}
-		memcpy(cursor, h->chunk, 16);
-		while (total < max) {
-			uint32_t got = 0;
-			err = store_list(n->store, cursor, ents, MIN(64u, max - total), &got);
-			if (err || got == 0)
-				break;
-			for (uint32_t i = 0; i < got; i++, total++) {
-				memcpy(out[total].chunk, ents[i].id, 16);
-				out[total].version = ents[i].version;
-				out[total].size = ents[i].size;
-			}
-		}
-		n->op_errors += err != 0;
-		rpc_sreq_reply(srv, r, err, err ? 0 : total * (uint32_t)sizeof(*out));
-		return;
-	}
+	case FERRY_OP_LIST:
+		err = node_list(n, srv, r);
+		if (!err)
+			return;
+		break;
 	case FERRY_OP_STATS: {
 		uint32_t cap = 16384;
 		char *out = rpc_sreq_reply_buf(srv, r, cap);
@@ -769,26 +394,24 @@ static void node_handle(void *arg, struct rpc_srv *srv, struct rpc_sreq *r)
 }
 
 /* Receive one batch on a path and run it through the RPC layer; returns the
- * number of datagrams handled. Answers go out in node_flush. */
-static int node_path_poll(struct node_path *p)
+ * number of datagrams handled. Answers go out at the end of node_poll. */
+static int node_path_poll(struct node *n, struct node_path *p)
 {
 	struct net_pkt pkts[NODE_RX_BATCH];
 	int cnt = p->t->ops->rx_burst(p->t, pkts, NODE_RX_BATCH);
-	uint64_t now;
+	int nrel = 0;
 
 	if (cnt <= 0)
 		return cnt;
-	int nrel = 0;
-
-	now = util_now_ns();
 	for (int i = 0; i < cnt; i++) {
-		/* Responses are answers to this node's own forwards and copies;
-		 * everything else is a request (or a client's ACK) for the server,
-		 * which may keep the buffer (a PUT fragment bound for the disk). */
+		/* Responses are answers to this node's own calls (forwards,
+		 * recovery, repair); everything else is a request (or a client's
+		 * ACK) for the server, which may keep the buffer (a PUT fragment
+		 * bound for the disk). */
 		const struct ferry_hdr *h = (const struct ferry_hdr *)pkts[i].data;
-		if (p->fwd && pkts[i].len >= FERRY_HDR_LEN && (h->flags & FERRY_F_RESP))
-			rpc_client_input(p->fwd, &pkts[i]);
-		else if (rpc_srv_input(p->srv, &pkts[i], now))
+		if (n->fwd && pkts[i].len >= FERRY_HDR_LEN && (h->flags & FERRY_F_RESP))
+			rpc_client_input(n->fwd, &pkts[i]);
+		else if (rpc_srv_input(p->srv, &pkts[i], n->now))
 			continue;
 		pkts[nrel++] = pkts[i];
 	}
@@ -796,322 +419,213 @@ static int node_path_poll(struct node_path *p)
 	return cnt;
 }
 
-/* Push the batch's store ops to the device, run completions (which answer
- * requests), and send everything queued. Returns completions run. */
-static int node_flush(struct node *n)
+/* Reap store completions (which answer requests) until none is ready. */
+static int node_reap(struct node *n)
 {
-	int done = 0;
+	int did = 0;
 
-	if (n->ops_inflight) {
-		done = store_poll(n->store, 0);
-		if (done < 0)
-			done = 0;
-		node_op_retry(n);
+	while (n->q.inflight) {
+		int done = storeq_poll(&n->q, 0);
+
+		if (done <= 0)
+			break;
+		did = 1;
 	}
-	for (uint32_t i = 0; i < n->npaths; i++)
-		rpc_srv_flush(n->paths[i].srv);
-	return done;
+	return did;
 }
 
-/* Sleep until a path or the store has work, or wait_ms passes. */
-static void node_wait(struct node *n, int wait_ms)
+/* The scrub at --scrub-rate: a corrupt chunk is counted and, in a cluster,
+ * repaired from a replica. */
+static int node_scrub(struct node *n)
 {
-	struct pollfd pfd[NODE_MAX_QUEUES + 2]; /* + store, ctl */
-	nfds_t k = 0;
+	struct store_scrub_bad bad;
+	int r;
 
+	if (n->cfg.scrub_mb_s <= 0 || n->now < n->scrub_next_ns)
+		return 0;
+	r = store_scrub_step(n->store, n->now, &bad);
+	if (r <= 0) {
+		n->scrub_next_ns = n->now + NODE_SCRUB_TICK_NS;
+		return 0;
+	}
+	if (r == STORE_SCRUB_BAD) {
+		char hex[33];
+
+		n->scrub_bad++;
+		log_warn("node: scrub found chunk %s (version %llu) corrupt%s",
+			 util_hex(bad.id, 16, hex), (unsigned long long)bad.version,
+			 n->member ? "; repairing it from a replica" : "");
+		if (n->member)
+			member_bad_chunk(n->member, bad.id);
+	}
+	return 1;
+}
+
+int node_poll(struct node *n, uint64_t now)
+{
+	int did = 0, r;
+
+	n->now = now;
 	for (uint32_t i = 0; i < n->npaths; i++) {
+		for (int round = 0; round < NODE_RX_ROUNDS; round++) {
+			int cnt = node_path_poll(n, &n->paths[i]);
+
+			if (cnt < 0 && cnt != -EINTR && cnt != -EAGAIN) {
+				log_err("node: receive failed: %s", strerror(-cnt));
+				return cnt;
+			}
+			if (cnt <= 0)
+				break;
+			did = 1;
+		}
+	}
+	did |= node_reap(n);
+	if (n->member) {
+		r = member_poll(n->member, now);
+		if (r < 0)
+			return r; /* refused by ctl: the reason is logged */
+		did |= r;
+		did |= node_reap(n);
+		rpc_client_tick(n->fwd, now);
+	}
+	did |= node_scrub(n);
+	for (uint32_t i = 0; i < n->npaths; i++) {
+		struct rpc_srv *srv = n->paths[i].srv;
+
+		if (now >= rpc_srv_next_deadline(srv))
+			rpc_srv_tick(srv, now);
+		rpc_srv_flush(srv);
+	}
+	return did;
+}
+
+uint64_t node_next_deadline(struct node *n)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (uint32_t i = 0; i < n->npaths; i++)
+		due = MIN(due, rpc_srv_next_deadline(n->paths[i].srv));
+	if (n->member) {
+		due = MIN(due, member_next_deadline(n->member));
+		due = MIN(due, rpc_client_next_deadline(n->fwd));
+	}
+	if (n->cfg.scrub_mb_s > 0)
+		due = MIN(due, n->scrub_next_ns);
+	/* A store with no descriptor to wait on (a simulated disk) completes
+	 * when polled. */
+	if (n->q.inflight && store_fd(n->store) < 0)
+		due = n->now;
+	return due;
+}
+
+const struct cmap *node_map(const struct node *n)
+{
+	return n->member ? member_map(n->member) : NULL;
+}
+
+int node_pollfds(struct node *n, struct pollfd *pfd, int max)
+{
+	int k = 0;
+
+	for (uint32_t i = 0; i < n->npaths && k < max; i++) {
 		int fd = n->paths[i].t->ops->poll_fd(n->paths[i].t);
 		if (fd >= 0)
 			pfd[k++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	}
-	if (n->ops_inflight)
+	if (n->q.inflight && k < max && store_fd(n->store) >= 0)
 		pfd[k++] = (struct pollfd){ .fd = store_fd(n->store), .events = POLLIN };
-	if (n->nc)
-		pfd[k++] = (struct pollfd){ .fd = nodectl_fd(n->nc), .events = POLLIN };
-	if (k)
-		poll(pfd, k, wait_ms);
+	if (n->deps.ctl_t && k < max && n->deps.ctl_t->ops->poll_fd(n->deps.ctl_t) >= 0)
+		pfd[k++] = (struct pollfd){ .fd = n->deps.ctl_t->ops->poll_fd(n->deps.ctl_t),
+					    .events = POLLIN };
+	return k;
 }
 
-/* The UMEM of an AF_XDP path becomes an io_uring fixed buffer of the store:
- * PUT fragments are written from, and GET answers read into, its frames. */
-static void node_register_umem(struct node *n, struct transport *t)
+int node_open(const struct node_cfg *cfg, const struct node_deps *deps, struct node **out)
 {
-	size_t len = 0;
-	void *base;
-	int reg;
-
-	if (xsk_transport_umem(t, &base, &len) < 0)
-		return;
-	reg = store_register_region(n->store, base, len);
-	store_get_info(n->store, &n->info);
-	if (reg < 0)
-		log_warn("node: UMEM not registered with io_uring (%s); the disk still reads and "
-			 "writes the frames, as plain buffers", strerror(-reg));
-	else
-		log_info("node: zero copy: UMEM (%zu MiB) is io_uring fixed buffer %d; vectored "
-			 "IO on it %s", len >> 20, reg,
-			 n->info.vec_fixed ? "READV/WRITEV_FIXED" : "READV/WRITEV (kernel < 6.15)");
-}
-
-static int node_open_paths(struct node *n, const struct net_addr *local, struct rpc_cfg *rcfg)
-{
-	const struct node_cfg *cfg = n->cfg;
-	int use_xdp = cfg->transport == NODE_TRANSPORT_XDP ||
-		      (cfg->transport == NODE_TRANSPORT_AUTO && cfg->iface);
-	uint32_t queues = cfg->queues ? cfg->queues : 1;
-	int err = 0;
-
-	if (queues > NODE_MAX_QUEUES) {
-		log_err("node: at most %d queues", NODE_MAX_QUEUES);
-		return -EINVAL;
-	}
-	if (!use_xdp)
-		queues = 1;
-	for (uint32_t q = 0; q < queues; q++) {
-		struct node_path *p = &n->paths[n->npaths];
-
-		if (use_xdp) {
-			struct xsk_transport_cfg xcfg = {
-				.ifname = cfg->iface,
-				.queue_id = q,
-				.local = *local,
-				.cluster = n->cluster_id,
-				.bind_mode = XSK_BIND_AUTO,
-				.xdp_mode = cfg->xdp_generic ? XDP_LINK_NATIVE_OR_GENERIC : XDP_LINK_AUTO,
-			};
-			if (local->family != AF_INET) {
-				log_err("node: AF_XDP serves IPv4 addresses only");
-				return -EAFNOSUPPORT;
-			}
-			err = xsk_transport_open(&xcfg, &p->t);
-			if (err) {
-				log_err("node: cannot open AF_XDP on %s queue %u: %s", cfg->iface, q,
-					strerror(-err));
-				return err;
-			}
-			if (!cfg->copy_payload)
-				node_register_umem(n, p->t);
-		} else {
-			err = udp_transport_open(local, &p->t);
-			if (err) {
-				log_err("node: cannot listen on %s: %s", cfg->listen, strerror(-err));
-				return err;
-			}
-		}
-		err = rpc_srv_open(rcfg, p->t, node_handle, n, &p->srv);
-		if (err) {
-			p->t->ops->close(p->t);
-			return err;
-		}
-		n->npaths++;
-	}
-	return 0;
-}
-
-/* Join the cluster: ctl link, forwarding client, recovery. */
-static int node_cluster_open(struct node *n, const struct net_addr *local,
-			     const struct rpc_cfg *rcfg)
-{
-	const struct node_cfg *cfg = n->cfg;
-	struct nodectl_cfg ncfg = { .ctl = cfg->ctl };
-	struct recover_cfg rvcfg = { 0 };
-	struct rpc_cfg fcfg = *rcfg;
-	int err;
-
-	memcpy(ncfg.hello.cluster, n->info.cluster, 16);
-	memcpy(ncfg.hello.node, n->info.node, 16);
-	memcpy(ncfg.hello.ip, local->ip, 16);
-	ncfg.hello.family = local->family;
-	ncfg.hello.port = local->port;
-	ncfg.hello.weight = cfg->weight > 0 ? (uint32_t)(cfg->weight * MAP_WEIGHT_ONE + 0.5)
-					    : MAP_WEIGHT_ONE;
-	snprintf(ncfg.hello.zone, sizeof(ncfg.hello.zone), "%s", cfg->zone ? cfg->zone : "");
-	if (cfg->zone && strlen(cfg->zone) >= MAP_ZONE_LEN) {
-		log_err("node: zone name '%s' is longer than %d bytes", cfg->zone, MAP_ZONE_LEN - 1);
-		return -EINVAL;
-	}
-	if (local->family == AF_INET && !memcmp(local->ip, "\0\0\0\0", 4)) {
-		log_err("node: --listen needs a concrete address to join a cluster (peers use it)");
-		return -EINVAL;
-	}
-	/* A forward must fail (and the client retry) before the client gives up. */
-	fcfg.timeout_ms = 3000;
-	err = rpc_client_open(&fcfg, n->paths[0].t, &n->fwd);
-	if (err)
-		return err;
-	for (uint32_t i = 0; i < n->npaths; i++)
-		n->paths[i].fwd = n->fwd;
-	err = nodectl_open(&ncfg, &n->nc);
-	if (err) {
-		log_err("node: bad --ctl address '%s'", cfg->ctl);
-		return err;
-	}
-	rvcfg.store = n->store;
-	rvcfg.rpc = n->fwd;
-	rvcfg.map = &n->map;
-	rvcfg.self = n->info.node;
-	rvcfg.max_chunk = n->info.max_chunk;
-	rvcfg.rate_mb_s = cfg->recovery_mb_s;
-	return recover_open(&rvcfg, &n->rec);
-}
-
-static void node_cluster_close(struct node *n)
-{
-	for (uint32_t i = 0; i < n->npaths; i++)
-		n->paths[i].fwd = NULL;
-	if (n->fwd)
-		rpc_client_close(n->fwd); /* ends forwards: their requests get -ECANCELED */
-	recover_close(n->rec);
-	nodectl_close(n->nc);
-	n->fwd = NULL;
-	n->rec = NULL;
-	n->nc = NULL;
-}
-
-/* The cluster's share of a loop pass: forward timers, ctl, recovery.
- * Returns 1 if it did work, -errno when ctl refused this node. */
-static int node_cluster_poll(struct node *n, uint64_t *last_ctl_ns)
-{
-	uint64_t now = util_now_ns();
-	int did = 0, r;
-
-	if (!n->nc)
-		return 0;
-	did |= rpc_client_tick(n->fwd, now) > 0;
-	if (now - *last_ctl_ns >= 5000000ull) {
-		struct ctl_hello fig = { 0 };
-		struct recover_counters rc;
-
-		*last_ctl_ns = now;
-		store_get_info(n->store, &n->info);
-		recover_get_counters(n->rec, &rc);
-		fig.capacity = n->info.capacity;
-		fig.used = n->info.used;
-		fig.chunks = n->info.chunks;
-		for (int op = 0; op < FERRY_OP_MAX; op++)
-			fig.ops_total += n->ops[op];
-		fig.rec_pending = rc.pending;
-		fig.rec_copied = rc.copies;
-		fig.rec_bytes = rc.copy_bytes;
-		fig.degraded = rc.degraded;
-		r = nodectl_poll(n->nc, &fig);
-		if (r < 0)
-			return r;
-		if (nodectl_rejoined(n->nc))
-			recover_kick(n->rec, 1);
-		if (r == 1) {
-			n->map = *nodectl_map(n->nc);
-			if (node_self(n) < 0)
-				log_warn("node: not in the map of epoch %llu yet",
-					 (unsigned long long)n->map.epoch);
-			recover_kick(n->rec, 0);
-		}
-	}
-	did |= recover_step(n->rec, now);
-	return did;
-}
-
-int node_run(const struct node_cfg *cfg)
-{
-	struct node n = { .cfg = cfg };
-	struct store_cfg scfg = { .path = cfg->disk, .cluster = cfg->cluster,
-				  .scrub_mb_s = cfg->scrub_mb_s };
-	struct net_addr local;
+	struct node *n = calloc(1, sizeof(*n));
 	struct rpc_cfg rcfg;
-	char addr[64], uuid[37];
-	uint64_t last_tick = 0, last_ctl = 0;
 	int err;
 
-	n.start_ns = util_now_ns();
-	err = net_addr_parse(cfg->listen, FERRY_PORT_DEFAULT, &local);
-	if (err) {
-		log_err("node: bad listen address '%s'", cfg->listen);
-		return err;
-	}
-	err = store_open(&scfg, &n.store);
-	if (err) {
-		log_err("node: cannot open store %s: %s", cfg->disk, strerror(-err));
-		return err;
-	}
-	store_get_info(n.store, &n.info);
-	n.cluster_id = node_cluster_id(n.info.cluster);
-	n.op_pool = calloc(NODE_MAX_OPS, sizeof(*n.op_pool));
-	if (!n.op_pool) {
+	if (!n)
+		return -ENOMEM;
+	n->cfg = *cfg;
+	n->deps = *deps;
+	if (!n->deps.env)
+		n->deps.env = env_real();
+	n->store = deps->store;
+	n->now = n->start_ns = env_now(n->deps.env);
+	store_get_info(n->store, &n->info);
+	storeq_init(&n->q, n->store);
+	n->op_pool = calloc(NODE_MAX_OPS, sizeof(*n->op_pool));
+	if (!n->op_pool) {
 		err = -ENOMEM;
-		goto out;
+		goto fail;
 	}
 	for (uint32_t i = 0; i < NODE_MAX_OPS; i++) {
-		n.op_pool[i].next = n.free_ops;
-		n.free_ops = &n.op_pool[i];
+		n->op_pool[i].next = n->free_ops;
+		n->free_ops = &n->op_pool[i];
 	}
-
 	rpc_cfg_default(&rcfg);
-	rcfg.cluster = n.cluster_id;
-	rcfg.max_msg = MAX(n.info.max_chunk, 64u << 10) + 4096;
+	memcpy(&rcfg.cluster, n->info.cluster, sizeof(rcfg.cluster));
+	rcfg.max_msg = MAX(n->info.max_chunk, 64u << 10) + 4096;
 	if (cfg->mtu)
 		rcfg.mtu = cfg->mtu;
 	rcfg.no_zc = cfg->copy_payload;
 	/* A disk that would not take frame-sized pieces (a file: store.h
 	 * piece_align) gets requests copied on arrival, as they come, rather
 	 * than held and copied whole at the end. */
-	rcfg.no_zc_rx = n.info.piece_align > FERRY_FRAG_ALIGN;
-	err = node_open_paths(&n, &local, &rcfg);
-	if (err)
-		goto out;
-	if (cfg->ctl) {
-		err = node_cluster_open(&n, &local, &rcfg);
+	rcfg.no_zc_rx = n->info.piece_align > FERRY_FRAG_ALIGN;
+	rcfg.env = n->deps.env;
+	for (uint32_t i = 0; i < deps->npaths && i < NODE_MAX_QUEUES; i++) {
+		n->paths[i].t = deps->paths[i];
+		err = rpc_srv_open(&rcfg, deps->paths[i], node_handle, n, &n->paths[i].srv);
 		if (err)
-			goto out;
+			goto fail;
+		n->npaths++;
 	}
-	log_info("node %s serving %s on %s (transport %s, %u queue%s, %llu chunks)",
-		 util_uuid_format(n.info.node, uuid), cfg->disk,
-		 net_addr_format(&local, addr, sizeof(addr)), n.paths[0].t->ops->name, n.npaths,
-		 n.npaths == 1 ? "" : "s", (unsigned long long)n.info.chunks);
+	if (deps->ctl_t) {
+		struct member_cfg mcfg = {
+			.env = n->deps.env, .store = n->store, .q = &n->q, .ctl_t = deps->ctl_t,
+			.ctl = deps->ctl, .self = deps->self, .zone = cfg->zone,
+			.weight = cfg->weight > 0 ? (uint32_t)(cfg->weight * MAP_WEIGHT_ONE + 0.5)
+						  : MAP_WEIGHT_ONE,
+			.heartbeat_ms = cfg->heartbeat_ms, .recovery_mb_s = cfg->recovery_mb_s,
+		};
+		struct rpc_cfg fcfg = rcfg;
 
-	while (!*cfg->stop) {
-		int busy = 0;
-		uint64_t now;
-
-		for (uint32_t i = 0; i < n.npaths; i++) {
-			int cnt = node_path_poll(&n.paths[i]);
-			if (cnt < 0 && cnt != -EINTR && cnt != -EAGAIN) {
-				log_err("node: receive failed: %s", strerror(-cnt));
-				err = cnt;
-				goto stop;
-			}
-			busy += cnt > 0;
-		}
-		busy += node_flush(&n);
-		err = node_cluster_poll(&n, &last_ctl);
-		if (err < 0)
-			goto stop; /* refused by ctl: the reason is logged */
-		busy += err;
-		err = 0;
-		if (!busy)
-			node_wait(&n, NODE_TICK_MS);
-		now = util_now_ns();
-		if (now - last_tick > NODE_TICK_MS * 1000000ull) {
-			for (uint32_t i = 0; i < n.npaths; i++)
-				rpc_srv_tick(n.paths[i].srv, now);
-			last_tick = now;
-		}
+		/* A forward must fail (and the client retry) before the client
+		 * gives up. */
+		fcfg.timeout_ms = 3000;
+		err = rpc_client_open(&fcfg, n->paths[0].t, &n->fwd);
+		if (err)
+			goto fail;
+		mcfg.rpc = n->fwd;
+		err = member_open(&mcfg, &n->member);
+		if (err)
+			goto fail;
 	}
-stop:
-	log_info("node stopping");
-	/* Every started op finishes (and is answered) before state goes away. */
-	while (n.ops_inflight) {
-		node_op_retry(&n);
-		if (store_poll(n.store, 1) < 0)
-			break;
-	}
-	node_flush(&n);
-out:
-	node_cluster_close(&n);
-	for (uint32_t i = 0; i < n.npaths; i++) {
-		rpc_srv_close(n.paths[i].srv);
-		n.paths[i].t->ops->close(n.paths[i].t);
-	}
-	store_close(n.store);
-	free(n.op_pool);
+	*out = n;
+	return 0;
+fail:
+	node_close(n);
 	return err;
+}
+
+void node_close(struct node *n)
+{
+	if (!n)
+		return;
+	/* Every started op finishes (and is answered) before state goes away. */
+	storeq_drain(&n->q);
+	if (n->fwd)
+		rpc_client_cancel_all(n->fwd); /* forwards end: their requests are answered */
+	storeq_drain(&n->q);
+	member_close(n->member);
+	rpc_client_close(n->fwd);
+	for (uint32_t i = 0; i < n->npaths; i++) {
+		rpc_srv_flush(n->paths[i].srv);
+		rpc_srv_close(n->paths[i].srv);
+	}
+	free(n->op_pool);
+	free(n);
 }

@@ -1,91 +1,58 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* recover.c - re-replication and rebalancing walks (see recover.h). */
-#include "cluster/recover.h"
+/*
+ * recover.c - walks that bring every chunk to its write chain.
+ *
+ * On every new map (and again a second after a walk that had work) a node
+ * walks its own chunks, tombstones included, and asks every other member of
+ * each chunk's write chain (place.h) what it holds (COPY_STAT):
+ *   - a member with an older version gets ours (COPY_PUT, or COPY_DELETE for
+ *     a tombstone); so does one without the chunk - absence never deletes
+ *     anything: a copy nobody else has is the one to spread, never to drop;
+ *   - a copy of a chunk whose write chain no longer includes this node is
+ *     dropped (conditionally: only if it is still the version confirmed)
+ *     once at least min_copies members confirmed a version >= ours;
+ *   - a tombstone is kept and spread like data, so that it overrides older
+ *     copies wherever they surface, until the cluster is clean with no
+ *     node away (no old copy can come back): then absence counts as
+ *     deletion and every member drops its tombstone - once the epoch is a
+ *     later one than the tombstone's (heads count versions up from what
+ *     they hold; an epoch's first version is above every earlier one);
+ *   - equal versions with different checksums: a member that is not the
+ *     head repairs its copy from the head's.
+ * A walk that confirmed every chunk and left nothing undone at one epoch is
+ * reported to ctl (walk_epoch), which is how ctl knows an epoch is clean.
+ * Copies are throttled by a token bucket (recovery_mb_s); STATs are not.
+ */
+#include "cluster/member_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/place.h"
 #include "common/log.h"
 #include "common/util.h"
 
-#define RECOVER_TASKS 16
-#define RECOVER_PAGE  64
 #define RECOVER_RETRY_NS (1000ull * 1000000ull) /* re-walk after a walk with work */
 
-enum rtask_phase { RT_IDLE = 0, RT_STAT, RT_THROTTLED, RT_COPY };
-
-struct rtask {
-	struct recover *rv;
-	uint8_t phase;                 /* enum rtask_phase */
-	uint8_t id[16];                /* chunk */
-	uint64_t version, size;        /* our copy */
-	uint16_t peers[MAP_MAX_R];     /* map indices of the other chain members */
-	int npeers;
-	int in_chain, head;            /* this node is in the chain / its head */
-	int64_t peer_ver[MAP_MAX_R];   /* 0 absent, -1 unknown (error), else version */
-	struct rpc_call calls[MAP_MAX_R];
-	struct ferry_chunk_stat st[MAP_MAX_R];
-	uint8_t vbuf[MAP_MAX_R][8];
-	int pending;                   /* calls in flight */
-	int copy_failed;
-	uint8_t *buf;                  /* chunk bytes for copies */
-};
-
-struct recover {
-	struct recover_cfg cfg;
-	struct rtask tasks[RECOVER_TASKS];
-	uint8_t cursor[16];            /* walk position */
-	struct store_list_entry page[RECOVER_PAGE];
-	uint32_t page_n, page_i;
-	int walking, walk_eof, want_walk, suspect, suspect_walk;
-	uint64_t walk_work, walk_degraded; /* this walk's figures */
-	uint64_t next_walk_ns;
-	double tokens;                 /* copy budget, bytes */
-	uint64_t tokens_ns;
-	struct recover_counters ctr;
-};
-
-int recover_open(const struct recover_cfg *cfg, struct recover **out)
+void recover_init(struct member *m)
 {
-	struct recover *rv = calloc(1, sizeof(*rv));
-
-	if (!rv)
-		return -ENOMEM;
-	rv->cfg = *cfg;
+	memset(&m->rec, 0, sizeof(m->rec));
 	for (int i = 0; i < RECOVER_TASKS; i++)
-		rv->tasks[i].rv = rv;
-	*out = rv;
-	return 0;
+		m->rec.tasks[i].m = m;
 }
 
-void recover_close(struct recover *rv)
+void recover_fini(struct member *m)
 {
-	if (!rv)
-		return;
-	for (int i = 0; i < RECOVER_TASKS; i++)
-		free(rv->tasks[i].buf);
-	free(rv);
+	for (int i = 0; i < RECOVER_TASKS; i++) {
+		free(m->rec.tasks[i].buf);
+		m->rec.tasks[i].buf = NULL;
+	}
 }
 
-void recover_kick(struct recover *rv, int suspect)
+void recover_kick(struct member *m)
 {
-	rv->want_walk = 1;
-	rv->next_walk_ns = 0;
-	if (suspect)
-		rv->suspect = 1;
-}
-
-int recover_reads_blocked(const struct recover *rv)
-{
-	return rv->suspect || rv->suspect_walk;
-}
-
-void recover_get_counters(const struct recover *rv, struct recover_counters *out)
-{
-	*out = rv->ctr;
-	out->active = rv->walking;
+	m->rec.want_walk = 1;
+	m->rec.next_walk_ns = 0;
 }
 
 static void rtask_end(struct rtask *t)
@@ -95,28 +62,184 @@ static void rtask_end(struct rtask *t)
 	t->phase = RT_IDLE;
 }
 
-/* All STATs are in: decide what this chunk needs. */
-static void rtask_decide(struct rtask *t);
+/* The walk could not confirm this chunk, or keeps a copy it should drop:
+ * it is not clean, and another walk follows. */
+static void rtask_unclean(struct rtask *t)
+{
+	t->m->rec.walk_bad++;
+	t->m->rec.walk_work++;
+}
+
+static void rtask_purge_done(struct storeq_op *op)
+{
+	struct rtask *t = (struct rtask *)op;
+	int res = op->sop.res;
+
+	if (res == 0)
+		t->m->rec.ctr.purged++;
+	else if (res != -ESTALE && res != -ENOENT)
+		rtask_unclean(t); /* changed meanwhile (-ESTALE, -ENOENT) is fine */
+	rtask_end(t);
+}
+
+/* Drop our copy - only if it is still the version the members confirmed. */
+static void rtask_purge(struct rtask *t)
+{
+	struct store_op *sop = &t->op.sop;
+
+	t->phase = RT_PURGE;
+	memset(sop, 0, offsetof(struct store_op, priv));
+	sop->type = STORE_OP_PURGE;
+	memcpy(sop->id, t->id, 16);
+	sop->version = t->version;
+	t->op.done = rtask_purge_done;
+	t->m->rec.walk_work++;
+	storeq_submit(t->m->cfg.q, &t->op);
+}
 
 static void rtask_copy_done(struct rpc_call *c)
 {
 	struct rtask *t = c->arg;
-	struct recover *rv = t->rv;
+	struct recover *rv = &t->m->rec;
 
 	if (c->err || c->status) {
-		t->copy_failed = 1;
+		t->failed = 1;
 		rv->ctr.errors++;
+	} else if (t->tomb) {
+		rv->ctr.tomb_copies++;
 	} else {
 		rv->ctr.copies++;
 		rv->ctr.copy_bytes += t->size;
 	}
 	if (--t->pending > 0)
 		return;
-	if (!t->in_chain && !t->copy_failed) {
-		/* Every member now has our version or newer: the move is done. */
-		int err = store_delete(rv->cfg.store, t->id);
-		if (!err || err == -ENOENT)
-			rv->ctr.deleted += !err;
+	if (t->failed)
+		rtask_unclean(t);
+	rtask_end(t); /* the next walk confirms, and drops ours if it moved */
+}
+
+static int rtask_start_copies(struct rtask *t)
+{
+	struct member *m = t->m;
+	uint32_t got = 0;
+	int err;
+
+	if (m->map.epoch != t->epoch)
+		return -ESTALE;
+	if (!t->tomb) {
+		t->buf = malloc(t->size ? t->size : 1);
+		if (!t->buf)
+			return -ENOMEM;
+		err = t->size ? store_get(m->cfg.store, t->id, 0, (uint32_t)t->size, t->buf, &got)
+			      : 0;
+		if (!err && got != t->size)
+			err = -EIO;
+		if (err == -EBADMSG)
+			repair_enqueue(m, t->id); /* never spread a corrupt copy */
+		if (err)
+			return err;
+	}
+	t->phase = RT_COPY;
+	t->failed = 0;
+	t->pending = 0;
+	for (int k = 0; k < t->npeers; k++) {
+		struct rpc_call *c = &t->calls[k];
+
+		if (!t->push[k])
+			continue;
+		memset(c, 0, sizeof(*c));
+		c->peer = m->map.nodes[t->peers[k]].addr;
+		c->op = t->tomb ? FERRY_OP_COPY_DELETE : FERRY_OP_COPY_PUT;
+		memcpy(c->chunk, t->id, 16);
+		c->offset = t->version;
+		c->epoch = t->epoch;
+		if (!t->tomb) {
+			c->length = (uint32_t)t->size;
+			c->req = t->buf;
+			c->req_len = (uint32_t)t->size;
+		}
+		c->resp = t->vbuf[k];
+		c->resp_cap = sizeof(t->vbuf[k]);
+		c->done = rtask_copy_done;
+		c->arg = t;
+		t->pending++;
+		if (rpc_client_start(m->cfg.rpc, c)) {
+			t->pending--;
+			t->failed = 1;
+		}
+	}
+	if (t->pending == 0) {
+		rtask_unclean(t);
+		rtask_end(t);
+	}
+	return 0;
+}
+
+static void rtask_decide(struct rtask *t)
+{
+	struct member *m = t->m;
+	struct recover *rv = &m->rec;
+	/* Absence means deletion only when no old copy can come back: the
+	 * cluster is clean and nobody is away. */
+	int gc_ok = m->map.clean_epoch == m->map.epoch && map_absent(&m->map) == 0;
+	int need = 0, confirmed = 0, unknown = 0, good = 1;
+
+	for (int k = 0; k < t->npeers; k++) {
+		int64_t pv = t->peer_ver[k];
+
+		t->push[k] = 0;
+		if (pv < 0) {
+			unknown = 1;
+			continue;
+		}
+		if ((uint64_t)pv >= t->version || (t->tomb && pv == 0 && gc_ok)) {
+			confirmed++;
+			good++;
+			if ((uint64_t)pv == t->version && !t->tomb && !t->peer_tomb[k] &&
+			    t->peer_crc[k] != t->crc) {
+				/* Same version, other bytes: the head's copy is the
+				 * one; the others repair from it. */
+				rv->ctr.crc_mismatch++;
+				if (!t->head && t->peers[k] == (uint16_t)t->head_idx)
+					repair_enqueue(m, t->id);
+			}
+			continue;
+		}
+		t->push[k] = 1;
+		need++;
+	}
+	if (t->head && (unknown || need || (uint32_t)good < m->map.replicas))
+		rv->walk_degraded++;
+	if (unknown) {
+		rv->ctr.errors++;
+		rtask_unclean(t);
+		rtask_end(t);
+		return;
+	}
+	if (need) {
+		rv->walk_work++;
+		t->phase = RT_THROTTLED; /* recover_step starts the copies within budget */
+		return;
+	}
+	if (!t->in_chain) {
+		/* Moved away: ours goes once enough members hold as much. */
+		if ((uint32_t)confirmed >= m->map.min_copies) {
+			rtask_purge(t);
+			return;
+		}
+		rv->ctr.kept++;
+		rtask_unclean(t);
+		rtask_end(t);
+		return;
+	}
+	if (t->tomb && gc_ok && t->version >> 32 < m->map.epoch) {
+		/* Every member has it or has dropped it, and no older copy can
+		 * come back: the tombstone has done its work. Not one of this
+		 * epoch's, though: its head counts the chunk's versions up from
+		 * the local one, and must never hand out this version again
+		 * while another member may still hold the tombstone. */
+		rtask_purge(t);
+		return;
 	}
 	rtask_end(t);
 }
@@ -126,158 +249,80 @@ static void rtask_stat_done(struct rpc_call *c)
 	struct rtask *t = c->arg;
 	int k = (int)(c - t->calls);
 
-	if (!c->err && c->status == 0 && c->resp_len == sizeof(t->st[k]))
+	t->peer_tomb[k] = 0;
+	t->peer_crc[k] = 0;
+	if (!c->err && c->status == 0 && c->resp_len == sizeof(t->st[k])) {
 		t->peer_ver[k] = (int64_t)t->st[k].version;
-	else if (!c->err && c->status == FERRY_ST_NOENT)
+		t->peer_tomb[k] = !!(t->st[k].flags & FERRY_STAT_TOMBSTONE);
+		t->peer_crc[k] = t->st[k].crc;
+	} else if (!c->err && c->status == FERRY_ST_NOENT) {
 		t->peer_ver[k] = 0;
-	else
+	} else {
 		t->peer_ver[k] = -1;
+	}
 	if (--t->pending == 0)
 		rtask_decide(t);
 }
 
-static int rtask_start_copies(struct rtask *t)
-{
-	struct recover *rv = t->rv;
-	const struct cmap *m = rv->cfg.map;
-	uint32_t got = 0;
-	int err;
-
-	t->buf = malloc(t->size ? t->size : 1);
-	if (!t->buf)
-		return -ENOMEM;
-	err = t->size ? store_get(rv->cfg.store, t->id, 0, (uint32_t)t->size, t->buf, &got) : 0;
-	if (!err && got != t->size)
-		err = -EIO;
-	if (err)
-		return err;
-	t->phase = RT_COPY;
-	t->copy_failed = 0;
-	for (int k = 0; k < t->npeers; k++) {
-		struct rpc_call *c = &t->calls[k];
-
-		if (t->peer_ver[k] < 0)
-			t->copy_failed = 1; /* unconfirmed: never delete ours on its account */
-		if (t->peer_ver[k] < 0 || (uint64_t)t->peer_ver[k] >= t->version)
-			continue;
-		memset(c, 0, sizeof(*c));
-		c->peer = m->nodes[t->peers[k]].addr;
-		c->op = FERRY_OP_COPY_PUT;
-		memcpy(c->chunk, t->id, 16);
-		c->offset = t->version;
-		c->length = (uint32_t)t->size;
-		c->req = t->buf;
-		c->req_len = (uint32_t)t->size;
-		c->resp = t->vbuf[k];
-		c->resp_cap = sizeof(t->vbuf[k]);
-		c->done = rtask_copy_done;
-		c->arg = t;
-		t->pending++;
-		if (rpc_client_start(rv->cfg.rpc, c)) {
-			t->pending--;
-			t->copy_failed = 1;
-		}
-	}
-	if (t->pending == 0) {
-		rv->ctr.errors += t->copy_failed;
-		rtask_end(t);
-	}
-	return 0;
-}
-
-static void rtask_decide(struct rtask *t)
-{
-	struct recover *rv = t->rv;
-	int absent_all = 1, newer = 0, unknown = 0, need = 0, good = 1;
-	uint32_t r = rv->cfg.map->replicas;
-
-	for (int k = 0; k < t->npeers; k++) {
-		if (t->peer_ver[k] < 0) {
-			unknown = 1;
-			absent_all = 0;
-			continue;
-		}
-		if (t->peer_ver[k] > 0)
-			absent_all = 0;
-		if ((uint64_t)t->peer_ver[k] > t->version)
-			newer = 1;
-		if ((uint64_t)t->peer_ver[k] < t->version)
-			need++;
-		else
-			good++;
-	}
-	if (t->head && (unknown || need || (uint32_t)good < r))
-		rv->walk_degraded++;
-	if (unknown) {
-		rv->ctr.errors++;
-		rv->walk_work++; /* look again */
-	}
-	if (rv->suspect_walk && t->in_chain && t->npeers && !unknown && (newer || absent_all)) {
-		/* Rejoined with a stale copy, or one deleted while we were away. */
-		if (store_delete(rv->cfg.store, t->id) == 0)
-			rv->ctr.deleted++;
-		rv->walk_work++;
-		rtask_end(t);
-		return;
-	}
-	if (!t->in_chain && !unknown && need == 0) {
-		/* Moved away and everyone has it: drop ours. */
-		if (store_delete(rv->cfg.store, t->id) == 0)
-			rv->ctr.deleted++;
-		rv->walk_work++;
-		rtask_end(t);
-		return;
-	}
-	if (need == 0) {
-		rtask_end(t);
-		return;
-	}
-	rv->walk_work++;
-	t->phase = RT_THROTTLED; /* recover_step starts the copies within budget */
-}
-
-/* Start examining one chunk in task t. Returns 1 if it needed a task. */
+/* Start examining one chunk in task t. Returns 1 if it took the task. */
 static int rtask_begin(struct rtask *t, const struct store_list_entry *e)
 {
-	struct recover *rv = t->rv;
-	const struct cmap *m = rv->cfg.map;
-	uint16_t chain[MAP_MAX_R];
-	int n = place_chain(m, e->id, chain), self = map_find(m, rv->cfg.self);
+	struct member *m = t->m;
+	struct recover *rv = &m->rec;
+	uint16_t chain[MAP_MAX_CHAIN];
+	int pos, nr, n;
 
+	if (e->id[0] == MEMBER_LOCAL_KIND)
+		return 0;
 	rv->ctr.scanned++;
+	n = member_write_chain(m, e->id, chain, &pos, &nr);
 	memcpy(t->id, e->id, 16);
 	t->version = e->version;
 	t->size = e->size;
+	t->tomb = !!(e->flags & STORE_LIST_TOMBSTONE);
+	t->crc = 0;
+	t->epoch = m->map.epoch;
 	t->npeers = 0;
-	t->in_chain = 0;
-	t->head = n > 0 && chain[0] == self;
-	for (int i = 0; i < n; i++) {
-		if (chain[i] == self)
-			t->in_chain = 1;
-		else
+	t->in_chain = pos >= 0;
+	t->head = pos == 0;
+	t->head_idx = n > 0 ? chain[0] : -1;
+	for (int i = 0; i < n; i++)
+		if (i != pos)
 			t->peers[t->npeers++] = chain[i];
-	}
 	if (t->npeers == 0) {
-		if (t->head && m->replicas > 1)
+		if (t->head && m->map.replicas > 1)
 			rv->walk_degraded++;
+		if (!t->in_chain) {
+			rv->ctr.kept++; /* nobody to give it to: keep it */
+			rtask_unclean(t);
+		}
 		return 0;
+	}
+	if (!t->tomb) {
+		struct store_stat st;
+
+		/* Our checksum, to compare with members that hold the same version. */
+		if (store_stat(m->cfg.store, t->id, &st) == 0 && st.version == t->version)
+			t->crc = st.crc;
 	}
 	t->phase = RT_STAT;
 	t->pending = 0;
+	t->failed = 0;
 	for (int k = 0; k < t->npeers; k++) {
 		struct rpc_call *c = &t->calls[k];
 
 		memset(c, 0, sizeof(*c));
-		c->peer = m->nodes[t->peers[k]].addr;
-		c->op = FERRY_OP_STAT;
+		c->peer = m->map.nodes[t->peers[k]].addr;
+		c->op = FERRY_OP_COPY_STAT;
 		memcpy(c->chunk, t->id, 16);
+		c->epoch = t->epoch;
 		c->resp = (uint8_t *)&t->st[k];
 		c->resp_cap = sizeof(t->st[k]);
 		c->done = rtask_stat_done;
 		c->arg = t;
 		t->peer_ver[k] = -1;
 		t->pending++;
-		if (rpc_client_start(rv->cfg.rpc, c))
+		if (rpc_client_start(m->cfg.rpc, c))
 			t->pending--;
 	}
 	if (t->pending == 0)
@@ -285,13 +330,13 @@ static int rtask_begin(struct rtask *t, const struct store_list_entry *e)
 	return 1;
 }
 
-static int recover_next_entry(struct recover *rv, struct store_list_entry *e)
+static int recover_next_entry(struct recover *rv, struct member *m, struct store_list_entry *e)
 {
 	if (rv->page_i >= rv->page_n) {
 		if (rv->walk_eof)
 			return 0;
 		rv->page_i = rv->page_n = 0;
-		if (store_list(rv->cfg.store, rv->cursor, rv->page, RECOVER_PAGE, &rv->page_n) ||
+		if (store_list(m->cfg.store, rv->cursor, rv->page, ARRAY_SIZE(rv->page), &rv->page_n) ||
 		    rv->page_n == 0) {
 			rv->walk_eof = 1;
 			return 0;
@@ -301,47 +346,65 @@ static int recover_next_entry(struct recover *rv, struct store_list_entry *e)
 	return 1;
 }
 
-int recover_step(struct recover *rv, uint64_t now)
+static double recover_rate(const struct member *m)
 {
-	int did = 0, busy = 0;
-	double rate = rv->cfg.rate_mb_s * 1e6;
+	return m->cfg.recovery_mb_s * 1e6;
+}
 
-	if (rv->cfg.map->epoch == 0)
+int recover_step(struct member *m, uint64_t now)
+{
+	struct recover *rv = &m->rec;
+	double rate = recover_rate(m);
+	int did = 0, busy = 0;
+
+	if (m->map.epoch == 0 || m->self < 0)
 		return 0;
 	/* refill the copy budget: at most one second's worth (or one chunk) */
 	if (rate > 0) {
-		double cap = rate > rv->cfg.max_chunk ? rate : rv->cfg.max_chunk;
+		double cap = rate > m->max_chunk ? rate : m->max_chunk;
 		rv->tokens += rate * (double)(now - rv->tokens_ns) / 1e9;
 		if (rv->tokens > cap)
 			rv->tokens = cap;
 	}
 	rv->tokens_ns = now;
+	if (rv->walking && m->map.epoch != rv->walk_start_epoch && !rv->walk_eof) {
+		/* The map moved on: this walk cannot vouch for the new epoch.
+		 * Let the tasks in flight finish and walk again. */
+		rv->walk_eof = 1;
+		rv->walk_bad++;
+		rv->want_walk = 1;
+		rv->next_walk_ns = 0;
+	}
 	if (!rv->walking && rv->want_walk && now >= rv->next_walk_ns) {
 		memset(rv->cursor, 0, sizeof(rv->cursor));
 		rv->page_n = rv->page_i = 0;
 		rv->walk_eof = 0;
 		rv->walking = 1;
 		rv->want_walk = 0;
-		rv->walk_work = rv->walk_degraded = 0;
-		rv->suspect_walk = rv->suspect;
-		rv->suspect = 0;
+		rv->walk_start_epoch = m->map.epoch;
+		rv->walk_work = rv->walk_degraded = rv->walk_bad = 0;
+		did = 1;
 	}
 	for (int i = 0; i < RECOVER_TASKS; i++) {
 		struct rtask *t = &rv->tasks[i];
 
 		if (t->phase == RT_THROTTLED && (rate <= 0 || rv->tokens >= (double)t->size)) {
+			int err;
+
 			if (rate > 0)
 				rv->tokens -= (double)t->size;
-			if (rtask_start_copies(t)) {
+			err = rtask_start_copies(t);
+			if (err) {
 				rv->ctr.errors++;
+				rtask_unclean(t);
 				rtask_end(t);
 			}
 			did = 1;
 		}
-		while (t->phase == RT_IDLE && rv->walking) {
+		while (t->phase == RT_IDLE && rv->walking && !rv->walk_eof) {
 			struct store_list_entry e;
 
-			if (!recover_next_entry(rv, &e))
+			if (!recover_next_entry(rv, m, &e))
 				break;
 			did = 1;
 			if (rtask_begin(t, &e))
@@ -354,15 +417,47 @@ int recover_step(struct recover *rv, uint64_t now)
 		rv->ctr.walks++;
 		rv->ctr.pending = rv->walk_work;
 		rv->ctr.degraded = rv->walk_degraded;
-		if (rv->suspect_walk)
-			log_info("recover: rejoin walk done (%llu chunks needed work)",
-				 (unsigned long long)rv->walk_work);
-		rv->suspect_walk = 0;
-		if (rv->walk_work) {
+		if (!rv->walk_bad && m->map.epoch == rv->walk_start_epoch)
+			rv->walk_epoch = rv->walk_start_epoch;
+		if (rv->walk_work && !rv->want_walk) {
 			/* verify (and finish what failed) with another walk */
 			rv->want_walk = 1;
 			rv->next_walk_ns = now + RECOVER_RETRY_NS;
 		}
+		did = 1;
 	}
 	return did;
+}
+
+uint64_t recover_next_deadline(struct member *m)
+{
+	struct recover *rv = &m->rec;
+	double rate = recover_rate(m);
+	uint64_t due = UINT64_MAX;
+
+	if (m->map.epoch == 0 || m->self < 0)
+		return UINT64_MAX;
+	if (!rv->walking)
+		return rv->want_walk ? rv->next_walk_ns : UINT64_MAX;
+	for (int i = 0; i < RECOVER_TASKS; i++) {
+		const struct rtask *t = &rv->tasks[i];
+
+		if (t->phase == RT_IDLE && !rv->walk_eof)
+			return m->now; /* more chunks to look at */
+		if (t->phase == RT_THROTTLED) {
+			double lack = (double)t->size - rv->tokens;
+			uint64_t at = lack <= 0 || rate <= 0 ? m->now
+							     : rv->tokens_ns + (uint64_t)(lack / rate * 1e9) + 1;
+			due = MIN(due, at);
+		}
+	}
+	if (rv->walk_eof) {
+		int busy = 0;
+
+		for (int i = 0; i < RECOVER_TASKS; i++)
+			busy |= rv->tasks[i].phase != RT_IDLE;
+		if (!busy)
+			return m->now; /* the walk's end is to be recorded */
+	}
+	return due;
 }
