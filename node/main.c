@@ -15,7 +15,7 @@
 #include "init/init.h"
 
 static const struct cmd_def *const cli_commands[] = {
-	&cmd_node, &cmd_ctl, &cmd_status, &cmd_put, &cmd_get, &cmd_rm, &cmd_ls, &cmd_stat,
+	&cmd_node, &cmd_ctl, &cmd_status, &cmd_lost, &cmd_put, &cmd_get, &cmd_rm, &cmd_ls, &cmd_stat,
 	&cmd_format, &cmd_fsck,
 	&cmd_bench, &cmd_version,
 	&cmd_fault, /* test tool: fault injection on an interface */

@@ -17,7 +17,7 @@
 #define CLI_EXIT_USAGE 2
 
 extern const struct cmd_def cmd_node, cmd_put, cmd_get, cmd_rm, cmd_ls, cmd_stat,
-	cmd_version, cmd_format, cmd_fsck, cmd_fault, cmd_bench, cmd_ctl, cmd_status;
+	cmd_version, cmd_format, cmd_fsck, cmd_fault, cmd_bench, cmd_ctl, cmd_status, cmd_lost;
 
 /* cli_run - parse argv against cmd and run it; returns the exit code. */
 int cli_run(const struct cmd_def *cmd, int argc, char **argv);

@@ -141,21 +141,23 @@ static uint32_t bench_pick_key(struct bench *b)
 	return (uint32_t)(((uint64_t)lo * 2654435761u) % bo.keys);
 }
 
-/* Where a call for chunk id goes: the node, or its chain's head (writes) or
- * tail (reads). Returns 0, or -EHOSTUNREACH when no node of the map is up. */
+/* Where a call for chunk id goes: the node, or its write chain's head
+ * (writes) or tail (reads; cluster/place.h). Returns 0, or -EHOSTUNREACH
+ * when the map has no node for it now. */
 static int bench_route(struct bench *b, struct rpc_call *c, int is_get)
 {
-	uint16_t chain[MAP_MAX_R];
-	int n;
+	uint16_t chain[MAP_MAX_CHAIN];
+	int n, nr, target;
 
 	if (!b->map) {
 		c->peer = b->node;
 		return 0;
 	}
-	n = place_chain(b->map, c->chunk, chain);
-	if (n <= 0)
+	n = place_write_chain(b->map, c->chunk, chain, &nr);
+	target = is_get ? (nr > 0 ? chain[n - 1] : -1) : (n > 0 ? chain[0] : -1);
+	if (target < 0)
 		return -EHOSTUNREACH;
-	c->peer = b->map->nodes[chain[is_get ? n - 1 : 0]].addr;
+	c->peer = b->map->nodes[target].addr;
 	c->epoch = b->map->epoch;
 	return 0;
 }
@@ -191,23 +193,25 @@ static void bench_start(struct bench *b, struct bench_slot *s, int is_get, uint3
 }
 
 /*
- * A cluster answered "stale map", "not the head", or -EAGAIN (a concurrent
- * PUT of the same chunk got a newer version down the chain first): as the
- * client library does, fetch the map if the node is ahead and send the op
- * again (same latency clock). Returns 1 when the op was re-sent.
+ * A cluster refused before doing anything: "stale map", "not the head", "not
+ * ready" (-EAGAIN: a version race at the head, or too few copies up), "no
+ * lease" (an epoch change in progress): as the client library does, fetch
+ * the map if that is the reason and send the op again (same latency clock).
+ * Returns 1 when the op was re-sent.
  */
 static int bench_retry(struct bench *b, struct bench_slot *s)
 {
 	int e = s->call.err ? s->call.err : s->call.status;
 
-	if (!b->map || (e != FERRY_ST_STALE && e != FERRY_ST_NOTHEAD && e != -EAGAIN) ||
+	if (!b->map || (e != FERRY_ST_STALE && e != FERRY_ST_NOTHEAD && e != FERRY_ST_NOTREADY &&
+			e != FERRY_ST_NOLEASE) ||
 	    s->retries >= 8)
 		return 0;
-	if (e == -EAGAIN)
+	if (e == FERRY_ST_NOTREADY || e == FERRY_ST_NOLEASE)
 		b->conflict_retries++;
 	else
 		b->map_retries++;
-	if (s->call.resp_epoch > b->map->epoch || e == FERRY_ST_NOTHEAD)
+	if (s->call.resp_epoch > b->map->epoch || e == FERRY_ST_NOTHEAD || e == FERRY_ST_NOTREADY)
 		bench_fetch_map(b);
 	s->retries++;
 	return bench_route(b, &s->call, s->is_get) == 0 && rpc_client_start(b->rpc, &s->call) == 0;
