@@ -137,14 +137,23 @@ fuzz: $(FUZZ_BINS)
 
 # --- tests -------------------------------------------------------------------------------------
 # One runner for every kind; it prints "N passed, N failed, N skipped" last.
-test: $(B)/ferry $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(HELPER_BINS)
+test: $(B)/ferry $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(HELPER_BINS) $(SIM_BIN)
 	tests/run --build $(HB) --fuzz $(B)/fuzz --ferry $(B)/ferry $(if $(T),--only '$(T)')
 ifneq ($(SAN),1)
 	$(MAKE) --no-print-directory SAN=1 test-unit
 endif
-# The sanitizer pass: unit and BPF tests again under ASan+UBSan.
-test-unit: $(UNIT_BINS) $(BPFT_BINS)
-	tests/run --build $(HB) --kinds unit,bpf
+# The sanitizer pass: unit and BPF tests again under ASan+UBSan, and the
+# simulator's fixed seeds plus a minute of random ones.
+test-unit: $(UNIT_BINS) $(BPFT_BINS) $(SIM_BIN)
+	FERRY_SIM_BUDGET=60 tests/run --build $(HB) --kinds unit,bpf,sim
+
+# The cluster simulator (tests/sim/sim.h):
+#   make sim SEED=N     replay one seed exactly, with its trace on failure
+#   make sim SEEDS=N    N random seeds (a long run; prints the rate)
+#   make sim            the fixed seed list
+.PHONY: sim
+sim: $(SIM_BIN)
+	$(SIM_BIN) $(if $(SEED),--seed $(SEED),$(if $(SEEDS),--seeds $(SEEDS),--list tests/sim/seeds)) $(SIMFLAGS)
 
 # The main job: the node image booted as a ctl VM + 3 node VMs (mk/image.mk,
 # run-vm); run-netns is the same cluster in network namespaces, for fast
