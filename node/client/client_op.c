@@ -154,6 +154,20 @@ static void cop_call_done(struct rpc_call *c)
 
 	if (c->resp_len == 8 && !cop_is_read(op))
 		memcpy(&v, op->vbuf, 8);
+	/* A refusal says the node did nothing with this copy of the request.
+	 * A write sent again after a timeout may have been taken by the copy
+	 * before - by an earlier run of the node, whose answers it no longer
+	 * remembers: then nothing is known. */
+	if (!cop_is_read(op) && c->resent && !c->err && st != 0)
+		op->maybe = 1;
+	/* Once a write may have been applied, only a retry that names its
+	 * version is safe; a WRITE (a merge) has none. */
+	if (!cop_is_read(op) && op->maybe && !c->err && st != 0 && st != FERRY_ST_INDOUBT &&
+	    (op->op == FERRY_OP_WRITE || !op->hint)) {
+		client_call_result(cl, c);
+		cop_end(cl, op, FERRY_ST_INDOUBT);
+		return;
+	}
 	if (c->err) {
 		/* No answer. A read can go again; a write may have been
 		 * applied: only one whose version we know may be finished. */

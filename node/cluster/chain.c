@@ -19,6 +19,12 @@
  * head, if it holds every acknowledged write (a reader), then finishes the
  * same version, or says it was superseded - a write is never applied twice.
  *
+ * The head runs one write of a chunk at a time (3FS locks the chunk at the
+ * head too): the next waits until the previous is answered. So versions of
+ * a chunk go down the chain one after another - a forward never overtakes
+ * an older one, a WRITE merges into the version before it - and the order
+ * of a chunk's versions is the order its writes took effect.
+ *
  * Every request here is asynchronous: a small state machine of store ops
  * (through the node's queue) and one forward.
  */
@@ -57,10 +63,60 @@ static int chain_is_delete(const struct chain_req *cr)
 	return cr->kind == CH_DELETE || cr->kind == CH_REPL_DELETE || cr->kind == CH_COPY_DELETE;
 }
 
+static uint32_t chain_bucket(const uint8_t id[16])
+{
+	uint64_t h;
+
+	memcpy(&h, id + 8, sizeof(h));
+	h ^= (uint64_t)id[0] << 56 | (uint64_t)id[1] << 48 | (uint64_t)id[2] << 40 | id[3];
+	return (uint32_t)((h * 0x9e3779b97f4a7c15ull) >> 56) % CHAIN_BUCKETS;
+}
+
+/* The head write of chunk id in progress, or NULL. */
+static struct chain_req *chain_active(struct member *m, const uint8_t id[16])
+{
+	struct chain_req *a = m->active[chain_bucket(id)];
+
+	while (a && memcmp(a->id, id, 16))
+		a = a->hnext;
+	return a;
+}
+
+static void chain_activate(struct member *m, struct chain_req *cr)
+{
+	uint32_t b = chain_bucket(cr->id);
+
+	cr->active = 1;
+	cr->hnext = m->active[b];
+	m->active[b] = cr;
+}
+
+static void chain_stat(struct chain_req *cr);
+
+/* An active head write is over: the next one of its chunk starts. */
+static void chain_deactivate(struct chain_req *cr)
+{
+	struct member *m = cr->m;
+	struct chain_req **pp = &m->active[chain_bucket(cr->id)], *next = cr->wait_head;
+
+	while (*pp != cr)
+		pp = &(*pp)->hnext;
+	*pp = cr->hnext;
+	cr->active = 0;
+	if (!next)
+		return;
+	next->wait_head = next->wnext;
+	next->wait_tail = next->wait_head ? cr->wait_tail : NULL;
+	chain_activate(m, next);
+	chain_stat(next);
+}
+
 static void chain_free(struct chain_req *cr)
 {
 	struct member *m = cr->m;
 
+	if (cr->active)
+		chain_deactivate(cr);
 	if (cr->prev)
 		cr->prev->next = cr->next;
 	else
@@ -95,7 +151,6 @@ static void chain_committed(struct chain_req *cr)
 		chain_reply_version(cr, 0, cr->version);
 }
 
-static void chain_stat(struct chain_req *cr);
 static void chain_store(struct chain_req *cr);
 static void chain_forward(struct chain_req *cr);
 
@@ -554,21 +609,35 @@ void chain_start(struct member *m, struct rpc_srv *srv, struct rpc_sreq *r, uint
 	switch (kind) {
 	case CH_PUT:
 	case CH_DELETE:
-		cr->hint = h->offset;
-		if (cr->len > m->max_chunk) {
-			chain_reply(cr, -EFBIG);
+	case CH_WRITE: {
+		struct chain_req *a;
+
+		if (kind == CH_WRITE) {
+			cr->w_off = h->offset;
+			if (h->offset > m->max_chunk || cr->len > m->max_chunk - h->offset) {
+				chain_reply(cr, -EFBIG);
+				return;
+			}
+		} else {
+			cr->hint = h->offset;
+			if (cr->len > m->max_chunk) {
+				chain_reply(cr, -EFBIG);
+				return;
+			}
+		}
+		a = chain_active(m, cr->id);
+		if (a) { /* one write of a chunk at a time: wait for it */
+			if (a->wait_tail)
+				a->wait_tail->wnext = cr;
+			else
+				a->wait_head = cr;
+			a->wait_tail = cr;
 			return;
 		}
+		chain_activate(m, cr);
 		chain_stat(cr);
 		return;
-	case CH_WRITE:
-		cr->w_off = h->offset;
-		if (h->offset > m->max_chunk || cr->len > m->max_chunk - h->offset) {
-			chain_reply(cr, -EFBIG);
-			return;
-		}
-		chain_stat(cr);
-		return;
+	}
 	case CH_COPY_STAT:
 	case CH_COPY_GET:
 		chain_stat(cr);
@@ -595,7 +664,24 @@ void chain_close_all(struct member *m)
 {
 	/* The node drained the store queue and the forwarding client's calls
 	 * were cancelled (answering their requests); what is left never
-	 * started an op. */
+	 * started an op: writes queued behind another of their chunk. Those
+	 * go first, so that ending an active one starts none of them. */
+	for (;;) {
+		struct chain_req *cr = m->reqs, *w;
+
+		while (cr && !(cr->active && cr->wait_head))
+			cr = cr->next;
+		if (!cr)
+			break;
+		w = cr->wait_head;
+		cr->wait_head = cr->wait_tail = NULL;
+		while (w) {
+			struct chain_req *next = w->wnext;
+
+			chain_reply(w, -ECANCELED);
+			w = next;
+		}
+	}
 	while (m->reqs)
 		chain_reply(m->reqs, -ECANCELED);
 }

@@ -59,7 +59,13 @@ struct chain_req {
 	struct rpc_call fwd;         /* to the successor */
 	uint8_t fwd_resp[8];         /* its answer: a version */
 	struct chain_req *next, *prev; /* live requests (close ends them) */
+	int active;                  /* head: the chunk's write in progress */
+	struct chain_req *hnext;     /* head: next active write in its hash bucket */
+	struct chain_req *wait_head, *wait_tail; /* head: writes of the chunk queued behind */
+	struct chain_req *wnext;     /* in that queue */
 };
+
+#define CHAIN_BUCKETS 256 /* active head writes, by chunk */
 
 /* chain_start - take a cluster write, forward or copy request (the gate
  * checked epoch, lease and role). */
@@ -179,6 +185,7 @@ struct member {
 	struct recover rec;
 	struct repair rep;
 	struct chain_req *reqs;        /* live chain requests */
+	struct chain_req *active[CHAIN_BUCKETS]; /* head writes in progress, one per chunk */
 	/* the map kept on the store */
 	struct storeq_op map_op;
 	uint8_t *map_buf;              /* its encoding (4 KiB aligned) */

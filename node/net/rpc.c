@@ -1133,14 +1133,16 @@ void rpc_srv_tick(struct rpc_srv *srv, uint64_t now)
 
 uint64_t rpc_srv_next_deadline(struct rpc_srv *srv)
 {
-	/* The oldest entry of each age list is the next one due. Executing
-	 * requests at the head of the active list are skipped by the tick,
-	 * so a due one there means "look again then", which is cheap. */
+	/* The oldest entry of each age list is the next one due - but the
+	 * tick leaves executing requests alone (their answer will come), so
+	 * the active list's first one still being received is. */
 	uint64_t due = UINT64_MAX;
 	const uint64_t ms = 1000000ull;
 	struct rpc_sreq *r;
 
-	if ((r = srv->old[RPC_L_ACTIVE]))
+	for (r = srv->old[RPC_L_ACTIVE]; r && r->state != SREQ_RECV; r = r->lnext)
+		;
+	if (r)
 		due = MIN(due, r->last_ns + srv->cfg.recv_idle_ms * ms);
 	if ((r = srv->old[RPC_L_ANSWERING]))
 		due = MIN(due, r->last_ns + RPC_STALE_MS * ms);
@@ -1392,6 +1394,7 @@ int rpc_client_start(struct rpc_client *cl, struct rpc_call *c)
 	c->status = 0;
 	c->resp_len = 0;
 	c->resp_epoch = 0;
+	c->resent = 0;
 	c->start_ns = c->progress_ns = now;
 	c->deadline_ns = now + (uint64_t)cl->cfg.timeout_ms * 1000000ull;
 	c->rto_ms = cl->cfg.rto_ms;
@@ -1505,6 +1508,7 @@ static void rpc_client_timers(struct rpc_client *cl, uint64_t now, int *complete
 			(*completed)++;
 		} else if (now - c->progress_ns >= (uint64_t)c->rto_ms * 1000000ull) {
 			cl->ctr.retransmits++;
+			c->resent++;
 			c->progress_ns = now;
 			c->rto_ms = MIN(c->rto_ms * 2, RPC_MAX_RTO_MS);
 			if (c->state == CALL_SENDING && c->req_acked < c->req_len) {

@@ -180,6 +180,9 @@ struct rpc_call {
 	int32_t status;              /* the node's status when err == 0 */
 	uint32_t resp_len;           /* response bytes when err == 0 */
 	uint64_t resp_epoch;         /* the node's epoch in its answer */
+	uint32_t resent;             /* times the call went again after a timeout: the
+				      * server may have seen an earlier copy (perhaps
+				      * an earlier run of it, before a restart) */
 	/* private to rpc.c */
 	struct rpc_call *next;       /* hash chain of the client's calls */
 	struct rpc_call *lnext, *lprev; /* list of every call in flight (timers) */

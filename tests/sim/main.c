@@ -12,6 +12,8 @@
  *   --fault-secs S   fault phase length (default: the seed's)
  *   --verbose        print the trace as it happens
  *   --debug          trace the libraries' debug lines too
+ *   --break-read-at S   flip a byte of the first read after S seconds (to
+ *                    show that the checks catch it: the run must fail)
  * Prints one line per failing seed and a summary with the simulated time
  * covered and the rate (simulated cluster-hours per wall-clock hour).
  * Exit 0 when every seed passed, 1 otherwise.
@@ -150,6 +152,9 @@ int main(int argc, char **argv)
 			o.verbose = 1;
 		} else if (!strcmp(a, "--debug")) {
 			o.debug = 1;
+		} else if (!strcmp(a, "--break-read-at") && v) {
+			o.break_read_at = strtoull(v, NULL, 0);
+			i++;
 		} else {
 			fprintf(stderr, "ferry-sim: unknown argument '%s' (see the comment at the top "
 					"of tests/sim/main.c)\n", a);

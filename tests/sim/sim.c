@@ -544,6 +544,11 @@ static void sim_record(struct sim *s, struct sim_client *c)
 		if (h.outcome == CHK_OK && !h.noent) {
 			h.data = c->rbuf;
 			h.len = op->got;
+			if (s->opts.break_read_at && s->now >= s->opts.break_read_at * SEC &&
+			    op->got) {
+				c->rbuf[op->got / 2] ^= 0x10; /* a test of the checks */
+				s->opts.break_read_at = 0;
+			}
 			if (chk_verify(c->rbuf, op->got, c->key, why, sizeof(why))) {
 				char desc[256];
 
@@ -1086,7 +1091,9 @@ static void sim_knobs(struct sim *s)
 	s->w_clock = (uint32_t)rng_below(r, 4);
 	s->w_pause = (uint32_t)rng_below(r, 4);
 	s->w_damage = (uint32_t)rng_below(r, 3);
-	s->damage_left = (int)s->min_copies - 1;
+	/* Disks lost for good: fewer than min_copies (the durability promise),
+	 * and enough nodes left to take writes afterwards (liveness). */
+	s->damage_left = (int)MIN(s->min_copies - 1, s->nnodes - s->min_copies);
 	if (s->opts.fault_s)
 		s->fault_ns = s->opts.fault_s * SEC;
 	/* healing takes at most: every node back (out window), a walk each,
@@ -1104,7 +1111,7 @@ static void sim_print_knobs(struct sim *s, FILE *f)
 		s->heartbeat_ms, s->down_ms, s->out_ms, s->fault_ns / 1e9, s->scrub_mb_s,
 		s->recovery_mb_s > 0 ? "2 MB/s" : "unlimited", s->w_kill, s->w_power_all,
 		s->w_partition, s->w_ctl, s->w_net, s->w_clock, s->w_pause, s->w_damage,
-		(int)s->min_copies - 1);
+		(int)MIN(s->min_copies - 1, s->nnodes - s->min_copies));
 }
 
 /* ------------------------------------------------------------ setup */

@@ -56,6 +56,9 @@ struct sim_opts {
 	uint64_t fault_s;          /* override the fault phase length (0 = the seed's) */
 	int verbose;               /* print the trace as it happens */
 	int debug;                 /* trace the libraries' debug lines too */
+	uint64_t break_read_at;    /* tests of the simulator itself: the first read
+				      that returns bytes after this many seconds has
+				      one flipped, which the checks must catch (0 = off) */
 	FILE *report;              /* where a failure is explained (stderr if NULL) */
 };
 
