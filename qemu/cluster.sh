@@ -236,8 +236,15 @@ ctl_reboot() {
 	done
 	[ "$up" = "$nodes" ] || { echo "ctl reboot: FAIL: only '${up}' of $nodes nodes up after the ctl reboot" >&2; return 1; }
 	[ "$(status_field R=)" = "$r0" ] || { echo "ctl reboot: FAIL: status shows R=$(status_field R=)" >&2; return 1; }
-	client get --ctl "$net.10:7481" sample "$dir/ctlreboot.back" >/dev/null && cmp -s "$sample" "$dir/ctlreboot.back" ||
-		{ echo "ctl reboot: FAIL: 'sample' not readable through the rebooted ctl" >&2; return 1; }
+	# Retried like every client call here: a heartbeat late under TCG load
+	# can still move the epoch once, and the client then refetches the map.
+	for _ in 1 2 3; do
+		client get --ctl "$net.10:7481" sample "$dir/ctlreboot.back" >/dev/null 2>"$dir/ctlreboot.err" &&
+			cmp -s "$sample" "$dir/ctlreboot.back" && break
+		sleep 2
+	done
+	cmp -s "$sample" "$dir/ctlreboot.back" ||
+		{ cat "$dir/ctlreboot.err" >&2; echo "ctl reboot: FAIL: 'sample' not readable through the rebooted ctl" >&2; return 1; }
 	client status --ctl "$net.10:7481" 2>&1 | head -n1
 	echo "ctl reboot: came back at epoch $e1 with $n1 nodes and R=$r1 from its state disk in $((FQ_WAITED_MS / 1000)) s; $up nodes up, 'sample' reads back"
 }
