@@ -5,7 +5,9 @@
 #   make run-vm        ctl + 3 node VMs under TCG, PUT/GET from the host, status,
 #                      stays up until Ctrl-C (VM_NODES=N for another size)
 #   make vm-cluster    same as run-vm
-#   make test-vm       VM tests: smoke, fatal paths, 3-VM cluster + rejoin-by-disk, PXE boot
+#   make test-vm       only the VM tests (make test runs them too): smoke, fatal
+#                      paths, supervision, ctl state disk, 3-VM cluster + rejoin-by-disk
+#                      + ctl reboot, PXE boot
 #
 # Board kernels come from Debian (board/<name>/board.conf pins the package);
 # a missing one is installed by make deps.
@@ -26,5 +28,8 @@ image: $(B)/ferry | image-deps
 run-vm vm-cluster: image
 	qemu/cluster.sh --board $(BOARD) --nodes $(VM_NODES) --hold
 
-test-vm: image
-	FERRY_TEST_VM=1 tests/run --ferry $(B)/ferry --kinds integ --only vm_
+# The VM tests are part of make test: install QEMU and the board kernel
+# first if they are missing, so they run rather than skip.
+test: | image-deps
+test-vm: $(B)/ferry | image-deps
+	tests/run --ferry $(B)/ferry --kinds integ --only vm_

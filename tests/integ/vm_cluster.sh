@@ -3,7 +3,7 @@
 # vm_cluster.sh - a ctl VM with its state disk and 3 node VMs on a bridged
 # netns, R=2 from the ctl's command line, PUT/GET through the map, then
 # rejoin-by-disk and a ctl power cut + reboot that must keep the epoch, the
-# members and R (qemu/cluster.sh --test --replicas 2). About 40 s under TCG.
+# members and R (qemu/cluster.sh --test --replicas 2). 35-60 s here under TCG.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
