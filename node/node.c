@@ -155,6 +155,11 @@ static void node_op_done(struct storeq_op *qop)
 	struct rpc_srv *srv = op->srv;
 	struct rpc_sreq *r = op->r;
 
+	if (n->member && (sop->type == STORE_OP_GET || sop->type == STORE_OP_STAT) &&
+	    !member_read_done_ok(n->member, rpc_sreq_hdr(r)->epoch)) {
+		rpc_sreq_reply(srv, r, FERRY_ST_NOLEASE, 0);
+		goto out;
+	}
 	n->op_errors += sop->res != 0;
 	if (sop->res == -EBADMSG && (sop->type == STORE_OP_GET || sop->type == STORE_OP_WRITE)) {
 		/* Never wrong bytes: the client is told, and a clustered node
@@ -197,6 +202,7 @@ static void node_op_done(struct storeq_op *qop)
 		rpc_sreq_reply(srv, r, sop->res, 0);
 		break;
 	}
+out:
 	op->next = n->free_ops;
 	n->free_ops = op;
 }
@@ -466,6 +472,8 @@ int node_poll(struct node *n, uint64_t now)
 	int did = 0, r;
 
 	n->now = now;
+	if (n->member)
+		member_now(n->member, now);
 	for (uint32_t i = 0; i < n->npaths; i++) {
 		for (int round = 0; round < NODE_RX_ROUNDS; round++) {
 			int cnt = node_path_poll(n, &n->paths[i]);

@@ -320,7 +320,10 @@ static void chain_store_done(struct storeq_op *op)
 {
 	struct chain_req *cr = (struct chain_req *)op;
 	int res = op->sop.res;
+	char hex[33];
 
+	log_debug("chain: kind %u %s stored version %llx%s: %d", cr->kind, util_hex(cr->id, 16, hex),
+		  (unsigned long long)cr->version, chain_is_delete(cr) ? " (tombstone)" : "", res);
 	if (res == -ESTALE) {
 		/* The store holds this version or a newer one. */
 		cr->phase = CP_RESTAT;
@@ -368,6 +371,27 @@ static void chain_store(struct chain_req *cr)
 
 /* ------------------------------------------------------------ read */
 
+static void chain_copy_get_check(struct storeq_op *op)
+{
+	struct chain_req *cr = (struct chain_req *)op;
+	uint64_t size = cr->w_off;
+	uint8_t *out;
+
+	if (op->sop.res || op->sop.stat.version != cr->version || op->sop.stat.size != size) {
+		chain_reply(cr, FERRY_ST_NOTREADY); /* it changed: ask again */
+		return;
+	}
+	out = rpc_sreq_reply_buf(cr->srv, cr->r, (uint32_t)size + 8);
+	if (!out) {
+		chain_reply(cr, -ENOMEM);
+		return;
+	}
+	memcpy(out, &cr->version, 8);
+	memcpy(out + 8, cr->owned, size);
+	rpc_sreq_reply(cr->srv, cr->r, 0, (uint32_t)size + 8);
+	chain_free(cr);
+}
+
 static void chain_read_done(struct storeq_op *op)
 {
 	struct chain_req *cr = (struct chain_req *)op;
@@ -389,16 +413,14 @@ static void chain_read_done(struct storeq_op *op)
 		return;
 	}
 	if (cr->kind == CH_COPY_GET) {
-		uint8_t *out = rpc_sreq_reply_buf(cr->srv, cr->r, (uint32_t)size + 8);
-
-		if (!out) {
-			chain_reply(cr, -ENOMEM);
-			return;
-		}
-		memcpy(out, &cr->version, 8);
-		memcpy(out + 8, cr->owned, size);
-		rpc_sreq_reply(cr->srv, cr->r, 0, (uint32_t)size + 8);
-		chain_free(cr);
+		/* Still that version? (A write may have replaced it since the
+		 * STAT; a read that started before returns the old bytes whole.) */
+		cr->w_off = size;
+		memset(sop, 0, offsetof(struct store_op, priv));
+		sop->type = STORE_OP_STAT;
+		memcpy(sop->id, cr->id, 16);
+		cr->op.done = chain_copy_get_check;
+		storeq_submit(cr->m->cfg.q, &cr->op);
 		return;
 	}
 	/* WRITE: lay the new bytes over the chunk and store it whole. The
@@ -544,6 +566,15 @@ static void chain_stat_done(struct storeq_op *op)
 				return;
 			}
 			chain_read(cr, st->size);
+			return;
+		}
+		if (cr->hint && !lv && cr->hint >> 32 <= m->gc_epoch) {
+			/* Nothing here: our write never came, or it did and a later
+			 * delete's tombstone has been collected since. Applying it
+			 * now could bring back a deleted chunk: its fate stays
+			 * unknown (INDOUBT with no version: no more retries). */
+			m->c_indoubt++;
+			chain_reply_version(cr, FERRY_ST_INDOUBT, 0);
 			return;
 		}
 		cr->version = chain_next_version(cr->epoch, MAX(lv, cr->floor));

@@ -288,6 +288,9 @@ int member_open(const struct member_cfg *cfg, struct member **out)
 		goto fail;
 	}
 	member_map_load(m);
+	/* Tombstones collected before a restart are forgotten: assume any up
+	 * to the last epoch this store saw. */
+	m->gc_epoch = MAX(m->map.epoch, m->info.max_version >> 32);
 	ncfg.ctl = cfg->ctl;
 	ncfg.t = cfg->ctl_t;
 	ncfg.env = m->cfg.env;
@@ -348,6 +351,11 @@ static void member_figures(struct member *m, struct ctl_hello *fig)
 	fig->flags = m->info.failed ? CTL_HELLO_STORE_FAILED : 0;
 }
 
+void member_now(struct member *m, uint64_t now)
+{
+	m->now = now;
+}
+
 int member_poll(struct member *m, uint64_t now)
 {
 	struct ctl_hello fig;
@@ -379,6 +387,16 @@ uint64_t member_next_deadline(struct member *m)
 	if (m->rep.count && !m->rep.busy)
 		due = MIN(due, m->now);
 	return due;
+}
+
+int member_read_done_ok(struct member *m, uint64_t epoch)
+{
+	if (epoch == 0)
+		return 1; /* a raw read of this node's disk */
+	if (epoch == m->map.epoch && nodectl_lease(m->nc, epoch, m->now))
+		return 1;
+	m->c_nolease++;
+	return 0;
 }
 
 void member_bad_chunk(struct member *m, const uint8_t id[16])

@@ -61,6 +61,10 @@ int member_open(const struct member_cfg *cfg, struct member **out);
 /* member_close - ends calls in flight (their requests are answered). The
  * caller drains the store queue first. */
 void member_close(struct member *m);
+/* member_now - the time of the poll that is about to hand requests in
+ * (leases are judged at it: a node that was paused must not act on a
+ * lease that ran out while it was). */
+void member_now(struct member *m, uint64_t now);
 /* member_handle - the gate: 1 when the request was taken (answered now or
  * later), 0 when it is for the node's own handlers (epoch-0 reads, and
  * reads the tail serves once the gate let them through). */
@@ -70,6 +74,11 @@ int member_handle(struct member *m, struct rpc_srv *srv, struct rpc_sreq *r);
 int member_poll(struct member *m, uint64_t now);
 /* member_next_deadline - when member_poll next has timed work. */
 uint64_t member_next_deadline(struct member *m);
+/* member_read_done_ok - a cluster read (GET/STAT at epoch) has its answer:
+ * may it go out? Only while the lease it was let in under still holds - a
+ * node paused in the middle must not answer from a state the cluster has
+ * since moved past. */
+int member_read_done_ok(struct member *m, uint64_t epoch);
 /* member_bad_chunk - a read found chunk id corrupt: repair it. */
 void member_bad_chunk(struct member *m, const uint8_t id[16]);
 /* member_stats - "name value\n" counter lines; returns bytes written. */

@@ -192,6 +192,8 @@ struct member {
 	int map_saving;                /* a save is in flight */
 	uint64_t map_saved;            /* epoch saved last */
 	uint64_t map_retry_ns;         /* a failed save is tried again then */
+	uint64_t gc_epoch;             /* tombstones of epochs up to this one may have
+				      * been collected here (chain.c, in-doubt retries) */
 	/* counters */
 	uint64_t c_stale, c_nolease, c_nothead, c_notready, c_clustered, c_future;
 	uint64_t c_fwd, c_fwd_fail, c_conflicts, c_indoubt, c_absorbed, c_redrive;

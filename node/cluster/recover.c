@@ -75,8 +75,11 @@ static void rtask_purge_done(struct storeq_op *op)
 	struct rtask *t = (struct rtask *)op;
 	int res = op->sop.res;
 
-	if (res == 0)
+	if (res == 0) {
 		t->m->rec.ctr.purged++;
+		if (t->tomb && t->version >> 32 > t->m->gc_epoch)
+			t->m->gc_epoch = t->version >> 32;
+	}
 	else if (res != -ESTALE && res != -ENOENT)
 		rtask_unclean(t); /* changed meanwhile (-ESTALE, -ENOENT) is fine */
 	rtask_end(t);
@@ -86,7 +89,10 @@ static void rtask_purge_done(struct storeq_op *op)
 static void rtask_purge(struct rtask *t)
 {
 	struct store_op *sop = &t->op.sop;
+	char hex[33];
 
+	log_debug("recover: purge %s version %llx%s (in chain %d)", util_hex(t->id, 16, hex),
+		  (unsigned long long)t->version, t->tomb ? " (tombstone)" : "", t->in_chain);
 	t->phase = RT_PURGE;
 	memset(sop, 0, offsetof(struct store_op, priv));
 	sop->type = STORE_OP_PURGE;
@@ -130,10 +136,19 @@ static int rtask_start_copies(struct rtask *t)
 		t->buf = malloc(t->size ? t->size : 1);
 		if (!t->buf)
 			return -ENOMEM;
+		struct store_stat st;
+
 		err = t->size ? store_get(m->cfg.store, t->id, 0, (uint32_t)t->size, t->buf, &got)
 			      : 0;
 		if (!err && got != t->size)
 			err = -EIO;
+		/* The bytes must be the version the members were asked about:
+		 * a write may have replaced it since the listing (a read that
+		 * started before it returns the old bytes whole, so checking
+		 * after the read is enough). */
+		if (!err && (store_stat(m->cfg.store, t->id, &st) || st.version != t->version ||
+			     st.size != t->size))
+			err = -ESTALE;
 		if (err == -EBADMSG)
 			repair_enqueue(m, t->id); /* never spread a corrupt copy */
 		if (err)
