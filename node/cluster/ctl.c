@@ -282,8 +282,11 @@ static void ctl_hello(struct ctl *c, struct rpc_srv *srv, struct rpc_sreq *r, in
 	addr.family = h.family;
 	addr.port = h.port;
 	memcpy(addr.ip, h.ip, 16);
-	util_uuid_format(h.node, u);
+	/* (u, the node's UUID as text, is formatted where a message needs it:
+	 * not for every heartbeat) */
+	u[0] = 0;
 	if (memcmp(c->map.cluster, zero, 16) == 0 && !reg) {
+		util_uuid_format(h.node, u);
 		/* A ctl that lost its state: make the node register (with its
 		 * map), which names the cluster again. */
 		c->unknown++;
@@ -291,18 +294,21 @@ static void ctl_hello(struct ctl *c, struct rpc_srv *srv, struct rpc_sreq *r, in
 		return;
 	}
 	if (memcmp(c->map.cluster, zero, 16) == 0 && reg) {
+		util_uuid_format(h.node, u);
 		memcpy(c->map.cluster, h.cluster, 16); /* the first node names the cluster */
 		c->dirty = 1;
 		log_info("ctl: serving cluster %s (adopted from node %s)",
 			 util_uuid_format(h.cluster, cu), u);
 	}
 	if (memcmp(c->map.cluster, h.cluster, 16) != 0) {
+		util_uuid_format(h.node, u);
 		ctl_refuse(srv, r, -EXDEV, c,
 			   "node %s has a disk of cluster %s; this ctl serves cluster %s", u,
 			   util_uuid_format(h.cluster, cu), util_uuid_format(c->map.cluster, mu));
 		return;
 	}
 	if (h.epoch > c->map.epoch) {
+		util_uuid_format(h.node, u);
 		/* The node knows a newer map. With it (a registration carries
 		 * the node's last map) we can continue from there; without,
 		 * make it register. */
@@ -323,18 +329,21 @@ static void ctl_hello(struct ctl *c, struct rpc_srv *srv, struct rpc_sreq *r, in
 	}
 	i = map_find(&c->map, h.node);
 	if (i < 0 && !reg) {
+		util_uuid_format(h.node, u);
 		c->unknown++;
 		ctl_refuse(srv, r, -ENOENT, c, "node %s is not registered", u);
 		return;
 	}
 	n = i >= 0 ? &c->map.nodes[i] : NULL;
 	if (n && n->state == MAP_LOST) {
+		util_uuid_format(h.node, u);
 		ctl_refuse(srv, r, -ESTALE, c,
 			   "node %s was declared lost; format its disk to join as a new node", u);
 		return;
 	}
 	if (n && n->state == MAP_UP && !net_addr_equal(&n->addr, &addr) &&
 	    c->now - n->last_hb_ns < c->down_ns) {
+		util_uuid_format(h.node, u);
 		ctl_refuse(srv, r, -EADDRINUSE, c,
 			   "node %s is already up at %s; refusing a second claim from %s", u,
 			   net_addr_format(&n->addr, a, sizeof(a)), net_addr_format(&addr, a2, sizeof(a2)));

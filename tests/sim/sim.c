@@ -41,6 +41,19 @@ enum { PH_FAULTS = 1, PH_HEAL, PH_FINAL, PH_DONE };
 
 struct sim;
 
+/* A line of the trace, kept raw: formatting every line costs more than the
+ * simulation, and only a failure prints them. */
+struct sim_tline {
+	uint64_t t;                /* simulated time */
+	char who[8];               /* process */
+	uint8_t is_op;             /* 1: a client op's outcome (the fields below) */
+	uint8_t kind, maybe;       /* op: enum chk_kind, in doubt */
+	uint32_t key, off, len, got; /* op */
+	int err;                   /* op */
+	uint64_t op_id, version;   /* op */
+	char text[SIM_TRACE_LEN];  /* a log line */
+};
+
 /* One simulated process: its clock, its randomness, when it wants to run. */
 struct sim_proc {
 	struct sim *s;
@@ -128,6 +141,8 @@ struct sim {
 	uint32_t down_ms, out_ms, heartbeat_ms;
 	uint64_t fault_ns, heal_ns;
 	uint64_t think_ns;          /* mean pause between a client's ops */
+	uint64_t quiet_from, quiet_until; /* clients rest in [from, until): traffic comes in
+				       bursts, and a resting cluster costs little to simulate */
 	uint32_t w_kill, w_power_all, w_partition, w_ctl, w_net, w_clock, w_pause, w_damage;
 	uint64_t disk_size;
 	double scrub_mb_s, recovery_mb_s;
@@ -152,7 +167,7 @@ struct sim {
 	uint64_t next_fault;
 	int damage_left;            /* disks that may still be damaged for good */
 	uint32_t flip_node;         /* +1: the node whose disk takes flips */
-	char trace[SIM_TRACE_LINES][SIM_TRACE_LEN];
+	struct sim_tline trace[SIM_TRACE_LINES]; /* the last lines, formatted when printed */
 	uint64_t trace_n;
 	char *faultlog;
 	size_t faultlog_len, faultlog_cap;
@@ -203,16 +218,49 @@ static uint64_t sim_env_rand(void *ctx)
 
 /* ------------------------------------------------------------ trace, failures */
 
+static void sim_tline_format(const struct sim_tline *l, char *out, size_t cap)
+{
+	if (!l->is_op) {
+		snprintf(out, cap, "[%10.6f %-4s] %s", (double)l->t / 1e9, l->who, l->text);
+		return;
+	}
+	snprintf(out, cap, "[%10.6f %-4s] op %" PRIu64 " %s key %u off %u len %u: %s%s (got %u, "
+		 "v %" PRIx64 ")", (double)l->t / 1e9, l->who, l->op_id,
+		 l->kind == CHK_PUT ? "PUT" : l->kind == CHK_GET ? "GET" :
+		 l->kind == CHK_DELETE ? "DELETE" : "WRITE", l->key, l->off, l->len,
+		 l->err ? strerror(-l->err) : "ok", l->maybe ? " (maybe)" : "", l->got, l->version);
+}
+
+static struct sim_tline *sim_tline_new(struct sim *s, const char *who)
+{
+	struct sim_tline *l = &s->trace[s->trace_n++ % SIM_TRACE_LINES];
+
+	l->t = s->now;
+	l->is_op = 0;
+	strncpy(l->who, who, sizeof(l->who) - 1);
+	l->who[sizeof(l->who) - 1] = 0;
+	return l;
+}
+
+static void sim_tline_done(struct sim *s, const struct sim_tline *l)
+{
+	char out[SIM_TRACE_LEN + 64];
+
+	if (!s->opts.verbose)
+		return;
+	sim_tline_format(l, out, sizeof(out));
+	fprintf(stderr, "%s\n", out);
+}
+
 static void sim_sink(enum log_level lvl, const char *line, void *arg)
 {
 	struct sim *s = arg;
-	char *slot = s->trace[s->trace_n++ % SIM_TRACE_LINES];
+	struct sim_tline *l = sim_tline_new(s, s->cur ? s->cur->name : "sim");
 
 	(void)lvl;
-	snprintf(slot, SIM_TRACE_LEN, "[%10.6f %-4s] %s", (double)s->now / 1e9,
-		 s->cur ? s->cur->name : "sim", line);
-	if (s->opts.verbose)
-		fprintf(stderr, "%s\n", slot);
+	strncpy(l->text, line, sizeof(l->text) - 1);
+	l->text[sizeof(l->text) - 1] = 0;
+	sim_tline_done(s, l);
 }
 
 static void sim_trace(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -563,11 +611,21 @@ static void sim_record(struct sim *s, struct sim_client *c)
 		break;
 	}
 	sim_hash(s, (uint64_t)op->err * 31 + op->maybe + op->got);
-	sim_trace(s, "%s op %" PRIu64 " %s key %u off %u len %u: %s%s (got %u, v %" PRIx64 ")",
-		  c->p.name, c->op_id, c->kind == CHK_PUT ? "PUT" : c->kind == CHK_GET ? "GET" :
-		  c->kind == CHK_DELETE ? "DELETE" : "WRITE", c->key, c->off, c->len,
-		  op->err ? strerror(-op->err) : "ok", op->maybe ? " (maybe)" : "", op->got,
-		  op->version);
+	{
+		struct sim_tline *l = sim_tline_new(s, c->p.name);
+
+		l->is_op = 1;
+		l->kind = c->kind;
+		l->maybe = (uint8_t)op->maybe;
+		l->key = c->key;
+		l->off = c->off;
+		l->len = c->len;
+		l->got = op->got;
+		l->err = op->err;
+		l->op_id = c->op_id;
+		l->version = op->version;
+		sim_tline_done(s, l);
+	}
 	err = chk_history_add(s->hist, &h);
 	if (err)
 		sim_fail(s, "history: cannot record op %" PRIu64 ": %s", c->op_id, strerror(-err));
@@ -650,6 +708,10 @@ static void sim_client_work(struct sim *s, struct sim_client *c)
 	if (s->phase == PH_FAULTS) {
 		if (s->now < c->next_op)
 			return;
+		if (s->now >= s->quiet_from && s->now < s->quiet_until) {
+			c->next_op = s->quiet_until + rng_below(&s->rng, s->think_ns + 1);
+			return;
+		}
 		r = (uint32_t)rng_below(&s->rng, 100);
 		sim_op_start(s, c, r < 35 ? CHK_PUT : r < 75 ? CHK_GET : r < 85 ? CHK_DELETE : CHK_WRITE,
 			     (uint32_t)rng_below(&s->rng, s->keys));
@@ -1075,13 +1137,13 @@ static void sim_knobs(struct sim *s)
 	s->nclients = 2 + (uint32_t)rng_below(r, SIM_MAX_CLIENTS - 1);
 	s->keys = 2 + (uint32_t)rng_below(r, 10);
 	s->zones = 1 + (uint32_t)rng_below(r, s->nnodes);
-	s->heartbeat_ms = 100 + 50 * (uint32_t)rng_below(r, 5);
+	s->heartbeat_ms = 150 + 50 * (uint32_t)rng_below(r, 8);
 	s->down_ms = s->heartbeat_ms * (4 + (uint32_t)rng_below(r, 8));
 	s->out_ms = s->down_ms * (2 + (uint32_t)rng_below(r, 6));
-	s->fault_ns = (30 + rng_below(r, 150)) * SEC;
+	s->fault_ns = (30 + rng_below(r, 600)) * SEC;
 	s->think_ns = (5 + rng_below(r, 200)) * MS;
 	s->disk_size = 32ull << 20;
-	s->scrub_mb_s = rng_chance(r, 500000) ? 4.0 : 0;
+	s->scrub_mb_s = rng_chance(r, 500000) ? 0.05 : 0; /* a pass every few seconds */
 	s->recovery_mb_s = rng_chance(r, 500000) ? 0 : 2.0;
 	s->w_kill = (uint32_t)rng_below(r, 10);
 	s->w_power_all = rng_chance(r, 400000) ? 1 + (uint32_t)rng_below(r, 2) : 0;
@@ -1202,6 +1264,7 @@ static int sim_setup(struct sim *s)
 	for (uint32_t i = 0; i < s->nnodes; i++)
 		s->nodes[i].p.restart_at = rng_below(&s->rng, 500 * MS);
 	s->next_fault = 3 * SEC + rng_below(&s->rng, 5 * SEC);
+	s->quiet_from = s->quiet_until = 0; /* the first burst is drawn at once */
 	s->phase = PH_FAULTS;
 	s->phase_end = s->fault_ns;
 	return 0;
@@ -1405,7 +1468,7 @@ static uint64_t sim_next_time(struct sim *s)
 			t = MIN(t, p->restart_at);
 	}
 	if (s->phase == PH_FAULTS)
-		t = MIN(t, s->next_fault);
+		t = MIN(t, MIN(s->next_fault, s->quiet_until));
 	for (int i = 0; i < s->ncuts; i++)
 		t = MIN(t, s->cuts[i].heal_at);
 	t = MIN(t, s->net_calm_at);
@@ -1442,9 +1505,16 @@ static void sim_loop(struct sim *s)
 			sim_heal_cuts(s, 0);
 		if (t >= s->net_calm_at)
 			sim_net_calm(s);
+		if (s->phase == PH_FAULTS && t >= s->quiet_until) {
+			/* the next burst of traffic, then the next rest */
+			s->quiet_from = t + sim_between(s, 2 * SEC, 20 * SEC);
+			s->quiet_until = s->quiet_from + sim_between(s, 5 * SEC, 120 * SEC);
+		}
 		if (s->phase == PH_FAULTS && t >= s->next_fault) {
+			int quiet = t >= s->quiet_from && t < s->quiet_until;
+
 			sim_inject(s);
-			s->next_fault = t + sim_between(s, 300 * MS, 8 * SEC);
+			s->next_fault = t + sim_between(s, 300 * MS, quiet ? 30 * SEC : 8 * SEC);
 		}
 		sim_restarts(s);
 		for (int i = 0; i < s->nprocs && !s->failed; i++) {
@@ -1536,8 +1606,12 @@ int sim_run(const struct sim_opts *opts, struct sim_result *res)
 		fprintf(rep, "fault schedule:\n%s", s->faultlog ? s->faultlog : "  (none)\n");
 		fprintf(rep, "trace (last %d lines):\n", SIM_TRACE_LINES);
 		for (uint64_t i = s->trace_n > SIM_TRACE_LINES ? s->trace_n - SIM_TRACE_LINES : 0;
-		     i < s->trace_n; i++)
-			fprintf(rep, "  %s\n", s->trace[i % SIM_TRACE_LINES]);
+		     i < s->trace_n; i++) {
+			char out[SIM_TRACE_LEN + 64];
+
+			sim_tline_format(&s->trace[i % SIM_TRACE_LINES], out, sizeof(out));
+			fprintf(rep, "  %s\n", out);
+		}
 		fprintf(rep, "reproduce: make sim SEED=%" PRIu64 "\n", opts->seed);
 	}
 	rc = s->failed ? 1 : 0;

@@ -34,6 +34,7 @@ struct simnet_ep {
 	int open;                 /* closed endpoints drop what arrives */
 	struct simnet_dgram *in_head, *in_tail; /* inbox */
 	uint64_t rx, tx;          /* counters */
+	struct simnet_ep *hnext;  /* the host's next endpoint */
 };
 
 struct simnet {
@@ -46,6 +47,7 @@ struct simnet {
 	uint8_t cut[SIMNET_MAX_HOSTS][SIMNET_MAX_HOSTS];
 	struct simnet_ep *eps[SIMNET_MAX_EPS];
 	int neps;
+	struct simnet_ep *host_eps[SIMNET_MAX_HOSTS]; /* each host's endpoints */
 	struct simnet_dgram **heap; /* min-heap by (due, seq) */
 	size_t nheap, capheap;
 	struct simnet_counters ctr;
@@ -346,6 +348,8 @@ struct transport *simnet_open(struct simnet *net, int host, uint16_t port)
 		if (!e)
 			return NULL;
 		net->eps[net->neps++] = e;
+		e->hnext = net->host_eps[host];
+		net->host_eps[host] = e;
 	}
 	simnet_ep_drain(e);
 	e->t.ops = &simnet_ops;
@@ -407,9 +411,9 @@ int simnet_deliver(struct simnet *net, uint64_t now, void (*woke)(void *arg, int
 		struct simnet_dgram *d = simnet_pop(net);
 		struct simnet_ep *e = NULL;
 
-		for (int i = 0; i < net->neps; i++)
-			if (net->eps[i]->host == d->to_host && net->eps[i]->port == d->to_port)
-				e = net->eps[i];
+		for (struct simnet_ep *x = net->host_eps[d->to_host]; x; x = x->hnext)
+			if (x->port == d->to_port)
+				e = x;
 		if (!e || !e->open) {
 			net->ctr.no_endpoint++;
 			free(d);
@@ -417,7 +421,8 @@ int simnet_deliver(struct simnet *net, uint64_t now, void (*woke)(void *arg, int
 		}
 		simnet_hash_mix(net, &d->due, sizeof(d->due));
 		simnet_hash_mix(net, &d->to_host, sizeof(d->to_host));
-		simnet_hash_mix(net, d->data, d->len);
+		simnet_hash_mix(net, &d->len, sizeof(d->len));
+		simnet_hash_mix(net, d->data, d->len < 64 ? d->len : 64); /* the header */
 		d->next = NULL;
 		if (e->in_tail)
 			e->in_tail->next = d;
