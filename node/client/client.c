@@ -284,11 +284,28 @@ void client_want_map(struct client *cl)
 
 const struct cmap *client_map(struct client *cl)
 {
+	struct rpc_call c;
+
 	if (!cl->clustered) {
 		client_fail(cl, -EINVAL, "no ctl given (use --ctl ADDR:PORT or FERRY_CTL)");
 		errno = EINVAL;
 		return NULL;
 	}
+	/* What ctl says now, even if it is behind what this client routed by
+	 * (a ctl that lost its state): that is what status must show. */
+	memset(&c, 0, sizeof(c));
+	c.peer = cl->ctl;
+	c.op = FERRY_OP_CTL_GETMAP;
+	c.resp = cl->map_buf;
+	c.resp_cap = MAP_MAX_LEN;
+	rpc_client_call(cl->ctl_rpc, &c);
+	if (!c.err && !c.status && map_parse(cl->map_buf, c.resp_len, cl->tmp) == 0) {
+		if (cl->tmp->epoch >= cl->map->epoch &&
+		    (cl->map->epoch == 0 || !memcmp(cl->tmp->cluster, cl->map->cluster, 16)))
+			*cl->map = *cl->tmp;
+		return cl->tmp;
+	}
+	/* ctl is away: the nodes' maps. */
 	client_want_map(cl);
 	while (cl->map_busy)
 		if (rpc_client_poll(cl->ctl_rpc, 100) < 0)

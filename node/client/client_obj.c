@@ -49,9 +49,13 @@ static void client_slot_done(struct client_op *op)
 	p->active--;
 	if (err) {
 		char saved[sizeof(p->cl->err)];
+		int k;
 
 		memcpy(saved, p->cl->err, sizeof(saved));
-		snprintf(p->cl->err, sizeof(p->cl->err), "chunk %u: %s", s->index, saved);
+		k = snprintf(p->cl->err, sizeof(p->cl->err), "chunk %u: ", s->index);
+		if (k > 0 && (size_t)k < sizeof(p->cl->err))
+			memcpy(p->cl->err + k, saved, sizeof(p->cl->err) - (size_t)k - 1);
+		p->cl->err[sizeof(p->cl->err) - 1] = 0;
 	} else {
 		err = p->done(p, s);
 	}

@@ -319,14 +319,37 @@ int client_wait(struct client *cl, struct client_op *op)
  * write may have taken effect all the same. */
 static int client_op_result(struct client *cl, const struct client_op *op)
 {
+	const char *why = NULL;
+
 	if (!op->err)
 		return 0;
-	if (op->err == -EHOSTUNREACH && cl->clustered && cl->map->epoch == 0)
-		return client_fail(cl, op->err, "ctl %s: did not answer", cl->ctl_str);
-	if (op->err == -EHOSTUNREACH || op->err == FERRY_ST_NOTREADY)
-		client_fail(cl, op->err, "chunk unavailable: no node can take it at map epoch %llu "
-			    "(too few copies up, or recovery still running)",
-			    (unsigned long long)(cl->clustered ? cl->map->epoch : 0));
+	switch (op->err) {
+	case -EHOSTUNREACH:
+		if (cl->clustered && cl->map->epoch == 0)
+			return client_fail(cl, op->err, "ctl %s: did not answer", cl->ctl_str);
+		/* fallthrough */
+	case FERRY_ST_NOTREADY:
+		why = "no node can take it now (too few copies up, or recovery still running)";
+		break;
+	case FERRY_ST_NOLEASE:
+		why = "no node holds a lease from ctl to serve it (is ctl reachable? an epoch "
+		      "change may be in progress)";
+		break;
+	case FERRY_ST_STALE:
+	case FERRY_ST_NOTHEAD:
+		why = "the cluster map kept changing under the request";
+		break;
+	case FERRY_ST_CLUSTERED:
+		why = "the node is part of a cluster: write through its ctl (--ctl), not --node";
+		break;
+	case FERRY_ST_INDOUBT:
+		why = "the node stored the write but could not get it to every replica";
+		break;
+	default:
+		break;
+	}
+	if (why)
+		client_fail(cl, op->err, "node %s: %s", cl->node_str, why);
 	if (op->maybe) {
 		size_t l = strlen(cl->err);
 

@@ -87,16 +87,23 @@ grep -q "already up at 10.79.0.11:7480" "$T/dup.err" || fail "no clear refusal: 
 ctl_stats() { ns cli "$FERRY" stat --node "$CTL" --node-stats; }
 ctl_stats | grep -q '^ctl_refused [1-9]' || fail "refusals not counted: $(ctl_stats)"
 
-# ctl away: the data path keeps working with the last map (clients start
-# from the map they last saw, or ask the nodes).
+# ctl away: nodes serve only under a lease from ctl (half of --down-after),
+# so that a node cut off from ctl cannot serve stale reads or take writes a
+# new chain no longer sees. Once the leases run out the cluster refuses,
+# clearly; when ctl is back it serves again, and nothing was lost.
 kill -STOP "$CL_CTL_PID"
+sleep 1.5   # the last lease (1 s with --down-after 2s) has run out
 head -c 20000 /dev/urandom >"$T/in.away"
-ns cli "$FERRY" put --ctl "$CTL" "$T/in.away" obj/away || fail "put while ctl is away failed"
-ns cli "$FERRY" get --ctl "$CTL" obj/away "$T/out.away" && cmp -s "$T/in.away" "$T/out.away" ||
-	fail "get while ctl is away failed"
-ns cli "$FERRY" get --ctl "$CTL" obj/3000000 "$T/out.away2" && cmp -s "$T/in.3000000" "$T/out.away2" ||
-	fail "old object unreadable while ctl is away"
+ns cli "$FERRY" put --ctl "$CTL" --timeout 500ms "$T/in.away" obj/away 2>"$T/away.err" &&
+	fail "a put was acknowledged while ctl was away past the lease"
+grep -q "lock\|lease\|unavailable\|may or may not" "$T/away.err" ||
+	fail "no clear error while ctl is away: $(cat "$T/away.err")"
 kill -CONT "$CL_CTL_PID"
+ns cli "$FERRY" put --ctl "$CTL" "$T/in.away" obj/away || fail "put after ctl came back failed"
+ns cli "$FERRY" get --ctl "$CTL" obj/away "$T/out.away" && cmp -s "$T/in.away" "$T/out.away" ||
+	fail "get after ctl came back failed"
+ns cli "$FERRY" get --ctl "$CTL" obj/3000000 "$T/out.away2" && cmp -s "$T/in.3000000" "$T/out.away2" ||
+	fail "old object unreadable after ctl came back"
 
 # Heartbeats from nodes ctl does not know (its state is gone): counted and
 # otherwise ignored; the nodes register again and nothing is lost.

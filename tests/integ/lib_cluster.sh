@@ -72,3 +72,14 @@ cl_test_init() {
 	T=$FERRY_TEST_TMP
 	export FERRY_MAP_CACHE=$T
 }
+
+# cl_wait_clean [SECS]: until ctl says the epoch is clean (every up node
+# walked it with nothing left undone: every copy is where the map says).
+cl_wait_clean() {
+	local end=$(( $(date +%s) + ${1:-60} ))
+	until ns cli "$FERRY" status --ctl "$CTL" --json --timeout 500ms 2>/dev/null |
+		grep -q '"clean":true'; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.3
+	done
+}
