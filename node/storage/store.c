@@ -494,7 +494,8 @@ int store_format_io(const struct store_io_ops *io, void *ctx,
 	 * UUID and only [0, rec_hwm = 0) is ever read (store_format.h). */
 	/* In-place WRITEs, one-flush commits, tombstones (store_format.h). */
 	g.incompat = STORE_INCOMPAT_JOURNAL | STORE_INCOMPAT_ONEFLUSH | STORE_INCOMPAT_TOMBSTONE;
-	store_sb_encode(buf, cfg->cluster, cfg->node, disk, &g, 1, (uint64_t)time(NULL));
+	store_sb_encode(buf, cfg->cluster, cfg->node, disk, &g, 1,
+			cfg->created ? cfg->created : (uint64_t)time(NULL));
 	ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, g.dev_size - STORE_BLOCK, 1);
 	if (ret == 0)
 		ret = store_io_sync(&s0, STORE_IO_WRITE, buf, STORE_BLOCK, 0, 1);

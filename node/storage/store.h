@@ -93,6 +93,8 @@ struct store_format_cfg {
 	uint8_t cluster[16];      /* cluster UUID */
 	uint8_t node[16];         /* node UUID */
 	uint32_t max_chunk;       /* maximum chunk size; 0 = 4 MiB */
+	uint64_t created;         /* unix seconds recorded as the format time; 0 =
+				   * now (a simulator formats reproducibly) */
 };
 
 struct store_info {

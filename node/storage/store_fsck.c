@@ -40,16 +40,16 @@ int store_verify_ent(struct store *s, const struct store_ent *e, uint8_t *buf,
 	uint32_t nb = (uint32_t)((e->size + STORE_BLOCK - 1) / STORE_BLOCK);
 	uint32_t ns = store_fmt_rec_slots(nb);
 	struct store_rec rec;
-	char hex[33];
+	char hex[33] = "";
 	int ret, bad = 0;
 
-	store_id_hex(e->id, hex);
 	ret = store_io_sync(s, STORE_IO_READ, meta, ns * STORE_SLOT,
 			    s->g.rec_off + (uint64_t)e->slot * STORE_SLOT, 0);
 	if (ret < 0)
 		return ret;
 	if (store_rec_decode(meta, (size_t)ns * STORE_SLOT, &s->g, &rec) < 0 ||
 	    !store_rec_is(&rec, e)) {
+		store_id_hex(e->id, hex);
 		log_err("store: chunk %s: record at slot %u is corrupt", hex, e->slot);
 		s->ctr.crc_errors++;
 		return -EBADMSG;
@@ -62,6 +62,8 @@ int store_verify_ent(struct store *s, const struct store_ent *e, uint8_t *buf,
 	}
 	for (uint32_t i = 0; i < nb; i++) {
 		if (crc32c(0, buf + (size_t)i * STORE_BLOCK, STORE_BLOCK) != store_rec_crc(&rec, i)) {
+			if (!hex[0])
+				store_id_hex(e->id, hex);
 			log_err("store: chunk %s: block %u (disk block %llu) fails its checksum",
 				hex, i, (unsigned long long)e->block + i);
 			s->ctr.crc_errors++;
@@ -69,6 +71,7 @@ int store_verify_ent(struct store *s, const struct store_ent *e, uint8_t *buf,
 		}
 	}
 	if (!bad && crc32c(0, buf, e->size) != rec.chunk_crc) {
+		store_id_hex(e->id, hex);
 		log_err("store: chunk %s: whole-chunk checksum mismatch", hex);
 		bad++;
 	}
@@ -184,6 +187,10 @@ int store_scrub_step(struct store *s, uint64_t now_ns, struct store_scrub_bad *b
 	burst = 2.0 * s->bounce_size;
 	if (s->scrub_tokens > burst)
 		s->scrub_tokens = burst;
+	/* Not even the smallest check is affordable yet: do not look for the
+	 * next entry (a table mostly free costs a scan each time). */
+	if (s->scrub_tokens < (double)(STORE_BLOCK + STORE_SLOT))
+		return 0;
 	/* Next entry after scrub_pos (the table may have moved; that is fine,
 	 * a pass is best effort over whatever is there). */
 	for (uint64_t k = 0;; k++) {

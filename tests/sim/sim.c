@@ -1196,7 +1196,8 @@ static int sim_setup(struct sim *s)
 	sim_proc_init(s, &s->ctl.p, SP_CTL, 0, 0x0a000002);
 	for (uint32_t i = 0; i < s->nnodes; i++) {
 		struct sim_node *n = &s->nodes[i];
-		struct store_format_cfg fc = { .max_chunk = SIM_DISK_MAX_CHUNK };
+		struct store_format_cfg fc = { .max_chunk = SIM_DISK_MAX_CHUNK,
+					       .created = 1767225600 /* fixed: reproducible */ };
 		uint8_t disk_uuid[16];
 		int err;
 
