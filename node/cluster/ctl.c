@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cluster/ctl_msg.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "net/rpc.h"
@@ -263,21 +264,14 @@ static void ctl_hello(struct ctl *c, struct rpc_srv *srv, struct rpc_sreq *r, in
 	struct net_addr addr;
 	struct map_node *n;
 	char u[37], cu[37], mu[37], a[64], a2[64];
-	uint32_t flags = 0, weight;
+	uint32_t flags = 0, weight, mlen;
+	const uint8_t *mp;
 	int i;
 
-	if (len < sizeof(h) || (!reg && len != sizeof(h))) {
+	if (ctl_hello_parse(p, len, reg, &h, &mp, &mlen)) {
 		ctl_refuse(srv, r, -EINVAL, c, "malformed %s", what);
 		return;
 	}
-	memcpy(&h, p, sizeof(h));
-	if (h.magic != CTL_MAGIC || h.len != sizeof(h) || h.reserved || h.pad ||
-	    (h.family != AF_INET && h.family != AF_INET6) || h.port == 0 ||
-	    !memchr(h.zone, 0, MAP_ZONE_LEN) || h.epoch > MAP_EPOCH_MAX) {
-		ctl_refuse(srv, r, -EINVAL, c, "malformed %s", what);
-		return;
-	}
-	memset(h.zone + strlen(h.zone), 0, MAP_ZONE_LEN - strlen(h.zone));
 	memset(&addr, 0, sizeof(addr));
 	addr.family = h.family;
 	addr.port = h.port;
@@ -312,13 +306,13 @@ static void ctl_hello(struct ctl *c, struct rpc_srv *srv, struct rpc_sreq *r, in
 		/* The node knows a newer map. With it (a registration carries
 		 * the node's last map) we can continue from there; without,
 		 * make it register. */
-		if (!reg || len == sizeof(h)) {
+		if (!reg || !mp) {
 			c->unknown++;
 			ctl_refuse(srv, r, -ENOENT, c, "node %s knows epoch %llu; register with its map",
 				   u, (unsigned long long)h.epoch);
 			return;
 		}
-		if (map_parse(p + sizeof(h), len - sizeof(h), &c->tmp) || c->tmp.epoch != h.epoch ||
+		if (map_parse(mp, mlen, &c->tmp) || c->tmp.epoch != h.epoch ||
 		    memcmp(c->tmp.cluster, c->map.cluster, 16) ||
 		    ctl_adopt(c, &c->tmp, u)) {
 			ctl_refuse(srv, r, -EINVAL, c,
@@ -417,13 +411,8 @@ static void ctl_admin(struct ctl *c, struct rpc_srv *srv, struct rpc_sreq *r)
 	char u[37];
 	int i;
 
-	if (len != sizeof(a)) {
-		ctl_refuse(srv, r, -EINVAL, c, "malformed admin request");
-		return;
-	}
-	memcpy(&a, p, sizeof(a));
-	if (a.magic != CTL_MAGIC || a.cmd != CTL_ADMIN_LOST) {
-		ctl_refuse(srv, r, -EINVAL, c, "unknown admin request");
+	if (ctl_admin_parse(p, len, &a)) {
+		ctl_refuse(srv, r, -EINVAL, c, "malformed or unknown admin request");
 		return;
 	}
 	i = map_find(&c->map, a.node);

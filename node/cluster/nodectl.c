@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/ctl_msg.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "net/rpc.h"
@@ -28,7 +29,8 @@ struct nodectl {
 	/* calls (one of each kind in flight at most) */
 	struct rpc_call hello_call, map_call;
 	uint8_t *hello_buf;            /* struct ctl_hello [+ our map, registering] */
-	struct ctl_reply reply_buf;
+	struct ctl_reply reply_buf;    /* where the answer lands */
+	struct ctl_reply reply;        /* ... checked (ctl_reply_parse) */
 	uint8_t *map_buf;
 	int hello_busy, map_busy;
 	uint64_t missed;               /* heartbeats ctl did not answer */
@@ -38,7 +40,8 @@ static void nodectl_hello_done(struct rpc_call *c)
 {
 	struct nodectl *nc = c->arg;
 	int reg = c->op == FERRY_OP_CTL_REGISTER;
-	const struct ctl_reply *rep = &nc->reply_buf;
+	const struct ctl_reply *rep = &nc->reply;
+	int well_formed;
 
 	nc->hello_busy = 0;
 	if (c->err) {
@@ -53,17 +56,19 @@ static void nodectl_hello_done(struct rpc_call *c)
 	}
 	if (c->status == -EAGAIN)
 		return; /* ctl could not save its map yet: the next heartbeat */
+	well_formed = ctl_reply_parse((const uint8_t *)&nc->reply_buf, c->resp_len, &nc->reply) == 0;
 	if (c->status) {
-		nc->reply_buf.msg[sizeof(nc->reply_buf.msg) - 1] = 0;
 		log_err("node: ctl %s refused this node: %s", reg ? "registration" : "heartbeat",
-			c->resp_len == sizeof(nc->reply_buf) ? nc->reply_buf.msg : strerror(-c->status));
+			well_formed ? rep->msg : strerror(-c->status));
 		if (c->status == -EXDEV || c->status == -EADDRINUSE || c->status == -EINVAL ||
 		    c->status == -ESTALE)
 			nc->fatal = c->status;
 		return;
 	}
-	if (c->resp_len != sizeof(nc->reply_buf))
+	if (!well_formed) {
+		log_warn("node: ctl sent a malformed answer (%u bytes)", c->resp_len);
 		return;
+	}
 	if (reg) {
 		char a[64];
 		nc->registered = 1;

@@ -97,3 +97,42 @@ def store_sb(incompat, dev=64 << 20, max_chunk=1 << 20):
     return body + struct.pack("<I", crc32c(body))
 
 write("tests/fuzz/corpus/fuzz_store_superblock", "tombstone_feature", store_sb(7))
+
+# Cluster maps, version 2 (bpf/ferry_cluster.h), for fuzz_map and fuzz_ctl.
+MAP_HDR = struct.Struct("<IHHHHIQ16sIIQHHI")
+MAP_NODE = struct.Struct("<16s16sHHIBBB5s32s8QQII32sQQ")
+assert MAP_HDR.size == 64 and MAP_NODE.size == 208
+
+def cmap(epoch, clean, nodes, replicas=3, min_copies=2, cluster=bytes([0x5f] * 16)):
+    body = b""
+    for i, (state, up_since, flags) in enumerate(nodes):
+        body += MAP_NODE.pack(bytes([i + 1]) + bytes(15), bytes([10, 0, 0, 10 + i]) + bytes(12),
+                              2, 0x1d1c, 1000, state, flags, state if up_since <= clean else 1,
+                              bytes(5), b"z%d" % (i % 2) + bytes(30), 0, 0, 0, 0, 0, 0, 0, 0,
+                              up_since, 1000, 0, b"z%d" % (i % 2) + bytes(30), 0, 0)
+    hdr = MAP_HDR.pack(0x50414d46, 2, 64, 208, replicas, len(nodes), epoch, cluster, 0, 0, clean,
+                       min_copies, 0, 0)
+    crc = crc32c(hdr + body)
+    return hdr[:32] + struct.pack("<I", crc) + hdr[36:] + body
+
+mp = "tests/fuzz/corpus/fuzz_map"
+write(mp, "v2_clean", cmap(9, 9, [(1, 3, 0), (1, 5, 0), (1, 9, 0)]))
+write(mp, "v2_syncing", cmap(12, 9, [(1, 3, 0), (2, 5, 0), (1, 11, 0), (3, 2, 2), (4, 1, 0)]))
+write(mp, "v2_full", cmap(20, 20, [(1, 3, 1), (1, 5, 0), (1, 9, 0), (1, 4, 0)], replicas=2,
+                        min_copies=1))
+
+# ctl messages for fuzz_ctl: the first byte picks the check (0 heartbeat,
+# 1 registration, 2 admin, 3 ctl's answer).
+HELLO = struct.Struct("<IHH16s16s16sHHI32s13QII")
+assert HELLO.size == 208
+def hello(epoch=7, zone=b"rack1"):
+    return HELLO.pack(0x4c544346, 208, 0, bytes([0x5f] * 16), bytes([1] * 16),
+                      bytes([10, 0, 0, 11]) + bytes(12), 2, 0x1c1d, 1000, zone + bytes(32 - len(zone)),
+                      epoch, 1 << 30, 1 << 20, 12, 99, 0, 3, 4096, 0, epoch, 7 << 32 | 5, 1, 2, 0, 0)
+c = "tests/fuzz/corpus/fuzz_ctl"
+write(c, "heartbeat", b"\0" + hello())
+write(c, "register_with_map", b"\1" + hello(9) + cmap(9, 9, [(1, 3, 0), (1, 5, 0)]))
+write(c, "register_zone_unterminated", b"\1" + hello(zone=b"z" * 32))
+write(c, "admin_lost", b"\2" + struct.pack("<II16s", 0x4c544346, 1, bytes([3] * 16)))
+write(c, "reply_lease", b"\3" + struct.pack("<QIIQ232s", 9, 1, 1500, 9, b""))
+write(c, "reply_refusal", b"\3" + struct.pack("<QIIQ232s", 9, 0, 0, 0, b"node is lost"))
