@@ -560,6 +560,12 @@ int init_cmdline_parse(const char *buf, size_t len, struct init_cfg *cfg, char *
 	if (cfg->min_copies && cfg->replicas && cfg->min_copies > cfg->replicas)
 		return cmdline_fail(err, errlen, "ferry.min_copies=%u is more than ferry.replicas=%u",
 				    cfg->min_copies, cfg->replicas);
+	/* ctl would cut such a lease to half of down_after without a word: a
+	 * lease must end before its holder can be declared down. */
+	if (cfg->lease_ms && cfg->down_after_ms && cfg->lease_ms > cfg->down_after_ms / 2)
+		return cmdline_fail(err, errlen,
+				    "ferry.lease=%ums is more than half of ferry.down_after=%ums",
+				    cfg->lease_ms, cfg->down_after_ms);
 	if (cfg->role != INIT_ROLE_NODE && cfg->ctl_disk[0] && !cfg->disks_auto) {
 		const char *cd = cmdline_dev_name(cfg->ctl_disk);
 

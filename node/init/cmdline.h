@@ -26,8 +26,8 @@
  *   ferry.replicas=N              ctl: copies of every chunk, 1-8 (--replicas)
  *   ferry.down_after=DURATION     ctl: heartbeat silence before a node is down (--down-after)
  *   ferry.out_after=DURATION      ctl: time down before a node is out (--out-after)
- *   ferry.min_copies=N            ctl: copies a write needs, 1-8, <= replicas (--min-copies)
- *   ferry.lease=DURATION          ctl: lease length (--lease)
+ *   ferry.min_copies=N            ctl: live copies a write needs, 1-8, <= replicas (--min-copies)
+ *   ferry.lease=DURATION          ctl: lease a node serves under, <= down_after/2 (--lease)
  *   ip=client:server:gw:netmask:hostname:device:autoconf   static address
  *   BOOTIF=01-aa-bb-cc-dd-ee-ff   MAC of the NIC to configure
  *

@@ -399,7 +399,7 @@ static void init_child_ms_arg(struct init_child *c, const char *opt, uint32_t ms
 }
 
 /* The ctl's knobs from the command line. Without them ctl keeps what its
- * saved map says (R) or its defaults. */
+ * saved map says (R, min copies) or its defaults. */
 static void init_ctl_knob_args(struct init_child *c)
 {
 	char v[16];
@@ -409,16 +409,14 @@ static void init_ctl_knob_args(struct init_child *c)
 		init_child_arg(c, "--replicas");
 		init_child_arg(c, v);
 	}
+	if (init_cfg.min_copies) {
+		snprintf(v, sizeof(v), "%u", init_cfg.min_copies);
+		init_child_arg(c, "--min-copies");
+		init_child_arg(c, v);
+	}
 	init_child_ms_arg(c, "--down-after", init_cfg.down_after_ms);
 	init_child_ms_arg(c, "--out-after", init_cfg.out_after_ms);
-	/* ferry.min_copies and ferry.lease are parsed (a typo must not boot)
-	 * but this ferry ctl has no --min-copies or --lease to take them. */
-	if (init_cfg.min_copies)
-		log_warn("ctl: ferry.min_copies=%u not applied: ferry ctl has no --min-copies yet",
-			 init_cfg.min_copies);
-	if (init_cfg.lease_ms)
-		log_warn("ctl: ferry.lease=%ums not applied: ferry ctl has no --lease yet",
-			 init_cfg.lease_ms);
+	init_child_ms_arg(c, "--lease", init_cfg.lease_ms);
 }
 
 static void init_children_describe(const struct init_disks *disks, const char *ifname,

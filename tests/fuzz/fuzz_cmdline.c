@@ -36,6 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (c.replicas && c.min_copies > c.replicas)
 			abort();
+		if (c.lease_ms && c.down_after_ms && c.lease_ms > c.down_after_ms / 2)
+			abort();
 		if (c.ctl_tmpfs && c.ctl_disk[0])
 			abort();
 		if (strstr(c.ctl_disk, "..") || !memchr(c.ctl_disk, '\0', sizeof(c.ctl_disk)))

@@ -6,9 +6,10 @@
 # One VM, one NVMe controller with two namespaces: nvme0n1 (64 MiB, blank,
 # the ctl's) and nvme0n2 (256 MiB, blank, the node's). The ctl disk sorts
 # first, so a node that took "the first disk" would take it.
-#   boot 1: ferry.ctl_disk=nvme0n1 ferry.replicas=1 + duration knobs: PID 1
-#           formats nvme0n1 (ext4 ferry-ctl), mounts it, passes the knobs to
-#           ferry ctl; the node formats and serves nvme0n2 and registers.
+#   boot 1: ferry.ctl_disk=nvme0n1, ferry.replicas=1 and the other ctl
+#           knobs: PID 1 formats nvme0n1 (ext4 ferry-ctl), mounts it, passes
+#           the knobs to ferry ctl (which must accept them: it would exit 2,
+#           a fatal error); the node formats and serves nvme0n2, registers.
 #   boot 2 (after a power cut), no ctl keys at all: the labelled disk is found
 #           by itself, not formatted again; ctl starts from its saved map
 #           (the node, R=1, the epoch it had); the node serves nvme0n2 again.
@@ -51,11 +52,11 @@ seen() { tr -d '\r' <"$tmp/$1/serial.log" | grep -aqE -- "$2"; }
 started() { tr -d '\r' <"$tmp/$1/serial.log" | grep -aoE 'ctl: started on .*' | head -n1; }
 num() { grep -oE "$1[0-9]+" <<<"$2" | grep -oE '[0-9]+$' | head -n1; }
 
-boot b1 "ferry.ctl_disk=nvme0n1 ferry.replicas=1 ferry.down_after=2s ferry.out_after=1m"
+boot b1 "ferry.ctl_disk=nvme0n1 ferry.replicas=1 ferry.min_copies=1 ferry.down_after=2s ferry.out_after=1m ferry.lease=1s"
 seen b1 'formatting blank /dev/nvme0n1 as the ctl state disk' || fail "boot 1 did not format nvme0n1"
 seen b1 'state disk /dev/nvme0n1 mounted on /var/lib/ferry/ctl' || fail "boot 1 did not mount nvme0n1"
-seen b1 'ctl --listen [0-9.:]+ --state /var/lib/ferry/ctl --replicas 1 --down-after 2000ms --out-after 60000ms' ||
-	fail "boot 1: ferry ctl did not get --replicas/--down-after/--out-after"
+seen b1 'ctl --listen [0-9.:]+ --state /var/lib/ferry/ctl --replicas 1 --min-copies 1 --down-after 2000ms --out-after 60000ms --lease 1000ms ' ||
+	fail "boot 1: ferry ctl did not get --replicas/--min-copies/--down-after/--out-after/--lease"
 seen b1 'serving /dev/nvme0n2 ' || fail "boot 1: the node does not serve nvme0n2"
 s1=$(status)
 e1=$(num 'epoch ' "$s1") r1=$(num 'R=' "$s1")
