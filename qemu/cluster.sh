@@ -91,6 +91,12 @@ have_ctl=0
 "$ferry" ctl --help >/dev/null 2>&1 && have_ctl=1
 mkdir -p "$dir"
 base=$(cat "$FQ_IMAGE/cmdline")
+# The client keeps the last map of each ctl address under FERRY_MAP_CACHE
+# (default /tmp) and prefers it when its epoch is higher: a map left there
+# by an earlier cluster on the same address would steer this one's clients
+# ("Stale file handle" from every node). Each cluster gets its own.
+export FERRY_MAP_CACHE=$dir/map-cache
+rm -rf "$FERRY_MAP_CACHE" && mkdir -p "$FERRY_MAP_CACHE"
 
 # vm NAME INDEX ROLE [DISK [SIZE [KEYS]]] - start one VM; index picks MAC, IP,
 # tap. DISK is created with SIZE (default 256M) when missing; KEYS are extra
@@ -190,11 +196,12 @@ for i in $(seq 1 "$nodes"); do
 done
 [ $failed = 0 ] || exit 1
 
-# status_field KEY - from `ferry status`'s first line ("... epoch 7  R=2
-# nodes: 3 up, ..."): the number after "epoch", "R=" or "nodes:".
+# status_field KEY - from the head of `ferry status` ("cluster ... epoch 7
+# ... R=2 ...", "nodes: 3 up, ..."; one line or two): the first number after
+# KEY ("epoch", "R=").
 status_field() {
-	client status --ctl "$net.10:7481" 2>/dev/null | head -n1 |
-		grep -oE "$1 ?[0-9]+" | grep -oE '[0-9]+$'
+	client status --ctl "$net.10:7481" 2>/dev/null | head -n3 |
+		grep -oE "$1 ?[0-9]+" | head -n1 | grep -oE '[0-9]+$'
 }
 
 # ctl_reboot - cut the ctl VM's power (QEMU killed: nothing is flushed or
@@ -230,7 +237,7 @@ ctl_reboot() {
 	[ "$r1" = "$r0" ] || { echo "ctl reboot: FAIL: came back with R=$r1, not $r0: $line" >&2; return 1; }
 	# The nodes keep heartbeating to the same address and are all up again.
 	for _ in $(seq 60); do
-		up=$(client status --ctl "$net.10:7481" 2>/dev/null | head -n1 | grep -oE '[0-9]+ up' | cut -d' ' -f1)
+		up=$(client status --ctl "$net.10:7481" 2>/dev/null | head -n3 | grep -oE '[0-9]+ up' | head -n1 | cut -d' ' -f1)
 		[ "$up" = "$nodes" ] && break
 		sleep 1
 	done
@@ -245,7 +252,7 @@ ctl_reboot() {
 	done
 	cmp -s "$sample" "$dir/ctlreboot.back" ||
 		{ cat "$dir/ctlreboot.err" >&2; echo "ctl reboot: FAIL: 'sample' not readable through the rebooted ctl" >&2; return 1; }
-	client status --ctl "$net.10:7481" 2>&1 | head -n1
+	client status --ctl "$net.10:7481" 2>&1 | head -n2
 	echo "ctl reboot: came back at epoch $e1 with $n1 nodes and R=$r1 from its state disk in $((FQ_WAITED_MS / 1000)) s; $up nodes up, 'sample' reads back"
 }
 

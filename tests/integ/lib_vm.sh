@@ -2,7 +2,9 @@
 # tests/integ/lib_vm.sh - the common start of the QEMU tests (vm_*.sh).
 #
 #   . "$(dirname "$0")/lib_vm.sh"
-#   vm_test_init "$@"       sets here, FERRY, tmp; re-executes the test in its own
+#   vm_test_init "$@"       sets here, FERRY, tmp (and FERRY_MAP_CACHE in it: a
+#                           client map cached by an earlier test on the same ctl
+#                           address must not steer this one); re-executes the test in its own
 #                           network namespace (slirp's hostfwd binds 127.0.0.1
 #                           there, nothing leaks); sources qemu/lib.sh, runs
 #                           fq_init, installs the cleanup trap. Skips (77) without
@@ -16,6 +18,7 @@ vm_test_init() {
 	[ -n "${FERRY:-}" ] && [ -x "$FERRY" ] || { echo "SKIP: no \$FERRY binary" >&2; exit 77; }
 	FERRY=$(readlink -f "$FERRY")
 	tmp=${FERRY_TEST_TMP:-$(mktemp -d)}
+	export FERRY_MAP_CACHE=$tmp
 	if [ -z "${FERRY_VM_NETNS:-}" ]; then
 		[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for unshare -n" >&2; exit 77; }
 		FERRY_VM_NETNS=1 exec unshare -n "$0" "$@"
