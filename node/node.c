@@ -54,8 +54,9 @@ struct node {
 	uint64_t now;                  /* time of the current poll */
 	uint64_t ops[FERRY_OP_MAX];    /* requests served per op */
 	uint64_t op_errors;            /* requests answered with an error */
-	struct node_op *op_pool;       /* NODE_MAX_OPS preallocated ops */
-	struct node_op *free_ops;      /* unused ones */
+	struct node_op *op_pool;       /* NODE_MAX_OPS ops, reserved, touched as needed */
+	uint32_t op_fresh;             /* op_pool[op_fresh..] never used yet */
+	struct node_op *free_ops;      /* used and returned */
 	uint64_t start_ns;
 	uint64_t scrub_next_ns;        /* next scrub step */
 	uint64_t scrub_bad;            /* chunks scrub found corrupt */
@@ -216,12 +217,16 @@ static void node_op_start(struct node *n, struct rpc_srv *srv, struct rpc_sreq *
 	struct node_op *op = n->free_ops;
 	struct store_op *sop;
 
-	if (!op) {
+	if (op) {
+		n->free_ops = op->next;
+	} else if (n->op_fresh < NODE_MAX_OPS) {
+		op = &n->op_pool[n->op_fresh++];
+		memset(op, 0, sizeof(*op));
+	} else {
 		n->op_errors++;
 		rpc_sreq_reply(srv, r, FERRY_ST_BUSY, 0);
 		return;
 	}
-	n->free_ops = op->next;
 	sop = &op->qop.sop;
 	memset(sop, 0, offsetof(struct store_op, priv));
 	sop->type = type;
@@ -564,14 +569,12 @@ int node_open(const struct node_cfg *cfg, const struct node_deps *deps, struct n
 	n->now = n->start_ns = env_now(n->deps.env);
 	store_get_info(n->store, &n->info);
 	storeq_init(&n->q, n->store);
-	n->op_pool = calloc(NODE_MAX_OPS, sizeof(*n->op_pool));
+	/* Reserved, not cleared: a node that only ever has a few ops in flight
+	 * touches a few pages (a restart in the simulator costs no 1 MB). */
+	n->op_pool = malloc(NODE_MAX_OPS * sizeof(*n->op_pool));
 	if (!n->op_pool) {
 		err = -ENOMEM;
 		goto fail;
-	}
-	for (uint32_t i = 0; i < NODE_MAX_OPS; i++) {
-		n->op_pool[i].next = n->free_ops;
-		n->free_ops = &n->op_pool[i];
 	}
 	rpc_cfg_default(&rcfg);
 	memcpy(&rcfg.cluster, n->info.cluster, sizeof(rcfg.cluster));

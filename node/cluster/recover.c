@@ -400,6 +400,8 @@ int recover_step(struct member *m, uint64_t now)
 		rv->walk_work = rv->walk_degraded = rv->walk_bad = 0;
 		did = 1;
 	}
+	if (!rv->walking)
+		return did; /* a walk ends only with every task idle */
 	for (int i = 0; i < RECOVER_TASKS; i++) {
 		struct rtask *t = &rv->tasks[i];
 
