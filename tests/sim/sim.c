@@ -1141,9 +1141,11 @@ static void sim_knobs(struct sim *s)
 	s->down_ms = s->heartbeat_ms * (4 + (uint32_t)rng_below(r, 8));
 	s->out_ms = s->down_ms * (2 + (uint32_t)rng_below(r, 6));
 	s->fault_ns = (30 + rng_below(r, 600)) * SEC;
-	s->think_ns = (5 + rng_below(r, 200)) * MS;
+	/* Between ops a client thinks 20-420 ms: with 2-5 clients on 2-11 keys,
+	 * and ops that take tens of ms under faults, writers still race. */
+	s->think_ns = (20 + rng_below(r, 400)) * MS;
 	s->disk_size = 32ull << 20;
-	s->scrub_mb_s = rng_chance(r, 500000) ? 0.05 : 0; /* a pass every few seconds */
+	s->scrub_mb_s = rng_chance(r, 500000) ? 0.02 : 0; /* a pass every few seconds */
 	s->recovery_mb_s = rng_chance(r, 500000) ? 0 : 2.0;
 	s->w_kill = (uint32_t)rng_below(r, 10);
 	s->w_power_all = rng_chance(r, 400000) ? 1 + (uint32_t)rng_below(r, 2) : 0;
@@ -1165,12 +1167,12 @@ static void sim_knobs(struct sim *s)
 
 static void sim_print_knobs(struct sim *s, FILE *f)
 {
-	fprintf(f, "  nodes %u, R %u, min copies %u, zones %u, clients %u, keys %u\n"
+	fprintf(f, "  nodes %u, R %u, min copies %u, zones %u, clients %u, keys %u, think %.0f ms\n"
 		   "  heartbeat %u ms, down after %u ms, out after %u ms, fault phase %.0f s\n"
 		   "  scrub %.0f MB/s, recovery %s, weights kill %u power-all %u partition %u "
 		   "ctl %u net %u clock %u pause %u damage %u (budget %d)\n",
 		s->nnodes, s->replicas, s->min_copies, s->zones, s->nclients, s->keys,
-		s->heartbeat_ms, s->down_ms, s->out_ms, s->fault_ns / 1e9, s->scrub_mb_s,
+		s->think_ns / 1e6, s->heartbeat_ms, s->down_ms, s->out_ms, s->fault_ns / 1e9, s->scrub_mb_s,
 		s->recovery_mb_s > 0 ? "2 MB/s" : "unlimited", s->w_kill, s->w_power_all,
 		s->w_partition, s->w_ctl, s->w_net, s->w_clock, s->w_pause, s->w_damage,
 		(int)MIN(s->min_copies - 1, s->nnodes - s->min_copies));
@@ -1268,6 +1270,8 @@ static int sim_setup(struct sim *s)
 	s->quiet_from = s->quiet_until = 0; /* the first burst is drawn at once */
 	s->phase = PH_FAULTS;
 	s->phase_end = s->fault_ns;
+	if (s->opts.verbose)
+		sim_print_knobs(s, stderr);
 	return 0;
 }
 
