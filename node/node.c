@@ -626,11 +626,17 @@ void node_close(struct node *n)
 {
 	if (!n)
 		return;
-	/* Every started op finishes (and is answered) before state goes away. */
-	storeq_drain(&n->q);
-	if (n->fwd)
+	/* Every started op finishes (and is answered) before state goes away.
+	 * Ending one can start another - a store op's completion forwards down
+	 * the chain, a cancelled forward lets the next write of its chunk store
+	 * - so drain and cancel until neither has anything left: the member's
+	 * requests must not be freed with their calls still in the client. */
+	for (;;) {
+		storeq_drain(&n->q);
+		if (!n->fwd || !rpc_client_inflight(n->fwd))
+			break;
 		rpc_client_cancel_all(n->fwd); /* forwards end: their requests are answered */
-	storeq_drain(&n->q);
+	}
 	member_close(n->member);
 	rpc_client_close(n->fwd);
 	for (uint32_t i = 0; i < n->npaths; i++) {
