@@ -1311,7 +1311,7 @@ static void sim_start_heal(struct sim *s)
 
 		if (n->lost)
 			continue;
-		if (n->damaged && n->p.up && n != &s->nodes[s->flip_node - 1]) {
+		if (n->damaged && n->p.up && (uint32_t)(n - s->nodes) + 1 != s->flip_node) {
 			/* a failed disk: its node is replaced - lost for good */
 			sim_node_kill(s, n);
 			n->lost = 1;
