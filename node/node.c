@@ -156,10 +156,13 @@ static void node_op_done(struct storeq_op *qop)
 	struct rpc_srv *srv = op->srv;
 	struct rpc_sreq *r = op->r;
 
-	if (n->member && (sop->type == STORE_OP_GET || sop->type == STORE_OP_STAT) &&
-	    !member_read_done_ok(n->member, rpc_sreq_hdr(r)->epoch)) {
-		rpc_sreq_reply(srv, r, FERRY_ST_NOLEASE, 0);
-		goto out;
+	if (n->member && (sop->type == STORE_OP_GET || sop->type == STORE_OP_STAT)) {
+		int st = member_read_done(n->member, rpc_sreq_hdr(r)->epoch, sop->id);
+
+		if (st) {
+			rpc_sreq_reply(srv, r, st, 0);
+			goto out;
+		}
 	}
 	n->op_errors += sop->res != 0;
 	if (sop->res == -EBADMSG && (sop->type == STORE_OP_GET || sop->type == STORE_OP_WRITE)) {

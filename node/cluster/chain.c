@@ -19,6 +19,10 @@
  * head, if it holds every acknowledged write (a reader), then finishes the
  * same version, or says it was superseded - a write is never applied twice.
  *
+ * A member that stored a version its successor has yet to take marks it
+ * (commit.c): if the chain shrinks and this node becomes the tail, no read
+ * sees that version until it is on min_copies disks.
+ *
  * The head runs one write of a chunk at a time (3FS locks the chunk at the
  * head too): the next waits until the previous is answered. So versions of
  * a chunk go down the chain one after another - a forward never overtakes
@@ -115,6 +119,9 @@ static void chain_free(struct chain_req *cr)
 {
 	struct member *m = cr->m;
 
+	/* Stored here, not seen committed: find out (and spread it) soon. */
+	if (cr->marked && !cr->committed)
+		commit_check_later(m, cr->id, 0);
 	if (cr->active)
 		chain_deactivate(cr);
 	if (cr->prev)
@@ -145,6 +152,8 @@ static void chain_reply_version(struct chain_req *cr, int status, uint64_t versi
  * to be down the chain: never from a head's state that might not last. */
 static void chain_committed(struct chain_req *cr)
 {
+	cr->committed = 1;
+	commit_done(cr->m, cr->id, cr->version);
 	if (cr->kind == CH_WRITE && cr->redrive)
 		chain_reply(cr, FERRY_ST_NOENT);
 	else
@@ -230,6 +239,14 @@ static void chain_fwd_done(struct rpc_call *c)
 		chain_reply(cr, st);
 }
 
+/* Our version of cr's chunk is stored (or about to be) and not known to be
+ * on min_copies disks: no read may see it until it is (commit.c). */
+static void chain_mark(struct chain_req *cr)
+{
+	cr->marked = 1;
+	commit_mark(cr->m, cr->id, cr->version); /* the highest version marked counts */
+}
+
 static void chain_forward(struct chain_req *cr)
 {
 	struct member *m = cr->m;
@@ -238,6 +255,7 @@ static void chain_forward(struct chain_req *cr)
 
 	if (m->map.epoch != cr->epoch) {
 		/* The map moved on while we stored: this epoch's chain is over. */
+		chain_mark(cr);
 		if (chain_is_head(cr))
 			chain_indoubt(cr);
 		else
@@ -246,6 +264,7 @@ static void chain_forward(struct chain_req *cr)
 	}
 	n = member_write_chain(m, cr->id, chain, &pos, &nr);
 	if (pos < 0) {
+		chain_mark(cr);
 		if (chain_is_head(cr))
 			chain_indoubt(cr);
 		else
@@ -256,6 +275,7 @@ static void chain_forward(struct chain_req *cr)
 		chain_committed(cr);
 		return;
 	}
+	chain_mark(cr);
 	memset(&cr->fwd, 0, sizeof(cr->fwd));
 	cr->fwd.peer = m->map.nodes[chain[pos + 1]].addr;
 	cr->fwd.op = chain_is_delete(cr) ? FERRY_OP_REPL_DELETE : FERRY_OP_REPL_PUT;
@@ -352,7 +372,28 @@ static void chain_store_done(struct storeq_op *op)
 static void chain_store(struct chain_req *cr)
 {
 	struct store_op *sop = &cr->op.sop;
+	struct member *m = cr->m;
 
+	if (commit_reserve(m)) {
+		/* Nothing stored: a definite failure (but see chain_store_done). */
+		if (chain_is_head(cr) && cr->tries)
+			chain_indoubt(cr);
+		else
+			chain_reply(cr, -ENOMEM);
+		return;
+	}
+	if (cr->kind == CH_COPY_PUT || cr->kind == CH_COPY_DELETE) {
+		/* A recovery copy: with ours and the sender's, two disks hold
+		 * it; with min_copies above that, it is unsure until checked. */
+		if (m->map.min_copies > 2)
+			chain_mark(cr);
+	} else {
+		uint16_t chain[MAP_MAX_CHAIN];
+		int pos, nr, n = member_write_chain(m, cr->id, chain, &pos, &nr);
+
+		if (pos < 0 || pos + 1 < n)
+			chain_mark(cr); /* a successor must take it before it counts */
+	}
 	cr->phase = CP_STORE;
 	memset(sop, 0, offsetof(struct store_op, priv));
 	memcpy(sop->id, cr->id, 16);

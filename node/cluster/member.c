@@ -326,6 +326,7 @@ void member_close(struct member *m)
 	chain_close_all(m);
 	recover_fini(m);
 	repair_fini(m);
+	commit_fini(m);
 	nodectl_close(m->nc);
 	free(m->map_buf);
 	free(m);
@@ -389,13 +390,18 @@ uint64_t member_next_deadline(struct member *m)
 	return due;
 }
 
-int member_read_done_ok(struct member *m, uint64_t epoch)
+int member_read_done(struct member *m, uint64_t epoch, const uint8_t id[16])
 {
 	if (epoch == 0)
-		return 1; /* a raw read of this node's disk */
-	if (epoch == m->map.epoch && nodectl_lease(m->nc, epoch, m->now))
-		return 1;
-	m->c_nolease++;
+		return 0; /* a raw read of this node's disk */
+	if (epoch != m->map.epoch || !nodectl_lease(m->nc, epoch, m->now)) {
+		m->c_nolease++;
+		return FERRY_ST_NOLEASE;
+	}
+	if (m->commit_lost || commit_unsure(m, id)) {
+		m->c_unsure_reads++;
+		return FERRY_ST_NOTREADY;
+	}
 	return 0;
 }
 
@@ -420,7 +426,8 @@ size_t member_stats(struct member *m, char *buf, size_t cap)
 		"recovery_tombstone_copies %llu\nrecovery_purged %llu\nrecovery_kept %llu\n"
 		"recovery_degraded %llu\nrecovery_errors %llu\nrecovery_crc_mismatch %llu\n"
 		"recovery_active %llu\nrepair_bad_chunks %llu\n"
-		"repair_repaired %llu\nrepair_failed %llu\nrepair_queued %u\n",
+		"repair_repaired %llu\nrepair_failed %llu\nrepair_queued %u\n"
+		"commit_marked %llu\ncommit_unsure_now %u\ncommit_unsure_reads %llu\n",
 		(unsigned long long)m->map.epoch, (unsigned long long)m->map.clean_epoch,
 		(unsigned long long)m->map_saved, nodectl_lease(m->nc, m->map.epoch, m->now),
 		(unsigned long long)m->c_stale, (unsigned long long)m->c_nolease,
@@ -438,7 +445,9 @@ size_t member_stats(struct member *m, char *buf, size_t cap)
 		(unsigned long long)rc->errors, (unsigned long long)rc->crc_mismatch,
 		(unsigned long long)m->rec.walking, (unsigned long long)m->rep.bad,
 		(unsigned long long)m->rep.repaired,
-		(unsigned long long)m->rep.failed, m->rep.count);
+		(unsigned long long)m->rep.failed, m->rep.count,
+		(unsigned long long)m->c_uncommitted, m->commit.n,
+		(unsigned long long)m->c_unsure_reads);
 
 	return k < 0 ? 0 : MIN((size_t)k, cap ? cap - 1 : 0);
 }

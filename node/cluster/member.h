@@ -74,11 +74,13 @@ int member_handle(struct member *m, struct rpc_srv *srv, struct rpc_sreq *r);
 int member_poll(struct member *m, uint64_t now);
 /* member_next_deadline - when member_poll next has timed work. */
 uint64_t member_next_deadline(struct member *m);
-/* member_read_done_ok - a cluster read (GET/STAT at epoch) has its answer:
- * may it go out? Only while the lease it was let in under still holds - a
- * node paused in the middle must not answer from a state the cluster has
- * since moved past. */
-int member_read_done_ok(struct member *m, uint64_t epoch);
+/* member_read_done - a cluster read of chunk id (GET/STAT at epoch) has its
+ * answer: may it go out? 0 if so, else the status to answer instead:
+ * NOLEASE unless the lease it was let in under still holds (a node paused
+ * in the middle must not answer from a state the cluster has since moved
+ * past), NOTREADY while the chunk's version here may not be committed (a
+ * write in doubt: commit.c). */
+int member_read_done(struct member *m, uint64_t epoch, const uint8_t id[16]);
 /* member_bad_chunk - a read found chunk id corrupt: repair it. */
 void member_bad_chunk(struct member *m, const uint8_t id[16]);
 /* member_stats - "name value\n" counter lines; returns bytes written. */

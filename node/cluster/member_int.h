@@ -60,6 +60,8 @@ struct chain_req {
 	uint8_t fwd_resp[8];         /* its answer: a version */
 	struct chain_req *next, *prev; /* live requests (close ends them) */
 	int active;                  /* head: the chunk's write in progress */
+	uint8_t marked;              /* its version is marked uncommitted here */
+	uint8_t committed;           /* ... and the chain took it */
 	struct chain_req *hnext;     /* head: next active write in its hash bucket */
 	struct chain_req *wait_head, *wait_tail; /* head: writes of the chunk queued behind */
 	struct chain_req *wnext;     /* in that queue */
@@ -105,6 +107,10 @@ struct rtask {
 	uint8_t vbuf[MAP_MAX_CHAIN][8];
 	int pending;                   /* calls in flight */
 	int failed;                    /* a STAT or copy failed: the walk is not clean */
+	int check;                     /* a commit check of one chunk (commit.c), not
+					* part of a walk */
+	int confirmed;                 /* peers that hold our version or a newer one */
+	int npush;                     /* peers we send ours to */
 	uint8_t *buf;                  /* chunk bytes for copies */
 };
 
@@ -132,6 +138,7 @@ struct recover {
 	uint64_t walk_start_epoch;     /* the epoch the running walk started at */
 	uint64_t walk_work, walk_degraded, walk_bad; /* this walk's figures */
 	uint64_t walk_epoch;           /* the last walk that left nothing undone started here */
+	int checks;                    /* tasks doing commit checks */
 	uint64_t next_walk_ns;
 	double tokens;                 /* copy budget, bytes */
 	uint64_t tokens_ns;
@@ -172,6 +179,38 @@ void repair_fini(struct member *m);
 void repair_enqueue(struct member *m, const uint8_t id[16]);
 int repair_step(struct member *m, uint64_t now);
 
+/* ------------------------------------------------------------ commit.c */
+
+/* A version stored here that may not be on min_copies disks yet. */
+struct commit_ent {
+	uint8_t id[16];
+	uint64_t version;              /* the highest such version of the chunk */
+	uint64_t check_at;             /* when to check it (0: not scheduled) */
+	uint8_t used;
+};
+
+struct commit_set {
+	struct commit_ent *tab;        /* cap entries, a power of two */
+	uint32_t cap, n;
+	uint64_t next_check;           /* earliest check_at (0: none) */
+};
+
+/* commit_reserve - room for one more mark: 0 or -ENOMEM (then store nothing). */
+int commit_reserve(struct member *m);
+/* commit_mark - version of id is stored here, not known committed. */
+void commit_mark(struct member *m, const uint8_t id[16], uint64_t version);
+/* commit_done - version of id (and any older one) is on min_copies disks. */
+void commit_done(struct member *m, const uint8_t id[16], uint64_t version);
+/* commit_unsure - the marked version of id, 0 when none (reads may go out). */
+uint64_t commit_unsure(struct member *m, const uint8_t id[16]);
+/* commit_check_later - have recover.c check id's copies now, or (retry) in a
+ * second. */
+void commit_check_later(struct member *m, const uint8_t id[16], int retry);
+/* commit_next_due - a chunk whose check is due: copies its id, 1; 0 if none. */
+int commit_next_due(struct member *m, uint64_t now, uint8_t id[16]);
+uint64_t commit_next_deadline(const struct member *m);
+void commit_fini(struct member *m);
+
 /* ------------------------------------------------------------ member.c */
 
 struct member {
@@ -184,6 +223,8 @@ struct member {
 	struct store_info info;        /* refreshed each heartbeat */
 	struct recover rec;
 	struct repair rep;
+	struct commit_set commit;      /* stored here, maybe not committed (commit.c) */
+	int commit_lost;               /* a mark could not be kept: no reads at all */
 	struct chain_req *reqs;        /* live chain requests */
 	struct chain_req *active[CHAIN_BUCKETS]; /* head writes in progress, one per chunk */
 	/* the map kept on the store */
@@ -198,6 +239,7 @@ struct member {
 	uint64_t c_stale, c_nolease, c_nothead, c_notready, c_clustered, c_future;
 	uint64_t c_fwd, c_fwd_fail, c_conflicts, c_indoubt, c_absorbed, c_redrive;
 	uint64_t c_maps, c_bad_local_ids;
+	uint64_t c_uncommitted, c_unsure_reads;
 };
 
 /* member_write_chain - the write chain of id under the map; *pos = our

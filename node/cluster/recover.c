@@ -60,14 +60,32 @@ static void rtask_end(struct rtask *t)
 	free(t->buf);
 	t->buf = NULL;
 	t->phase = RT_IDLE;
+	if (t->check) {
+		/* A check that could not confirm enough copies looks again. */
+		t->check = 0;
+		t->m->rec.checks--;
+		if (commit_unsure(t->m, t->id))
+			commit_check_later(t->m, t->id, 1);
+	}
 }
 
 /* The walk could not confirm this chunk, or keeps a copy it should drop:
- * it is not clean, and another walk follows. */
+ * it is not clean, and another walk follows. (A commit check is not part
+ * of a walk: it reschedules itself instead.) */
 static void rtask_unclean(struct rtask *t)
 {
+	if (t->check)
+		return;
 	t->m->rec.walk_bad++;
 	t->m->rec.walk_work++;
+}
+
+/* What the task learnt about how many disks hold our version: enough
+ * (min_copies, ours included), and it is committed (commit.c). */
+static void rtask_commit(struct rtask *t, int copies, int sure)
+{
+	if (sure && (uint32_t)copies >= t->m->map.min_copies)
+		commit_done(t->m, t->id, t->version);
 }
 
 static void rtask_purge_done(struct storeq_op *op)
@@ -121,6 +139,9 @@ static void rtask_copy_done(struct rpc_call *c)
 		return;
 	if (t->failed)
 		rtask_unclean(t);
+	else
+		t->confirmed += t->npush; /* each took ours (or held a newer one) */
+	rtask_commit(t, 1 + t->confirmed, !t->failed);
 	rtask_end(t); /* the next walk confirms, and drops ours if it moved */
 }
 
@@ -223,7 +244,9 @@ static void rtask_decide(struct rtask *t)
 		t->push[k] = 1;
 		need++;
 	}
-	if (t->head && (unknown || need || (uint32_t)good < m->map.replicas))
+	t->confirmed = confirmed;
+	t->npush = need;
+	if (t->head && !t->check && (unknown || need || (uint32_t)good < m->map.replicas))
 		rv->walk_degraded++;
 	if (unknown) {
 		rv->ctr.errors++;
@@ -232,8 +255,19 @@ static void rtask_decide(struct rtask *t)
 		return;
 	}
 	if (need) {
-		rv->walk_work++;
+		if (!t->check)
+			rv->walk_work++;
 		t->phase = RT_THROTTLED; /* recover_step starts the copies within budget */
+		return;
+	}
+	rtask_commit(t, 1 + confirmed, 1);
+	/* Fewer disks than min_copies hold it (the chain is short of live
+	 * members): not clean - a restarted node must not read from an epoch
+	 * in which a copy of its might be the only one (commit.c). */
+	if (t->in_chain && (uint32_t)(1 + confirmed) < m->map.min_copies)
+		rtask_unclean(t);
+	if (t->check) {
+		rtask_end(t); /* moves and collections are for walks */
 		return;
 	}
 	if (!t->in_chain) {
@@ -289,7 +323,8 @@ static int rtask_begin(struct rtask *t, const struct store_list_entry *e)
 
 	if (e->id[0] == MEMBER_LOCAL_KIND)
 		return 0;
-	rv->ctr.scanned++;
+	if (!t->check)
+		rv->ctr.scanned++;
 	n = member_write_chain(m, e->id, chain, &pos, &nr);
 	memcpy(t->id, e->id, 16);
 	t->version = e->version;
@@ -305,11 +340,16 @@ static int rtask_begin(struct rtask *t, const struct store_list_entry *e)
 		if (i != pos)
 			t->peers[t->npeers++] = chain[i];
 	if (t->npeers == 0) {
+		rtask_commit(t, 1, 1);
+		if (t->check)
+			return 0;
 		if (t->head && m->map.replicas > 1)
 			rv->walk_degraded++;
 		if (!t->in_chain) {
 			rv->ctr.kept++; /* nobody to give it to: keep it */
 			rtask_unclean(t);
+		} else if (m->map.min_copies > 1) {
+			rtask_unclean(t); /* the only copy (see rtask_decide) */
 		}
 		return 0;
 	}
@@ -345,6 +385,47 @@ static int rtask_begin(struct rtask *t, const struct store_list_entry *e)
 	return 1;
 }
 
+/* Start a commit check (commit.c) in idle task t: the chunk's copies, as a
+ * walk would look at them, ours pushed to members that lack it. Returns 1
+ * if t took one; 0 with *more cleared when none is due. */
+static int recover_check(struct rtask *t, uint64_t now, int *more)
+{
+	struct member *m = t->m;
+	struct store_list_entry e;
+	struct store_stat st;
+	uint64_t marked;
+	int err;
+
+	if (!commit_next_due(m, now, e.id)) {
+		*more = 0;
+		return 0;
+	}
+	marked = commit_unsure(m, e.id);
+	err = store_stat(m->cfg.store, e.id, &st);
+	if (err && !(err == -ENOENT && (st.flags & STORE_STAT_TOMBSTONE))) {
+		commit_done(m, e.id, UINT64_MAX); /* nothing here a read could see */
+		return 0;
+	}
+	if (st.version < marked) {
+		/* The marked version never made it to the disk: what is there
+		 * is what a read would see, and what needs checking. */
+		commit_done(m, e.id, UINT64_MAX);
+		commit_mark(m, e.id, st.version);
+	}
+	e.version = st.version;
+	e.size = err ? 0 : st.size;
+	e.flags = err ? STORE_LIST_TOMBSTONE : 0;
+	t->check = 1;
+	m->rec.checks++;
+	if (rtask_begin(t, &e))
+		return 1;
+	t->check = 0; /* settled without asking anyone (or nobody to ask yet) */
+	m->rec.checks--;
+	if (commit_unsure(m, e.id))
+		commit_check_later(m, e.id, 1);
+	return 0;
+}
+
 static int recover_next_entry(struct recover *rv, struct member *m, struct store_list_entry *e)
 {
 	if (rv->page_i >= rv->page_n) {
@@ -370,7 +451,7 @@ int recover_step(struct member *m, uint64_t now)
 {
 	struct recover *rv = &m->rec;
 	double rate = recover_rate(m);
-	int did = 0, busy = 0;
+	int did = 0, busy = 0, checks_due;
 
 	if (m->map.epoch == 0 || m->self < 0)
 		return 0;
@@ -400,7 +481,8 @@ int recover_step(struct member *m, uint64_t now)
 		rv->walk_work = rv->walk_degraded = rv->walk_bad = 0;
 		did = 1;
 	}
-	if (!rv->walking)
+	checks_due = m->commit.next_check && m->commit.next_check <= now;
+	if (!rv->walking && !rv->checks && !checks_due)
 		return did; /* a walk ends only with every task idle */
 	for (int i = 0; i < RECOVER_TASKS; i++) {
 		struct rtask *t = &rv->tasks[i];
@@ -417,6 +499,11 @@ int recover_step(struct member *m, uint64_t now)
 				rtask_end(t);
 			}
 			did = 1;
+		}
+		while (t->phase == RT_IDLE && checks_due) {
+			did = 1;
+			if (recover_check(t, now, &checks_due))
+				break;
 		}
 		while (t->phase == RT_IDLE && rv->walking && !rv->walk_eof) {
 			struct store_list_entry e;
@@ -451,16 +538,22 @@ uint64_t recover_next_deadline(struct member *m)
 	struct recover *rv = &m->rec;
 	double rate = recover_rate(m);
 	uint64_t due = UINT64_MAX;
+	int idle = 0;
 
 	if (m->map.epoch == 0 || m->self < 0)
 		return UINT64_MAX;
-	if (!rv->walking)
-		return rv->want_walk ? rv->next_walk_ns : UINT64_MAX;
+	if (!rv->walking && rv->want_walk)
+		due = rv->next_walk_ns;
+	if (!rv->walking && !rv->checks)
+		return MIN(due, commit_next_deadline(m));
 	for (int i = 0; i < RECOVER_TASKS; i++) {
 		const struct rtask *t = &rv->tasks[i];
 
-		if (t->phase == RT_IDLE && !rv->walk_eof)
-			return m->now; /* more chunks to look at */
+		if (t->phase == RT_IDLE) {
+			if (rv->walking && !rv->walk_eof)
+				return m->now; /* more chunks to look at */
+			idle = 1;
+		}
 		if (t->phase == RT_THROTTLED) {
 			double lack = (double)t->size - rv->tokens;
 			uint64_t at = lack <= 0 || rate <= 0 ? m->now
@@ -468,7 +561,9 @@ uint64_t recover_next_deadline(struct member *m)
 			due = MIN(due, at);
 		}
 	}
-	if (rv->walk_eof) {
+	if (idle)
+		due = MIN(due, commit_next_deadline(m)); /* a free task takes a due check */
+	if (rv->walking && rv->walk_eof) {
 		int busy = 0;
 
 		for (int i = 0; i < RECOVER_TASKS; i++)
