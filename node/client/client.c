@@ -79,8 +79,10 @@ int client_open_deps(const struct client_cfg *cfg, const struct client_deps *dep
 				if (*q == ':' || *q == '[' || *q == ']')
 					*q = '_';
 			/* A client that starts while ctl is away still has a map. */
-			if (map_load(cl->tmp, cl->cache_dir) == 0)
+			if (map_load(cl->tmp, cl->cache_dir) == 0) {
 				*cl->map = *cl->tmp;
+				cl->map_cached = 1;
+			}
 		}
 	}
 	net_addr_format(&cl->node, cl->node_str, sizeof(cl->node_str));
@@ -213,8 +215,12 @@ static void client_map_done(struct rpc_call *c)
 	int from_ctl = cl->map_src < 0;
 
 	if (!c->err && !c->status && map_parse(cl->map_buf, c->resp_len, cl->tmp) == 0 &&
-	    (cl->map->epoch == 0 || !memcmp(cl->tmp->cluster, cl->map->cluster, 16))) {
-		if (cl->tmp->epoch >= cl->map->epoch) {
+	    (cl->map->epoch == 0 || (cl->map_cached && from_ctl) ||
+	     !memcmp(cl->tmp->cluster, cl->map->cluster, 16))) {
+		/* A cached map only stood in for ctl's: ctl's own wins, even if
+		 * older or another cluster's (the address may now serve a new
+		 * cluster, or a ctl that lost its state). */
+		if (cl->tmp->epoch >= cl->map->epoch || (cl->map_cached && from_ctl)) {
 			int changed = cl->tmp->epoch != cl->map->epoch;
 
 			*cl->map = *cl->tmp;
@@ -225,6 +231,7 @@ static void client_map_done(struct rpc_call *c)
 			}
 		}
 		if (from_ctl || cl->tmp->epoch >= cl->map->epoch) {
+			cl->map_cached = 0;
 			cl->map_busy = 0;
 			cl->map_round_ok = 1;
 			return;
@@ -253,6 +260,7 @@ static void client_map_next(struct client *cl)
 			while ((uint32_t)src < cl->map->n && cl->map->nodes[src].state != MAP_UP)
 				src++;
 			if ((uint32_t)src >= cl->map->n) {
+				cl->map_cached = 0;
 				cl->map_busy = 0; /* this round is over; the last map stays */
 				cl->map_round_ok = 0;
 				return;

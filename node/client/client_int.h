@@ -27,6 +27,10 @@ struct client {
 	char cache_dir[256];         /* where the last map of this ctl is kept ("" = nowhere) */
 	struct rpc_call map_call;    /* the fetch in flight */
 	int map_busy;                /* a fetch is in flight */
+	int map_cached;              /* the map is a previous run's (the cache), not
+				      * yet checked with ctl or a node: ops wait for
+				      * the first fetch rather than go to a node that
+				      * may have left */
 	int map_src;                 /* -1: asking ctl; else the map index of the node asked */
 	int map_round_ok;            /* the last round got a map */
 	uint64_t map_rounds;         /* fetch rounds started */

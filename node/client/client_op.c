@@ -73,7 +73,7 @@ static int cop_route(struct client *cl, struct client_op *op)
 		c->epoch = 0;
 		return 0;
 	}
-	if (cl->map->epoch == 0)
+	if (cl->map->epoch == 0 || (cl->map_cached && cl->map_busy))
 		return -EAGAIN;
 	if (cop_is_read(op)) {
 		target = place_read_target(cl->map, op->id);
@@ -250,7 +250,7 @@ int client_submit(struct client *cl, struct client_op *op)
 		cl->ops->prev = op;
 	cl->ops = op;
 	cl->inflight++;
-	if (cl->clustered && cl->map->epoch == 0)
+	if (cl->clustered && (cl->map->epoch == 0 || cl->map_cached))
 		client_want_map(cl);
 	cop_send(cl, op);
 	return 0;

@@ -35,12 +35,28 @@ void member_reply_version(struct rpc_srv *srv, struct rpc_sreq *r, int status, u
 int member_write_chain(struct member *m, const uint8_t id[16], uint16_t chain[MAP_MAX_CHAIN],
 		       int *pos, int *nreaders)
 {
-	int n = place_write_chain(&m->map, id, chain, nreaders);
+	struct member_wc *wc = &m->wc;
+	int n;
 
+	/* A request asks for its chunk's chain at the gate, when storing and
+	 * when forwarding: remember the last one (per map installed). */
+	if (wc->gen == m->map_gen && wc->gen && !memcmp(wc->id, id, 16)) {
+		memcpy(chain, wc->chain, sizeof(wc->chain[0]) * (size_t)MAX(wc->n, 0));
+		*pos = wc->pos;
+		*nreaders = wc->nreaders;
+		return wc->n;
+	}
+	n = place_write_chain(&m->map, id, chain, nreaders);
 	*pos = -1;
 	for (int i = 0; i < n && m->self >= 0; i++)
 		if (chain[i] == (uint16_t)m->self)
 			*pos = i;
+	wc->gen = m->map_gen;
+	memcpy(wc->id, id, 16);
+	memcpy(wc->chain, chain, sizeof(wc->chain[0]) * (size_t)MAX(n, 0));
+	wc->n = n;
+	wc->pos = *pos;
+	wc->nreaders = *nreaders;
 	return n;
 }
 
@@ -228,6 +244,7 @@ static void member_map_save(struct member *m)
 static void member_map_install(struct member *m, const struct cmap *nm)
 {
 	m->map = *nm;
+	m->map_gen++;
 	m->self = map_find(&m->map, m->info.node);
 	m->c_maps++;
 	if (m->self < 0)
@@ -252,6 +269,7 @@ static void member_map_load(struct member *m)
 		return;
 	}
 	m->map_saved = m->map.epoch;
+	m->map_gen++;
 	m->self = map_find(&m->map, m->info.node);
 }
 

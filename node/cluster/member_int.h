@@ -213,10 +213,20 @@ void commit_fini(struct member *m);
 
 /* ------------------------------------------------------------ member.c */
 
+/* The last write chain member_write_chain computed. */
+struct member_wc {
+	uint64_t gen;                  /* map_gen it was computed under (0: none) */
+	uint8_t id[16];
+	uint16_t chain[MAP_MAX_CHAIN];
+	int n, pos, nreaders;
+};
+
 struct member {
 	struct member_cfg cfg;
 	struct nodectl *nc;            /* link to ctl */
 	struct cmap map;               /* the map this node serves under */
+	uint64_t map_gen;              /* maps installed (loaded) so far */
+	struct member_wc wc;
 	int self;                      /* our index in map (-1: not in it) */
 	uint64_t now;                  /* time of the current poll */
 	uint32_t max_chunk;            /* from the store */

@@ -44,6 +44,10 @@ round() {
 	ns cli "$FERRY" ls --chunks --node 10.82.0.14:7480 >"$T/n4.before"
 	kill -9 "${CL_PID[n4]}"; wait "${CL_PID[n4]}" 2>/dev/null
 	say "$p: n4 killed; it holds $(wc -l <"$T/n4.before") chunk copies"
+	# Until ctl has seen n4 go, a remove headed by n4 can only time out
+	# (and say it may have happened): wait for that, then for the rest of
+	# the time away.
+	cl_wait_up 3 10 || fail "ctl did not see n4 go"
 	sleep "$away"
 	for k in $(seq 2 2 "$NOBJ"); do
 		ns cli "$FERRY" rm --ctl "$CTL" "$p/$k" || fail "rm $p/$k failed"
@@ -70,6 +74,6 @@ round() {
 	say "$p: removed objects stay removed; kept ones read back"
 }
 round away-out 5   # longer than --out-after: n4 had left placement
-round away-down 0.5 # shorter than --down-after: n4 was still a member
+round away-down 0   # removed while n4 is down, before --out-after: still a member
 ns cli "$FERRY" stat --node 10.82.0.14:7480 --node-stats | grep -E '^recovery_(purged|tombstone)' | sed 's/^/  n4 /'
 echo "cluster_delete_rejoin: ok"
