@@ -10,9 +10,10 @@
 #include <sys/socket.h>
 
 #include "common/env.h"
+#include "common/util.h"
+#include "ferry_wire.h"
 
 #define SIMNET_MAX_EPS   (SIMNET_MAX_HOSTS * 4)
-#define SIMNET_MAX_DGRAM (SIMNET_MTU - 28)
 
 /* A datagram on its way: in the network's heap until due, then in an inbox. */
 struct simnet_dgram {
@@ -26,20 +27,34 @@ struct simnet_dgram {
 	uint8_t data[];           /* the UDP payload */
 };
 
+/* An endpoint's zero-copy extensions (simnet_zc): the buffers it hands out
+ * and lends, each with its owner so that misuse is counted, not obeyed. */
+struct simnet_zc {
+	struct simnet_zc_stats st; /* what is out, what was misused */
+	uint32_t hold_max;        /* rx_hold_max */
+	uint32_t rx_next;         /* where the search for a free RX buffer starts */
+	struct simnet_dgram *rx[SIMNET_ZC_RX]; /* handed out, by handle; NULL: free */
+	uint8_t lent[SIMNET_ZC_TX];            /* 1: TX frame lent */
+	uint8_t *tx;              /* SIMNET_ZC_TX frames of SIMNET_MAX_FRAME */
+};
+
 struct simnet_ep {
 	struct transport t;       /* first: the transport casts back */
 	struct simnet *net;
 	int host;                 /* owning host */
 	uint16_t port;            /* bound port (host order) */
 	int open;                 /* closed endpoints drop what arrives */
+	uint32_t credits;         /* what rx_credits reports */
 	struct simnet_dgram *in_head, *in_tail; /* inbox */
 	uint64_t rx, tx;          /* counters */
 	struct simnet_ep *hnext;  /* the host's next endpoint */
+	struct simnet_zc *zc;     /* zero-copy extensions; NULL: none */
 };
 
 struct simnet {
 	struct rng rng;
 	struct simnet_faults f;
+	int instant;              /* rx_burst delivers everything in flight first */
 	uint64_t now;
 	uint64_t seq;
 	uint32_t host_ip[SIMNET_MAX_HOSTS];
@@ -144,6 +159,12 @@ static void simnet_send_one(struct simnet *net, struct simnet_ep *from, int to_h
 	if (!d)
 		return;
 	d->due = net->now + net->f.delay_min_ns + (span ? rng_below(&net->rng, span + 1) : 0);
+	/* Drawn only when asked for: the simulator never sets it, and one more
+	 * draw per datagram would change every run it has. */
+	if (net->f.reorder_pm && rng_chance(&net->rng, net->f.reorder_pm)) {
+		d->due += span + 1; /* after all sent with it, whatever their delays */
+		net->ctr.reordered++;
+	}
 	d->seq = net->seq++;
 	d->from = from->t.local;
 	d->to_host = to_host;
@@ -166,12 +187,12 @@ static int simnet_tx(struct transport *t, const struct net_addr *to, const struc
 {
 	struct simnet_ep *e = (struct simnet_ep *)t;
 	struct simnet *net = e->net;
-	uint8_t buf[SIMNET_MAX_DGRAM];
-	uint32_t len = 0;
+	uint8_t buf[SIMNET_MAX_FRAME];
+	uint32_t len = 0, max = MIN(e->t.max_payload, (uint32_t)sizeof(buf));
 	int h;
 
 	for (int i = 0; i < iovcnt; i++) {
-		if (len + iov[i].iov_len > sizeof(buf))
+		if (len + iov[i].iov_len > max)
 			return -EMSGSIZE;
 		memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
 		len += (uint32_t)iov[i].iov_len;
@@ -208,14 +229,32 @@ static int simnet_tx_flush(struct transport *t)
 	return 0;
 }
 
+/* A free RX buffer of a zero-copy endpoint, or -1 when all are out. */
+static int simnet_zc_rx_slot(struct simnet_zc *z)
+{
+	for (uint32_t tries = 0; tries < SIMNET_ZC_RX; tries++) {
+		uint32_t k = z->rx_next++ % SIMNET_ZC_RX;
+
+		if (!z->rx[k])
+			return (int)k;
+	}
+	return -1;
+}
+
+/* A datagram's handle is the datagram itself, or on a zero-copy endpoint
+ * the RX buffer it was handed out in. */
 static int simnet_rx_burst(struct transport *t, struct net_pkt *pkts, int max)
 {
 	struct simnet_ep *e = (struct simnet_ep *)t;
-	int n = 0;
+	int n = 0, k = 0;
 
+	if (e->net->instant)
+		simnet_deliver(e->net, UINT64_MAX, NULL, NULL);
 	while (n < max && e->in_head) {
 		struct simnet_dgram *d = e->in_head;
 
+		if (e->zc && (k = simnet_zc_rx_slot(e->zc)) < 0)
+			break; /* every buffer out: an empty fill ring */
 		e->in_head = d->next;
 		if (!e->in_head)
 			e->in_tail = NULL;
@@ -224,6 +263,11 @@ static int simnet_rx_burst(struct transport *t, struct net_pkt *pkts, int max)
 		pkts[n].queue = 0;
 		pkts[n].peer = d->from;
 		pkts[n].handle = (uint64_t)(uintptr_t)d;
+		if (e->zc) {
+			e->zc->rx[k] = d;
+			e->zc->st.rx_out++;
+			pkts[n].handle = (uint64_t)k;
+		}
 		n++;
 		e->rx++;
 	}
@@ -232,9 +276,21 @@ static int simnet_rx_burst(struct transport *t, struct net_pkt *pkts, int max)
 
 static void simnet_rx_release(struct transport *t, struct net_pkt *pkts, int n)
 {
-	(void)t;
-	for (int i = 0; i < n; i++)
-		free((void *)(uintptr_t)pkts[i].handle);
+	struct simnet_zc *z = ((struct simnet_ep *)t)->zc;
+
+	for (int i = 0; i < n; i++) {
+		uint64_t k = pkts[i].handle;
+
+		if (!z) {
+			free((void *)(uintptr_t)k);
+		} else if (k >= SIMNET_ZC_RX || !z->rx[k]) {
+			z->st.bad_releases++;
+		} else {
+			free(z->rx[k]);
+			z->rx[k] = NULL;
+			z->st.rx_out--;
+		}
+	}
 }
 
 static int simnet_poll_fd(struct transport *t)
@@ -245,8 +301,7 @@ static int simnet_poll_fd(struct transport *t)
 
 static uint32_t simnet_rx_credits(struct transport *t)
 {
-	(void)t;
-	return 256;
+	return ((struct simnet_ep *)t)->credits;
 }
 
 static size_t simnet_stats(struct transport *t, char *buf, size_t cap)
@@ -286,6 +341,122 @@ static const struct transport_ops simnet_ops = {
 	.close = simnet_t_close,
 };
 
+/* ------------------------------------------------------------ zero copy */
+
+static uint32_t simnet_rx_hold_max(struct transport *t)
+{
+	return ((struct simnet_ep *)t)->zc->hold_max;
+}
+
+/* The payload slot of lent frame, or NULL (counted) if it is not lent. */
+static uint8_t *simnet_zc_tx_slot(struct simnet_zc *z, uint64_t frame)
+{
+	if (frame >= SIMNET_ZC_TX || !z->lent[frame]) {
+		z->st.bad_releases++;
+		return NULL;
+	}
+	return z->tx + frame * SIMNET_MAX_FRAME + SIMNET_ZC_HEADROOM;
+}
+
+static int simnet_txz_alloc(struct transport *t, uint64_t *frame, uint8_t **payload,
+			    uint32_t *cap)
+{
+	struct simnet_zc *z = ((struct simnet_ep *)t)->zc;
+
+	for (uint32_t k = 0; k < SIMNET_ZC_TX; k++)
+		if (!z->lent[k]) {
+			z->lent[k] = 1;
+			z->st.tx_lent++;
+			*frame = k;
+			*payload = simnet_zc_tx_slot(z, k);
+			*cap = SIMNET_MAX_FRAME - SIMNET_ZC_HEADROOM;
+			return 0;
+		}
+	return -ENOBUFS;
+}
+
+static int simnet_txz_send(struct transport *t, uint64_t frame, const struct net_addr *to,
+			   const void *hdr, uint32_t len)
+{
+	uint8_t *slot = simnet_zc_tx_slot(((struct simnet_ep *)t)->zc, frame);
+
+	if (!slot)
+		return -EINVAL;
+	if (len > SIMNET_MAX_FRAME - SIMNET_ZC_HEADROOM)
+		return -EMSGSIZE;
+	/* the header goes in the headroom, as on AF_XDP; the send copies */
+	memcpy(slot - FERRY_HDR_LEN, hdr, FERRY_HDR_LEN);
+	return simnet_tx(t, to, &(struct iovec){ slot - FERRY_HDR_LEN, FERRY_HDR_LEN + len }, 1);
+}
+
+static void simnet_txz_free(struct transport *t, uint64_t frame)
+{
+	struct simnet_zc *z = ((struct simnet_ep *)t)->zc;
+
+	if (!simnet_zc_tx_slot(z, frame))
+		return;
+	z->lent[frame] = 0;
+	z->st.tx_lent--;
+}
+
+static const struct transport_ops simnet_zc_ops = {
+	.name = "sim-zc",
+	.rx_burst = simnet_rx_burst,
+	.rx_release = simnet_rx_release,
+	.tx = simnet_tx,
+	.tx_flush = simnet_tx_flush,
+	.poll_fd = simnet_poll_fd,
+	.rx_credits = simnet_rx_credits,
+	.rx_hold_max = simnet_rx_hold_max,
+	.txz_alloc = simnet_txz_alloc,
+	.txz_send = simnet_txz_send,
+	.txz_free = simnet_txz_free,
+	.stats = simnet_stats,
+	.close = simnet_t_close,
+};
+
+int simnet_zc(struct transport *t, uint32_t hold_max)
+{
+	struct simnet_ep *e = (struct simnet_ep *)t;
+	struct simnet_zc *z = e->zc;
+
+	if (!z) {
+		z = calloc(1, sizeof(*z));
+		if (!z)
+			return -ENOMEM;
+		z->tx = aligned_alloc(4096, (size_t)SIMNET_ZC_TX * SIMNET_MAX_FRAME);
+		if (!z->tx) {
+			free(z);
+			return -ENOMEM;
+		}
+		e->zc = z;
+	}
+	/* a batch's worth of buffers always stays free to receive into */
+	z->hold_max = MIN(hold_max, SIMNET_ZC_RX - 256u);
+	e->t.ops = &simnet_zc_ops;
+	return 0;
+}
+
+void simnet_zc_get_stats(struct transport *t, struct simnet_zc_stats *out)
+{
+	struct simnet_zc *z = ((struct simnet_ep *)t)->zc;
+
+	if (z)
+		*out = z->st;
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+static void simnet_zc_free(struct simnet_zc *z)
+{
+	if (!z)
+		return;
+	for (uint32_t k = 0; k < SIMNET_ZC_RX; k++)
+		free(z->rx[k]);
+	free(z->tx);
+	free(z);
+}
+
 /* ------------------------------------------------------------ the network */
 
 struct simnet *simnet_new(uint64_t seed)
@@ -309,6 +480,7 @@ void simnet_free(struct simnet *net)
 		free(simnet_pop(net));
 	for (int i = 0; i < net->neps; i++) {
 		simnet_ep_drain(net->eps[i]);
+		simnet_zc_free(net->eps[i]->zc);
 		free(net->eps[i]);
 	}
 	free(net->heap);
@@ -350,11 +522,12 @@ struct transport *simnet_open(struct simnet *net, int host, uint16_t port)
 		net->eps[net->neps++] = e;
 		e->hnext = net->host_eps[host];
 		net->host_eps[host] = e;
+		e->t.max_payload = SIMNET_MAX_DGRAM;
+		e->credits = 256;
 	}
 	simnet_ep_drain(e);
-	e->t.ops = &simnet_ops;
+	e->t.ops = e->zc ? &simnet_zc_ops : &simnet_ops;
 	e->t.local = simnet_addr(net->host_ip[host], port);
-	e->t.max_payload = SIMNET_MAX_DGRAM;
 	e->net = net;
 	e->host = host;
 	e->port = port;
@@ -383,6 +556,22 @@ void simnet_heal_all(struct simnet *net)
 int simnet_is_cut(const struct simnet *net, int a, int b)
 {
 	return net->cut[a][b];
+}
+
+void simnet_set_instant(struct simnet *net, int on)
+{
+	net->instant = !!on;
+}
+
+int simnet_set_link(struct transport *t, uint32_t max_payload, uint32_t rx_credits)
+{
+	struct simnet_ep *e = (struct simnet_ep *)t;
+
+	if (!max_payload || max_payload > SIMNET_MAX_FRAME || !rx_credits)
+		return -EINVAL;
+	e->t.max_payload = max_payload;
+	e->credits = rx_credits;
+	return 0;
 }
 
 void simnet_set_now(struct simnet *net, uint64_t now)
