@@ -114,16 +114,18 @@ $(HB)/libsim.a: $(SIM_OBJS)
 $(HB)/tests/sim/ferry-sim: tests/sim/main.c $(HB)/libsim.a $(HB)/libferry.a $(TESTLIB_OBJS)
 	@mkdir -p $(@D)
 	$(HOSTCC) $(HOST_CFLAGS) -Itests -o $@ $< $(HB)/libsim.a $(TESTLIB_OBJS) $(HB)/libferry.a $(HOST_LIBS)
+# The test library (memnet) is built on the simulator's network: objects
+# before the archives they pull from.
 $(HB)/tests/%: tests/%.c $(HB)/libsim.a $(HB)/libferry.a $(TESTLIB_OBJS)
 	@mkdir -p $(@D)
-	$(HOSTCC) $(HOST_CFLAGS) -Itests -o $@ $< $(HB)/libsim.a $(TESTLIB_OBJS) $(HB)/libferry.a $(HOST_LIBS)
+	$(HOSTCC) $(HOST_CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJS) $(HB)/libsim.a $(HB)/libferry.a $(HOST_LIBS)
 
 # libFuzzer targets (always ASan+UBSan; make test replays their corpora). The
 # library is built once with coverage instrumentation; each target links it.
 FB := $(B)/fuzzlib
 FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g $(INCS) -Itests -fsanitize=fuzzer-no-link,address,undefined \
                -fno-sanitize-recover=all -DFERRY_BUILD_VERSION='"$(VERSION)"' -MMD -MP
-FUZZ_OBJS := $(LIB_SRCS:%.c=$(FB)/%.o) $(TESTLIB_SRCS:%.c=$(FB)/%.o)
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(FB)/%.o) $(TESTLIB_SRCS:%.c=$(FB)/%.o) $(SIM_SRCS:%.c=$(FB)/%.o)
 $(FB)/%.o: %.c $(SKELS) | check-deps
 	@mkdir -p $(@D)
 	$(HOSTCC) $(FUZZ_CFLAGS) -c $< -o $@

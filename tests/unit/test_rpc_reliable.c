@@ -119,7 +119,7 @@ static int run_profile(const char *name, const struct memnet_faults *f, uint64_t
 	REQUIRE(m);
 	memnet_set_faults(m, f);
 	if (zc_hold) {
-		REQUIRE(memnet_zc(memnet_b(m), zc_hold) == 0);
+		REQUIRE(simnet_zc(memnet_b(m), zc_hold) == 0);
 		st.zc = 1;
 	}
 	rpc_cfg_default(&cfg);
@@ -234,9 +234,9 @@ static int run_profile(const char *name, const struct memnet_faults *f, uint64_t
 	rpc_client_close(cl);
 	rpc_srv_close(srv);
 	if (zc_hold) {
-		struct memnet_zc_stats zs;
+		struct simnet_zc_stats zs;
 
-		memnet_zc_get_stats(memnet_b(m), &zs);
+		simnet_zc_get_stats(memnet_b(m), &zs);
 		CHECK_EQ(zs.rx_out, 0);   /* every held RX buffer given back */
 		CHECK_EQ(zs.tx_lent, 0);  /* every lent frame returned */
 		CHECK_EQ(zs.bad_releases, 0);

@@ -79,7 +79,7 @@ int main(void)
 {
 	struct memnet *m = memnet_open(1472, 7);
 	struct memnet_faults quiet = { 1000, 0, 0, 0 }, clean = { 0, 0, 0, 0 };
-	struct memnet_zc_stats zs;
+	struct simnet_zc_stats zs;
 	struct pending p = { 0 };
 	struct rpc_client *cl;
 	struct rpc_srv *srv;
@@ -90,7 +90,7 @@ int main(void)
 	int ok;
 
 	REQUIRE(m && req && resp);
-	REQUIRE(memnet_zc(memnet_b(m), 4096) == 0);
+	REQUIRE(simnet_zc(memnet_b(m), 4096) == 0);
 	rpc_cfg_default(&cfg);
 	cfg.rto_ms = 2;
 	REQUIRE(rpc_srv_open(&cfg, memnet_b(m), handler, &p, &srv) == 0);
@@ -114,7 +114,7 @@ int main(void)
 	CHECK(p.put_ordered);
 	CHECK_EQ(p.put_pieces, LEN / 1024);
 	CHECK_EQ(rpc_srv_counters(srv)->zc_rx_bytes, LEN);
-	memnet_zc_get_stats(memnet_b(m), &zs);
+	simnet_zc_get_stats(memnet_b(m), &zs);
 	CHECK_EQ(zs.rx_out, 0);
 
 	/* 2. A GET whose handler has lent frames but not answered: ticks far in
@@ -133,7 +133,7 @@ int main(void)
 	CHECK_EQ(p.iovcnt, (int)(LEN / 1024));
 	now = util_now_ns();
 	rpc_srv_tick(srv, now + 10ull * 1000000000ull);
-	memnet_zc_get_stats(memnet_b(m), &zs);
+	simnet_zc_get_stats(memnet_b(m), &zs);
 	CHECK_EQ(zs.tx_lent, LEN / 1024);
 	CHECK_EQ(rpc_srv_counters(srv)->zc_tx_spills, 0);
 
@@ -147,10 +147,10 @@ int main(void)
 	rpc_sreq_reply(p.srv, p.r, 0, LEN);
 	rpc_srv_flush(srv);
 	rpc_srv_tick(srv, util_now_ns() + 500ull * 1000000ull);
-	memnet_zc_get_stats(memnet_b(m), &zs);
+	simnet_zc_get_stats(memnet_b(m), &zs);
 	CHECK_EQ(zs.tx_lent, LEN / 1024); /* not idle long enough yet */
 	rpc_srv_tick(srv, util_now_ns() + 3ull * 1000000000ull);
-	memnet_zc_get_stats(memnet_b(m), &zs);
+	simnet_zc_get_stats(memnet_b(m), &zs);
 	CHECK_EQ(zs.tx_lent, 0);
 	CHECK_EQ(rpc_srv_counters(srv)->zc_tx_spills, 1);
 	CHECK_EQ(rpc_srv_counters(srv)->payload_copied, LEN);
@@ -169,7 +169,7 @@ int main(void)
 
 	rpc_client_close(cl);
 	rpc_srv_close(srv);
-	memnet_zc_get_stats(memnet_b(m), &zs);
+	simnet_zc_get_stats(memnet_b(m), &zs);
 	CHECK_EQ(zs.rx_out, 0);
 	CHECK_EQ(zs.tx_lent, 0);
 	CHECK_EQ(zs.bad_releases, 0);
