@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "common/opt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +59,17 @@ int opt_parse_ms(const char *s, uint32_t *out)
 	double v;
 	double mult = 1;
 
-	if (!*s || *s == '-')
+	/* Digits and one point only: strtod alone would take "nan", "inf"
+	 * and hex. */
+	if (!*s || (!isdigit((unsigned char)*s) && *s != '.'))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s)
+	if (errno || end == s || v != v)
 		return -EINVAL;
+	for (const char *p = s; p < end; p++)
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return -EINVAL;
 	if (strcmp(end, "ms") == 0 || *end == 0)
 		mult = 1;
 	else if (strcmp(end, "s") == 0)

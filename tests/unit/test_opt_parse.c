@@ -83,5 +83,14 @@ int main(void)
 	CHECK_EQ(opt_parse_ms("2m", &ms), 0);
 	CHECK_EQ(ms, 120000);
 	CHECK(opt_parse_ms("3h", &ms) < 0);
+	CHECK_EQ(opt_parse_ms("1.5s", &ms), 0);
+	CHECK_EQ(ms, 1500);
+	/* strtod would take these; a duration must not */
+	CHECK(opt_parse_ms("nan", &ms) < 0);
+	CHECK(opt_parse_ms("infs", &ms) < 0);
+	CHECK(opt_parse_ms("0x10s", &ms) < 0);
+	CHECK(opt_parse_ms("1e3ms", &ms) < 0);
+	CHECK(opt_parse_ms(" 5s", &ms) < 0);
+	CHECK(opt_parse_ms("-5s", &ms) < 0);
 	return test_done();
 }
