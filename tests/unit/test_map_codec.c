@@ -39,7 +39,8 @@ int main(void)
 		n->addr.ip[3] = (uint8_t)i;
 		snprintf(n->zone, sizeof(n->zone), "zone-%u", i % 2);
 		n->weight = MAP_WEIGHT_ONE;
-		n->state = (uint8_t)(MAP_UP + i % 4);
+		/* 0-2 up (1 full), 3 lost, 4 down */
+		n->state = i == 3 ? MAP_LOST : i == 4 ? MAP_DOWN : MAP_UP;
 		n->chunks = i * 100;
 		n->rec_bytes = 77;
 		n->up_since = 38 + i;
