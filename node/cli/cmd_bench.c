@@ -364,7 +364,7 @@ static int bench_fetch_map(struct bench *b)
 		goto out;
 	}
 	if (b->map) {
-		*b->map = *m;
+		map_copy(b->map, m);
 	} else {
 		b->map = m;
 		m = NULL;

@@ -80,7 +80,7 @@ int client_open_deps(const struct client_cfg *cfg, const struct client_deps *dep
 					*q = '_';
 			/* A client that starts while ctl is away still has a map. */
 			if (map_load(cl->tmp, cl->cache_dir) == 0) {
-				*cl->map = *cl->tmp;
+				map_copy(cl->map, cl->tmp);
 				cl->map_cached = 1;
 			}
 		}
@@ -223,7 +223,7 @@ static void client_map_done(struct rpc_call *c)
 		if (cl->tmp->epoch >= cl->map->epoch || (cl->map_cached && from_ctl)) {
 			int changed = cl->tmp->epoch != cl->map->epoch;
 
-			*cl->map = *cl->tmp;
+			map_copy(cl->map, cl->tmp);
 			/* Keep it for clients that start while ctl is away. */
 			if (changed && from_ctl && cl->cache_dir[0]) {
 				mkdir(cl->cache_dir, 0700);
@@ -310,7 +310,7 @@ const struct cmap *client_map(struct client *cl)
 	if (!c.err && !c.status && map_parse(cl->map_buf, c.resp_len, cl->tmp) == 0) {
 		if (cl->tmp->epoch >= cl->map->epoch &&
 		    (cl->map->epoch == 0 || !memcmp(cl->tmp->cluster, cl->map->cluster, 16)))
-			*cl->map = *cl->tmp;
+			map_copy(cl->map, cl->tmp);
 		return cl->tmp;
 	}
 	/* ctl is away: the nodes' maps. */

@@ -3,6 +3,7 @@
 #include "cluster/map.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,13 @@ uint32_t map_absent(const struct cmap *m)
 	for (uint32_t i = 0; i < m->n; i++)
 		k += m->nodes[i].state == MAP_DOWN || m->nodes[i].state == MAP_OUT;
 	return k;
+}
+
+void map_copy(struct cmap *dst, const struct cmap *src)
+{
+	if (dst == src)
+		return;
+	memcpy(dst, src, offsetof(struct cmap, nodes) + (size_t)src->n * sizeof(src->nodes[0]));
 }
 
 size_t map_encoded_len(const struct cmap *m)
@@ -165,7 +173,7 @@ int map_parse(const uint8_t *buf, size_t len, struct cmap *m)
 		   h.pad0 || h.pad1) {
 		return -EBADMSG;
 	}
-	memset(m, 0, sizeof(*m));
+	memset(m, 0, offsetof(struct cmap, nodes)); /* nodes: each cleared as it is filled */
 	m->epoch = h.epoch;
 	memcpy(m->cluster, h.cluster, 16);
 	m->replicas = h.replicas;
@@ -193,6 +201,7 @@ int map_parse(const uint8_t *buf, size_t len, struct cmap *m)
 			return -EBADMSG;
 		if (map_find(m, w.uuid) >= 0)
 			return -EBADMSG; /* one record per node */
+		memset(n, 0, sizeof(*n));
 		memcpy(n->uuid, w.uuid, 16);
 		n->addr.family = w.family;
 		n->addr.port = w.port;

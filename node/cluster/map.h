@@ -101,6 +101,10 @@ struct cmap {
 
 #define MAP_MAX_LEN (sizeof(struct map_wire_hdr) + MAP_MAX_NODES * sizeof(struct map_wire_node))
 
+/* map_copy - *dst = *src for the n nodes in use (a struct cmap is 66 KB,
+ * a map of a few nodes a few hundred bytes; nodes past n are never read). */
+void map_copy(struct cmap *dst, const struct cmap *src);
+
 /* map_encode - serialise m into buf; returns bytes written or -ENOSPC/-EINVAL. */
 int map_encode(const struct cmap *m, uint8_t *buf, size_t cap);
 /* map_encoded_len - the bytes map_encode writes for m. */

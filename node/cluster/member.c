@@ -243,7 +243,7 @@ static void member_map_save(struct member *m)
 
 static void member_map_install(struct member *m, const struct cmap *nm)
 {
-	m->map = *nm;
+	map_copy(&m->map, nm);
 	m->map_gen++;
 	m->self = map_find(&m->map, m->info.node);
 	m->c_maps++;

@@ -253,7 +253,7 @@ uint64_t nodectl_next_deadline(struct nodectl *nc)
 void nodectl_set_map(struct nodectl *nc, const struct cmap *m)
 {
 	if (m->epoch > nc->map.epoch)
-		nc->map = *m;
+		map_copy(&nc->map, m);
 	if (m->epoch > nc->served)
 		nc->served = m->epoch;
 	if (m->epoch > nc->ctl_epoch)
