@@ -474,6 +474,20 @@ static void chain_read_done(struct storeq_op *op)
 	chain_store(cr);
 }
 
+/* A buffer of cap bytes (rounded up) for the chunk read or merged here; 0,
+ * or -ENOMEM after answering the request. */
+static int chain_own(struct chain_req *cr, uint64_t cap)
+{
+	free(cr->owned);
+	cr->owned_cap = chain_cap(MAX(cap, 1));
+	cr->owned = aligned_alloc(4096, cr->owned_cap);
+	if (!cr->owned) {
+		chain_reply(cr, -ENOMEM);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void chain_read(struct chain_req *cr, uint64_t size)
 {
 	struct store_op *sop = &cr->op.sop;
@@ -532,13 +546,8 @@ static void chain_stat_done(struct storeq_op *op)
 			return;
 		}
 		cr->version = lv;
-		cr->owned_cap = chain_cap(MAX(st->size, 1));
-		cr->owned = aligned_alloc(4096, cr->owned_cap);
-		if (!cr->owned) {
-			chain_reply(cr, -ENOMEM);
-			return;
-		}
-		chain_read(cr, st->size);
+		if (chain_own(cr, st->size) == 0)
+			chain_read(cr, st->size);
 		return;
 	case CH_WRITE: {
 		uint64_t size;
@@ -561,13 +570,8 @@ static void chain_stat_done(struct storeq_op *op)
 			return;
 		}
 		size = MAX(st->size, cr->w_off + cr->len);
-		free(cr->owned);
-		cr->owned_cap = chain_cap(MAX(size, 1));
-		cr->owned = aligned_alloc(4096, cr->owned_cap);
-		if (!cr->owned) {
-			chain_reply(cr, -ENOMEM);
+		if (chain_own(cr, size))
 			return;
-		}
 		memset(cr->owned, 0, cr->owned_cap); /* a gap past the old end reads as zeros */
 		if (st->size) {
 			chain_read(cr, st->size);
@@ -599,14 +603,8 @@ static void chain_stat_done(struct storeq_op *op)
 				chain_forward(cr);
 				return;
 			}
-			free(cr->owned);
-			cr->owned_cap = chain_cap(MAX(st->size, 1));
-			cr->owned = aligned_alloc(4096, cr->owned_cap);
-			if (!cr->owned) {
-				chain_reply(cr, -ENOMEM);
-				return;
-			}
-			chain_read(cr, st->size);
+			if (chain_own(cr, st->size) == 0)
+				chain_read(cr, st->size);
 			return;
 		}
 		if (cr->hint && !lv && cr->hint >> 32 <= m->gc_epoch) {
