@@ -14,8 +14,6 @@ cl_test_init
 C=5f0c1a2e-0000-4000-8000-0000000de1e7
 CTL=10.82.0.2:7481
 NOBJ=60
-t_start=$(date +%s)
-say() { echo "[$(( $(date +%s) - t_start ))s] $*"; }
 
 hub_init
 hub_host ctl 10.82.0.2

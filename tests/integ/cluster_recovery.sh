@@ -13,8 +13,6 @@ cl_test_init
 C=5f0c1a2e-0000-4000-8000-00000000c2e5
 CTL=10.78.0.2:7481
 NOBJ=${NOBJ:-1000}
-t_start=$(date +%s)
-say() { echo "[$(( $(date +%s) - t_start ))s] $*"; }
 
 hub_init
 hub_host ctl 10.78.0.2

@@ -16,8 +16,6 @@ cl_test_init
 C=5f0c1a2e-0000-4000-8000-0000000c0de5
 CTL=10.81.0.2:7481
 NOBJ=${NOBJ:-300}
-t_start=$(date +%s)
-say() { echo "[$(( $(date +%s) - t_start ))s] $*"; }
 
 hub_init
 hub_host ctl 10.81.0.2

@@ -64,14 +64,19 @@ cl_own_binary() {
 
 # cl_test_init: the start of every cluster test: namespaces and cleanup,
 # a private copy of the binary, T = the test's directory, which also holds
-# the clients' cached map (so no test sees another's).
+# the clients' cached map (so no test sees another's), and the clock say
+# counts from.
 cl_test_init() {
 	netns_init
 	[ -x "$FERRY" ] || fail "no ferry binary at $FERRY"
 	cl_own_binary
 	T=$FERRY_TEST_TMP
 	export FERRY_MAP_CACHE=$T
+	t_start=$(date +%s)
 }
+
+# say MSG: MSG after the seconds since cl_test_init.
+say() { echo "[$(( $(date +%s) - t_start ))s] $*"; }
 
 # cl_wait_clean [SECS]: until ctl says the epoch is clean (every up node
 # walked it with nothing left undone: every copy is where the map says).
