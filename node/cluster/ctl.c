@@ -241,10 +241,12 @@ static int ctl_adopt(struct ctl *c, const struct cmap *m, const char *who)
 		c->map.min_copies = m->min_copies;
 	if (c->map.min_copies > c->map.replicas)
 		c->map.min_copies = c->map.replicas;
-	c->map.epoch = m->epoch;
+	/* Above anything the ctl before could have published that no node
+	 * saw (while every node was away, say): clients may hold those. */
+	c->map.epoch = MIN(m->epoch + CTL_EPOCH_GAP, MAP_EPOCH_MAX - 1);
 	c->map.clean_epoch = m->clean_epoch < c->map.clean_epoch ? m->clean_epoch
 								   : c->map.clean_epoch;
-	ctl_bump(c, "continuing from a node's newer map", NULL);
+	ctl_bump(c, "continuing above a node's newer map", NULL);
 	for (uint32_t i = 0; i < c->map.n; i++)
 		c->map.nodes[i].up_since = c->map.epoch; /* nobody continuous */
 	c->adopted++;

@@ -28,9 +28,11 @@
  * A ctl that lost its state (or is behind its nodes) rebuilds from them:
  * each node sends the last map it served under with its registration, and
  * ctl adopts the newest - with every node it has not heard from down and no
- * node trusted to read until the next clean epoch - continuing above its
- * epoch. It never adopts an epoch more than CTL_EPOCH_JUMP above its own,
- * nor above MAP_EPOCH_MAX: such a claim is refused and counted.
+ * node trusted to read until the next clean epoch - continuing
+ * CTL_EPOCH_GAP above its epoch: the ctl before may have published epochs
+ * no node saw (clients did), and an epoch must never go back for anyone.
+ * It never adopts an epoch more than CTL_EPOCH_JUMP above its own, nor
+ * above MAP_EPOCH_MAX: such a claim is refused and counted.
  *
  * The library never blocks and reads time only from its env: ctl_poll(now)
  * does what is due, ctl_next_deadline says when to call again.
@@ -46,6 +48,7 @@
 #include "net/transport.h"
 
 #define CTL_EPOCH_JUMP (1ull << 20) /* most a node's epoch may lead ctl's by */
+#define CTL_EPOCH_GAP  (1ull << 16) /* an adopted map continues this far above */
 
 /* Where ctl keeps its map (DIR/map.bin in production; memory in the
  * simulator, which can lose it on purpose). */
