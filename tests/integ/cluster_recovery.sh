@@ -22,7 +22,7 @@ CTLARGS=(--listen "$CTL" --state "$T/ctl" --replicas 3 --down-after 1500ms --out
 cl_ctl "${CTLARGS[@]}"
 start_node() {
 	cl_node "n$1" "$T/d$1.img" --listen "10.78.0.1$1:7480" --transport udp --ctl "$CTL" \
-		--zone "z$1" --log-level warn
+		--zone "z$1" --log-level info
 }
 for i in 1 2 3 4 5; do cl_format "$T/d$i.img" "$C"; start_node "$i"; done
 cl_wait_up 5 || fail "5 nodes did not come up"
@@ -54,9 +54,10 @@ reader() {
 	local k=0
 	while [ ! -e "$T/stop" ]; do
 		k=$(( k % NOBJ + 1 ))
+		local t0=$(( $(date +%s) - t_start ))
 		if ! ns cli "$FERRY" get --ctl "$CTL" --timeout 3s "o/$k" "$T/rd.out" 2>>"$T/rd.err" ||
 			! cmp -s "$T/src/$k" "$T/rd.out"; then
-			echo "[$(( $(date +%s) - t_start ))s] read of o/$k failed" >>"$T/errors"
+			echo "[$(( $(date +%s) - t_start ))s] read of o/$k (from ${t0}s) failed" >>"$T/errors"
 		fi
 		echo $(( $(cat "$T/reads" 2>/dev/null || echo 0) + 1 )) >"$T/reads"
 	done

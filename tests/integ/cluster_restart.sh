@@ -25,7 +25,7 @@ CTLARGS=(--listen "$CTL" --state "$T/ctl" --replicas 3 --down-after 1s --out-aft
 cl_ctl "${CTLARGS[@]}"
 start_node() {
 	cl_node "n$1" "$T/d$1.img" --listen "10.81.0.1$1:7480" --transport udp --ctl "$CTL" \
-		--zone "z$1" --log-level warn
+		--zone "z$1" --log-level info
 }
 for i in 1 2 3 4 5; do cl_format "$T/d$i.img" "$C"; start_node "$i"; done
 cl_wait_up 5 || fail "5 nodes did not come up"

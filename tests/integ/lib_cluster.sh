@@ -8,7 +8,7 @@
 #   cl_node NAME DISK ARGS...   start ferry node in NAME (CL_PID[NAME])
 #   cl_wait_up N                until ctl's map says N nodes are up
 #   cl_up_count                 nodes up in the map now
-declare -A CL_PID
+declare -A CL_PID CL_ADDR
 
 hub_init() {
 	netns_add hub
@@ -37,10 +37,44 @@ cl_ctl() {
 	CL_CTL_PID=${NETNS_PIDS[-1]}
 }
 
+# A node logs to $T/NAME.log (appended across restarts); a failing test
+# prints the end of each log and each node's counters (cl_diag).
 cl_node() {
-	local name=$1 disk=$2; shift 2
-	netns_bg "$name" "$FERRY" node --disk "$disk" "$@"
+	local name=$1 disk=$2 a prev=; shift 2
+	for a in "$@"; do
+		[ "$prev" = --listen ] && CL_ADDR[$name]=$a
+		prev=$a
+	done
+	echo "--- $(date +%T.%N | cut -c1-12) start" >>"$T/$name.log"
+	netns_bg "$name" "$FERRY" node --disk "$disk" "$@" 2>>"$T/$name.log"
 	CL_PID[$name]=${NETNS_PIDS[-1]}
+}
+
+# cl_diag: what a failing cluster test shows besides its message: each
+# node's last log lines and the counters that say where requests went.
+cl_diag() {
+	local name
+	for name in $(printf '%s\n' "${!CL_ADDR[@]}" | sort); do
+		echo "--- $name (${CL_ADDR[$name]}): log tail"
+		tail -n 8 "$T/$name.log" 2>/dev/null | sed 's/^/  /'
+		ns cli "$FERRY" stat --node "${CL_ADDR[$name]}" --node-stats --timeout 1s 2>&1 |
+			grep -E '^(map_epoch|map_clean_epoch|lease_valid|cluster_(stale|no_lease|not_head|not_ready|in_doubt)|recovery_(walks|pending|errors|active)|commit_unsure_(now|reads)|rpc_(drop_busy|drop_unexpected|drop_too_big|timeouts|retransmits|requests))' |
+			tr '\n' ' ' | sed 's/^/  /'
+		# datagrams the kernel dropped for a full socket buffer
+		ns "$name" awk '/^Udp:/ { if (h) print "  udp in_errors", $4, "rcvbuf_errors", $6; h = 1 }' \
+			/proc/net/snmp 2>/dev/null
+		echo
+	done
+}
+# FERRY_TEST_KEEP=DIR: a failing test also leaves its nodes' whole logs there.
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -n "${T:-}" ]; then
+		cl_diag >&2
+		[ -n "${FERRY_TEST_KEEP:-}" ] && mkdir -p "$FERRY_TEST_KEEP" &&
+			cp "$T"/*.log "$T"/errors "$T"/rd.err "$FERRY_TEST_KEEP"/ 2>/dev/null
+	fi
+	exit 1
 }
 
 cl_up_count() {
