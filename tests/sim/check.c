@@ -939,6 +939,123 @@ static int rec_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y; /* the order they were added */
 }
 
+/* Did any successful read of the key return a word of write u's bytes?
+ * Every 8-byte word a write leaves names the write and its place (chk_fill),
+ * so equal words mean u's bytes were read. A write with no whole word to
+ * look for counts as seen. */
+static bool chk_seen(const struct chk_history *h, const struct chk_rec *u,
+		     const struct chk_rec *const *grp, size_t n)
+{
+	uint32_t base = u->op.kind == CHK_WRITE ? u->op.off : 0, end = base + u->op.len;
+	uint32_t first = (base + 7) & ~7u;
+	const uint8_t *ud = h->bytes + u->at;
+
+	if (first + 8 > end)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		const struct chk_op *r = &grp[i]->op;
+		const uint8_t *rd = h->bytes + grp[i]->at;
+
+		if (r->kind != CHK_GET || r->outcome != CHK_OK || r->noent)
+			continue;
+		for (uint32_t p = first; p + 8 <= end && p + 8 <= r->len; p += 8)
+			if (!memcmp(rd + p, ud + (p - base), 8))
+				return true;
+	}
+	return false;
+}
+
+/* Must the chunk exist when op o takes effect, whatever unknown PUTs did?
+ * Yes if an ok PUT returned before o was called and no DELETE in grp may
+ * take effect between that PUT's call and o's return (an unknown DELETE
+ * may take effect at any time after its call). The latest such PUT leaves
+ * the shortest window. */
+static bool chk_exists_at(const struct chk_rec *const *grp, size_t n, const struct chk_op *o)
+{
+	const struct chk_op *best = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct chk_op *p = &grp[i]->op;
+
+		if (p->kind == CHK_PUT && p->outcome == CHK_OK && p->ret_ns < o->call_ns &&
+		    (!best || p->call_ns > best->call_ns))
+			best = p;
+	}
+	if (!best)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct chk_op *d = &grp[i]->op;
+
+		if (d->kind == CHK_DELETE && d->call_ns <= o->ret_ns &&
+		    (d->outcome == CHK_UNKNOWN || d->ret_ns >= best->call_ns))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Drop, from one key's ops (in call order), writes whose outcome is
+ * unknown and whose effect no other op can have seen: a history is
+ * linearizable with such a write iff it is without it (the write took
+ * effect unseen, or never). Writes in doubt pile up under faults, each one
+ * doubling the search, and most were overwritten before anyone looked.
+ *   - a DELETE is seen by an op that found the chunk absent (NOENT) and
+ *     ended after the DELETE's call;
+ *   - a WRITE, when a read returned a word of its bytes (chk_seen);
+ *   - a PUT, the same - or by a WRITE or DELETE that found the chunk there
+ *     and ended after the PUT's call, unless the chunk had to exist then
+ *     anyway (chk_exists_at).
+ * DELETEs go first, so that the PUTs' test sees only the DELETEs kept.
+ * Returns the ops kept (compacted in place).
+ */
+static size_t chk_prune_unseen(const struct chk_history *h, const struct chk_rec **grp, size_t n)
+{
+	/* the latest end of an op that may need an unknown PUT to have
+	 * happened (0: none) - PUTs called after it cannot be needed */
+	uint64_t need_until = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		size_t k = 0;
+
+		if (pass == 1) {
+			for (size_t j = 0; j < n; j++) {
+				const struct chk_op *o = &grp[j]->op;
+
+				if (o->outcome == CHK_OK && !o->noent &&
+				    (o->kind == CHK_WRITE || o->kind == CHK_DELETE) &&
+				    o->ret_ns >= need_until && !chk_exists_at(grp, n, o))
+					need_until = o->ret_ns + 1;
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct chk_op *u = &grp[i]->op;
+			bool keep = true;
+
+			if (u->outcome == CHK_UNKNOWN && (pass == 0) == (u->kind == CHK_DELETE)) {
+				bool later_absent = false;
+
+				for (size_t j = 0; j < n && u->kind == CHK_DELETE; j++) {
+					const struct chk_op *o = &grp[j]->op;
+
+					/* ops that may take effect after u's call */
+					if (o != u && o->outcome == CHK_OK && o->ret_ns >= u->call_ns)
+						later_absent |= o->noent;
+				}
+				if (u->kind == CHK_DELETE)
+					keep = later_absent;
+				else if (u->kind == CHK_WRITE)
+					keep = chk_seen(h, grp[i], grp, n);
+				else
+					keep = u->call_ns < need_until || chk_seen(h, grp[i], grp, n);
+			}
+			if (keep)
+				grp[k++] = grp[i];
+		}
+		n = k;
+	}
+	return n;
+}
+
 enum chk_result chk_linearizable(const struct chk_history *h, const struct chk_cfg *cfg)
 {
 	static const struct chk_cfg defaults;
@@ -973,13 +1090,15 @@ enum chk_result chk_linearizable(const struct chk_history *h, const struct chk_c
 	for (i = 0; i < n; i = j) {
 		bool loaded = false;
 		int r = -ENOMEM;
+		size_t kept;
 
 		for (j = i; j < n && ops[j]->op.key == ops[i]->op.key; j++)
 			;
+		kept = chk_prune_unseen(h, ops + i, j - i);
 		s->steps = 0;
 		s->remembered = 0;
 		s->pruned = 0;
-		if (j - i <= UINT32_MAX / 4 && !search_load(s, h, ops + i, (uint32_t)(j - i))) {
+		if (kept <= UINT32_MAX / 4 && !search_load(s, h, ops + i, (uint32_t)kept)) {
 			loaded = true;
 			r = search_key(s, cfg, budget);
 		}
