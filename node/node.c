@@ -60,6 +60,7 @@ struct node {
 	uint64_t start_ns;
 	uint64_t scrub_next_ns;        /* next scrub step */
 	uint64_t scrub_bad;            /* chunks scrub found corrupt */
+	uint64_t poll_max_ns;          /* the longest node_poll (a loop that blocks) */
 	uint64_t read_bad;             /* reads that found a chunk corrupt */
 	/* cluster (NULL without ctl) */
 	struct rpc_client *fwd;        /* node-to-node calls on paths[0]'s transport */
@@ -88,7 +89,8 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		     "node_id %s\nuptime_ms %llu\ncpu_user_us %llu\ncpu_sys_us %llu\n"
 		     "store_chunks %llu\nstore_tombstones %llu\nstore_used_bytes %llu\n"
 		     "store_capacity_bytes %llu\nstore_failed %u\nop_errors %llu\n"
-		     "scrub_bad_chunks %llu\nread_bad_chunks %llu\n",
+		     "scrub_bad_chunks %llu\nread_bad_chunks %llu\nnode_poll_max_us %llu\n"
+		     "store_inflight %u\nstoreq_inflight %u\nstoreq_waited %llu\n",
 		     util_uuid_format(n->info.node, uuid),
 		     (unsigned long long)((n->now - n->start_ns) / 1000000),
 		     (unsigned long long)ru.ru_utime.tv_sec * 1000000ull +
@@ -98,7 +100,9 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		     (unsigned long long)n->info.chunks, (unsigned long long)n->info.tombstones,
 		     (unsigned long long)n->info.used, (unsigned long long)n->info.capacity,
 		     n->info.failed, (unsigned long long)n->op_errors,
-		     (unsigned long long)n->scrub_bad, (unsigned long long)n->read_bad);
+		     (unsigned long long)n->scrub_bad, (unsigned long long)n->read_bad,
+		     (unsigned long long)(n->poll_max_ns / 1000), store_inflight(n->store),
+		     n->q.inflight, (unsigned long long)n->q.waits);
 	if (k > 0)
 		off = MIN((size_t)k, cap - 1);
 	for (int op = 1; op < FERRY_OP_MAX; op++) {
@@ -511,6 +515,12 @@ int node_poll(struct node *n, uint64_t now)
 		if (now >= rpc_srv_next_deadline(srv))
 			rpc_srv_tick(srv, now);
 		rpc_srv_flush(srv);
+	}
+	{
+		uint64_t end = env_now(n->deps.env);
+
+		if (end > now && end - now > n->poll_max_ns)
+			n->poll_max_ns = end - now;
 	}
 	return did;
 }

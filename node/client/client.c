@@ -169,9 +169,13 @@ void client_close(struct client *cl)
 int client_call_result(struct client *cl, const struct rpc_call *c)
 {
 	net_addr_format(&c->peer, cl->node_str, sizeof(cl->node_str));
-	if (c->err == -ETIMEDOUT)
-		return client_fail(cl, c->err, "node %s did not answer (timed out after %u ms)",
-				   cl->node_str, cl->cfg.timeout_ms);
+	if (c->err == -ETIMEDOUT) {
+		char how[96];
+
+		return client_fail(cl, c->err, "node %s did not answer (timed out after %u ms: %s)",
+				   cl->node_str, cl->cfg.timeout_ms,
+				   rpc_call_describe(c, how, sizeof(how)));
+	}
 	if (c->err)
 		return client_fail(cl, c->err, "request to node %s failed: %s", cl->node_str,
 				   strerror(-c->err));

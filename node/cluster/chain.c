@@ -118,6 +118,10 @@ static void chain_deactivate(struct chain_req *cr)
 static void chain_free(struct chain_req *cr)
 {
 	struct member *m = cr->m;
+	uint64_t took = m->now - cr->start_ns;
+
+	if (took > m->c_req_max_ns && cr->start_ns <= m->now)
+		m->c_req_max_ns = took; /* the slowest request (counters: where time goes) */
 
 	/* Stored here, not seen committed: find out (and spread it) soon. */
 	if (cr->marked && !cr->committed)
@@ -656,6 +660,7 @@ void chain_start(struct member *m, struct rpc_srv *srv, struct rpc_sreq *r, uint
 	cr->r = r;
 	cr->kind = kind;
 	cr->epoch = h->epoch;
+	cr->start_ns = m->now;
 	memcpy(cr->id, h->chunk, 16);
 	cr->next = m->reqs;
 	if (m->reqs)

@@ -445,7 +445,8 @@ size_t member_stats(struct member *m, char *buf, size_t cap)
 		"recovery_degraded %llu\nrecovery_errors %llu\nrecovery_crc_mismatch %llu\n"
 		"recovery_active %llu\nrepair_bad_chunks %llu\n"
 		"repair_repaired %llu\nrepair_failed %llu\nrepair_queued %u\n"
-		"commit_marked %llu\ncommit_unsure_now %u\ncommit_unsure_reads %llu\n",
+		"commit_marked %llu\ncommit_unsure_now %u\ncommit_unsure_reads %llu\n"
+		"cluster_slowest_request_us %llu\n",
 		(unsigned long long)m->map.epoch, (unsigned long long)m->map.clean_epoch,
 		(unsigned long long)m->map_saved, nodectl_lease(m->nc, m->map.epoch, m->now),
 		(unsigned long long)m->c_stale, (unsigned long long)m->c_nolease,
@@ -465,7 +466,8 @@ size_t member_stats(struct member *m, char *buf, size_t cap)
 		(unsigned long long)m->rep.repaired,
 		(unsigned long long)m->rep.failed, m->rep.count,
 		(unsigned long long)m->c_uncommitted, m->commit.n,
-		(unsigned long long)m->c_unsure_reads);
+		(unsigned long long)m->c_unsure_reads,
+		(unsigned long long)(m->c_req_max_ns / 1000));
 
 	return k < 0 ? 0 : MIN((size_t)k, cap ? cap - 1 : 0);
 }

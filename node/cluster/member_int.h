@@ -60,6 +60,7 @@ struct chain_req {
 	uint8_t fwd_resp[8];         /* its answer: a version */
 	struct chain_req *next, *prev; /* live requests (close ends them) */
 	int active;                  /* head: the chunk's write in progress */
+	uint64_t start_ns;           /* when it came in */
 	uint8_t marked;              /* its version is marked uncommitted here */
 	uint8_t committed;           /* ... and the chain took it */
 	struct chain_req *hnext;     /* head: next active write in its hash bucket */
@@ -250,6 +251,7 @@ struct member {
 	uint64_t c_fwd, c_fwd_fail, c_conflicts, c_indoubt, c_absorbed, c_redrive;
 	uint64_t c_maps, c_bad_local_ids;
 	uint64_t c_uncommitted, c_unsure_reads;
+	uint64_t c_req_max_ns;         /* the slowest chain request so far */
 };
 
 /* member_write_chain - the write chain of id under the map; *pos = our

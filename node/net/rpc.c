@@ -68,6 +68,17 @@ void rpc_cfg_default(struct rpc_cfg *cfg)
 	cfg->retain_ms = 30000;
 }
 
+char *rpc_call_describe(const struct rpc_call *c, char *buf, size_t cap)
+{
+	if (c->resp_msg_len)
+		snprintf(buf, cap, "sent %u times, request %u/%u bytes acked, response %u/%u bytes",
+			 c->resent + 1, c->req_acked, c->req_len, c->resp_contig, c->resp_msg_len);
+	else
+		snprintf(buf, cap, "sent %u times, request %u/%u bytes acked, no response",
+			 c->resent + 1, c->req_acked, c->req_len);
+	return buf;
+}
+
 size_t rpc_counters_format(const struct rpc_counters *c, char *buf, size_t cap)
 {
 	size_t off = 0;

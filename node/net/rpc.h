@@ -201,6 +201,12 @@ struct rpc_call {
 	uint8_t dupacks;             /* server ACKs in a row that did not advance */
 };
 
+/* rpc_call_describe - how far an ended call got, for the message of a
+ * timeout: "sent N times, request A/L bytes acked, response R/M bytes" -
+ * which tells a request that never reached the server from one it is
+ * still executing or an answer that did not get back. Returns buf. */
+char *rpc_call_describe(const struct rpc_call *c, char *buf, size_t cap);
+
 int rpc_client_open(const struct rpc_cfg *cfg, struct transport *t, struct rpc_client **out);
 void rpc_client_close(struct rpc_client *cl);
 /* rpc_client_start - begin a call; its done() runs from rpc_client_poll. */

@@ -58,7 +58,7 @@ cl_diag() {
 		echo "--- $name (${CL_ADDR[$name]}): log tail"
 		tail -n 8 "$T/$name.log" 2>/dev/null | sed 's/^/  /'
 		ns cli "$FERRY" stat --node "${CL_ADDR[$name]}" --node-stats --timeout 1s 2>&1 |
-			grep -E '^(map_epoch|map_clean_epoch|lease_valid|cluster_(stale|no_lease|not_head|not_ready|in_doubt)|recovery_(walks|pending|errors|active)|commit_unsure_(now|reads)|rpc_(drop_busy|drop_unexpected|drop_too_big|timeouts|retransmits|requests))' |
+			grep -E '^(map_epoch|map_clean_epoch|lease_valid|cluster_(stale|no_lease|not_head|not_ready|in_doubt)|recovery_(walks|pending|errors|active)|commit_unsure_(now|reads)|cluster_slowest_request_us|node_poll_max_us|store_inflight|storeq_inflight|storeq_waited|rpc_(drop_busy|drop_unexpected|drop_too_big|timeouts|retransmits|requests))' |
 			tr '\n' ' ' | sed 's/^/  /'
 		# datagrams the kernel dropped for a full socket buffer
 		ns "$name" awk '/^Udp:/ { if (h) print "  udp in_errors", $4, "rcvbuf_errors", $6; h = 1 }' \
