@@ -948,10 +948,11 @@ static bool chk_seen(const struct chk_history *h, const struct chk_rec *u,
 {
 	uint32_t base = u->op.kind == CHK_WRITE ? u->op.off : 0, end = base + u->op.len;
 	uint32_t first = (base + 7) & ~7u;
-	const uint8_t *ud = h->bytes + u->at;
+	const uint8_t *ud;
 
 	if (first + 8 > end)
 		return true;
+	ud = h->bytes + u->at; /* u has bytes: h->bytes is not NULL */
 	for (size_t i = 0; i < n; i++) {
 		const struct chk_op *r = &grp[i]->op;
 		const uint8_t *rd = h->bytes + grp[i]->at;
@@ -1098,7 +1099,9 @@ enum chk_result chk_linearizable(const struct chk_history *h, const struct chk_c
 		s->steps = 0;
 		s->remembered = 0;
 		s->pruned = 0;
-		if (kept <= UINT32_MAX / 4 && !search_load(s, h, ops + i, (uint32_t)kept)) {
+		if (!kept) /* only writes in doubt no one saw: nothing to search */
+			r = CHK_LINEARIZABLE;
+		else if (kept <= UINT32_MAX / 4 && !search_load(s, h, ops + i, (uint32_t)kept)) {
 			loaded = true;
 			r = search_key(s, cfg, budget);
 		}
