@@ -135,6 +135,8 @@ static bool chk_op_valid(const struct chk_op *op)
 		return false;
 	if (op->outcome == CHK_OK && op->ret_ns < op->call_ns)
 		return false;
+	if (op->outcome == CHK_UNKNOWN && op->giveup_ns && op->giveup_ns < op->call_ns)
+		return false;
 	if (op->len > CHK_DATA_MAX || (op->len && !op->data))
 		return false;
 	if (op->kind == CHK_WRITE && (uint64_t)op->off + op->len > CHK_DATA_MAX)
@@ -264,6 +266,10 @@ struct chk_kop {		 /* one op of the key under search */
 	const struct chk_op *op; /* as recorded (data not set: see 'data') */
 	const uint8_t *data;	 /* its bytes */
 	uint64_t ret;		 /* return time; UINT64_MAX for UNKNOWN */
+	uint64_t bound;		 /* bounded UNKNOWN: giveup + settle; the CHK_OK writes
+				  * called from then on come after it; else UINT64_MAX */
+	uint64_t deadline;	 /* bounded UNKNOWN: the earliest return of those writes,
+				  * by which it took effect or never; else UINT64_MAX */
 	uint64_t zob;		 /* random bits; a group's hash XORs those of its placed ops */
 	uint32_t st;		 /* PUT: state of its data; GET with bytes: the state read */
 	uint32_t call_ent;	 /* its call entry */
@@ -295,17 +301,25 @@ struct chk_frame {	 /* a placed op, to undo on backtracking */
 	uint32_t ent;	 /* its call entry */
 	uint32_t state;	 /* the state before it */
 	uint32_t member; /* the configuration it led to: done when we come back */
+	uint32_t ndrop;	 /* UNKNOWN ops it bounds, dropped with it (top of dstack) */
 	uint8_t pass;	 /* the scan that placed it: 1 known ops, 2 UNKNOWN ones */
 };
 
+#define CHK_DROPPED 0x80000000u /* in best[]: the op was dropped, not placed */
+
 /*
  * The memo. A configuration is (placed ops, state); Porcupine never explores
- * one twice. Beyond that: if a configuration was explored to the end without
- * a linearization, so is any with the same state and the same ops placed
- * plus some UNKNOWN ones - those return at +infinity and take any output,
- * so they could as well have been placed last, that is never. Without this
- * the search walks every placed/not-placed mix of the pending UNKNOWN ops,
- * 2^u times the work, before it can call a history a violation.
+ * one twice. An UNKNOWN op dropped for good (by a write it must precede,
+ * see search_run) counts as placed: what can follow depends only on the
+ * ops left and the state, which a drop leaves as it was. Beyond that: if a
+ * configuration was explored to the end without a linearization, so is any
+ * with the same state and the same ops placed plus some UNKNOWN ones -
+ * those take any output and hold no other op back, so a way on from the
+ * superset is a way on from the subset with the extra ones left out:
+ * placed last (returning at +infinity) that is never, or dropped by the
+ * write they must precede when it is placed. Without this the search walks
+ * every placed/not-placed mix of the pending UNKNOWN ops, 2^u times the
+ * work, before it can call a history a violation.
  *
  * So configurations are grouped by (state, placed ops other than the first
  * 64 UNKNOWN ones); a member of a group is the mask of those UNKNOWN ops
@@ -337,6 +351,14 @@ struct chk_search {
 	size_t best_cap;	    /* room in best */
 	uint32_t best_len;	    /* its length */
 	uint32_t best_state;	    /* the state after it */
+	uint64_t *sufmin;	    /* scratch: earliest CHK_OK write return from op i on */
+	size_t sufmin_cap;	    /* room in sufmin */
+	struct chk_sortent *bounds; /* the bounded UNKNOWN ops (op), by bound (t) */
+	size_t bounds_cap;	    /* room in bounds */
+	uint32_t bounded;	    /* entries of bounds */
+	uint32_t *dstack;	    /* UNKNOWN ops dropped by the writes placed, in order */
+	size_t dstack_cap;	    /* room in dstack */
+	uint32_t dtop;		    /* ops on dstack */
 	uint64_t *kbits;	    /* placed ops but the tracked UNKNOWN ones, a bit each */
 	size_t kbits_cap;	    /* room in kbits */
 	uint32_t words;		    /* 64-bit words of kbits */
@@ -387,6 +409,9 @@ static void search_free(struct chk_search *s)
 	free(s->op);
 	free(s->ent);
 	free(s->sorted);
+	free(s->sufmin);
+	free(s->bounds);
+	free(s->dstack);
 	free(s->stack);
 	free(s->best);
 	free(s->kbits);
@@ -582,12 +607,62 @@ static int sortent_cmp(const void *a, const void *b)
 }
 
 /*
+ * search_deadlines - find the UNKNOWN ops of the loaded key (s->op[].op
+ * set, in call order) that are bounded (check.h, "Bounded maybe-writes"):
+ * settle and their giveup_ns are set, and some CHK_OK write is called at
+ * or after giveup + settle, their bound. Whatever a later head did with
+ * such an op U, such a write W got a higher version: U took effect before
+ * W did, or never. Notes each one's bound and deadline (the earliest
+ * return of such a W: U took effect by then, or never) and lists them by
+ * bound in bounds, for search_drop_bounded.
+ */
+static void search_deadlines(struct chk_search *s, uint64_t settle)
+{
+	uint64_t m = UINT64_MAX;
+	uint32_t n = s->n;
+
+	s->bounded = 0;
+	if (!settle)
+		return;
+	for (uint32_t i = n; i-- > 0;) { /* sufmin[i]: over ops called at or after op i */
+		const struct chk_op *op = s->op[i].op;
+
+		if (op->outcome == CHK_OK && op->kind != CHK_GET && op->ret_ns < m)
+			m = op->ret_ns;
+		s->sufmin[i] = m;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct chk_op *op = s->op[i].op;
+		uint64_t bound = op->giveup_ns + settle;
+		uint32_t lo = i + 1, hi = n; /* the first op called at or after bound */
+
+		if (!s->op[i].unknown || !op->giveup_ns || bound < settle) /* none, or wrapped */
+			continue;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (s->op[mid].op->call_ns >= bound)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if (lo < n && s->sufmin[lo] != UINT64_MAX) {
+			s->op[i].deadline = s->sufmin[lo];
+			s->op[i].bound = bound;
+			s->bounds[s->bounded++] = (struct chk_sortent){bound, i, 0};
+		}
+	}
+	qsort(s->bounds, s->bounded, sizeof(*s->bounds), sortent_cmp);
+}
+
+/*
  * search_load - prepare the search of one key: ops[0, n) are its
- * checkable ops in call order. Interns the states PUTs write and GETs read,
- * and builds the entry list. 0 or -ENOMEM.
+ * checkable ops in call order; settle is cfg->settle_ns. Interns the
+ * states PUTs write and GETs read, finds the bounded UNKNOWN ops, and
+ * builds the entry list. 0 or -ENOMEM.
  */
 static int search_load(struct chk_search *s, const struct chk_history *h,
-		       const struct chk_rec *const *ops, uint32_t n)
+		       const struct chk_rec *const *ops, uint32_t n, uint64_t settle)
 {
 	uint32_t i, nunknown = 0;
 
@@ -608,19 +683,27 @@ static int search_load(struct chk_search *s, const struct chk_history *h,
 	if (CHK_RESERVE(s->op, s->op_cap, n) ||
 	    CHK_RESERVE(s->ent, s->ent_cap, 2 * (size_t)n + 1) ||
 	    CHK_RESERVE(s->sorted, s->sorted_cap, 2 * (size_t)n) ||
-	    CHK_RESERVE(s->stack, s->stack_cap, n) || CHK_RESERVE(s->best, s->best_cap, n) ||
-	    CHK_RESERVE(s->kbits, s->kbits_cap, s->words) || CHK_RESERVE(s->state, s->state_cap, 1))
+	    CHK_RESERVE(s->sufmin, s->sufmin_cap, n) || CHK_RESERVE(s->bounds, s->bounds_cap, n) ||
+	    CHK_RESERVE(s->dstack, s->dstack_cap, n) || CHK_RESERVE(s->stack, s->stack_cap, n) ||
+	    CHK_RESERVE(s->best, s->best_cap, n) || CHK_RESERVE(s->kbits, s->kbits_cap, s->words) ||
+	    CHK_RESERVE(s->state, s->state_cap, 1))
 		return -ENOMEM;
 	s->state[0] = (struct chk_state){0, 0, 0};
 	for (i = 0; i < n; i++) {
 		struct chk_kop *o = &s->op[i];
 
 		o->op = &ops[i]->op;
+		o->unknown = o->op->outcome == CHK_UNKNOWN;
+		o->ret = o->unknown ? UINT64_MAX : o->op->ret_ns;
+		o->bound = o->deadline = UINT64_MAX;
+	}
+	search_deadlines(s, settle);
+	for (i = 0; i < n; i++) {
+		struct chk_kop *o = &s->op[i];
+
 		o->data = h->bytes ? h->bytes + ops[i]->at : (const uint8_t *)""; /* no NULL + 0 */
-		o->ret = o->op->outcome == CHK_UNKNOWN ? UINT64_MAX : o->op->ret_ns;
 		o->zob = chk_mix64(0x9e3779b97f4a7c15ull * (i + 1));
 		o->st = 0;
-		o->unknown = o->op->outcome == CHK_UNKNOWN;
 		o->ubit = o->unknown && nunknown < 64 ? (uint8_t)nunknown++ : CHK_NOBIT;
 		if (o->op->kind == CHK_PUT || (o->op->kind == CHK_GET && !o->op->noent)) {
 			o->st = search_intern(s, o->data, o->op->len);
@@ -661,6 +744,7 @@ static void search_restart(struct chk_search *s)
 	}
 	memset(s->kbits, 0, s->words * sizeof(uint64_t));
 	s->umask = 0;
+	s->dtop = 0;
 	for (uint32_t g = 0; g < s->ngroups; g++)
 		s->group[g].head = CHK_NIL;
 	for (uint32_t m = 0; m < s->nmembers; m++) {
@@ -699,6 +783,80 @@ static void unlift(struct chk_ent *ent, uint32_t e)
 	ent[ent[e].next].prev = e;
 }
 
+/* search_placed - is op k placed (or dropped: the same to the search)? */
+static bool search_placed(const struct chk_search *s, uint32_t k)
+{
+	const struct chk_kop *o = &s->op[k];
+
+	if (o->ubit != CHK_NOBIT)
+		return s->umask >> o->ubit & 1;
+	return s->kbits[k / 64] >> (k % 64) & 1;
+}
+
+/*
+ * search_drop_bounded - op k is about to be placed. If it is a CHK_OK
+ * write, every UNKNOWN op it bounds (it was called at or after their bound)
+ * must come before it or never: drop those still pending. They go on
+ * dstack; returns how many, *zobk updated. search_undrop takes them back.
+ */
+static uint32_t search_drop_bounded(struct chk_search *s, uint32_t k, uint64_t *zobk)
+{
+	const struct chk_op *op = s->op[k].op;
+	uint32_t nd = 0;
+
+	if (op->outcome != CHK_OK || op->kind == CHK_GET)
+		return 0;
+	for (uint32_t i = 0; i < s->bounded && s->bounds[i].t <= op->call_ns; i++) {
+		uint32_t u = s->bounds[i].op;
+
+		if (search_placed(s, u))
+			continue;
+		*zobk = toggle(s, u, *zobk);
+		lift(s->ent, s->op[u].call_ent);
+		s->dstack[s->dtop++] = u;
+		nd++;
+	}
+	return nd;
+}
+
+static void search_undrop(struct chk_search *s, uint32_t nd, uint64_t *zobk)
+{
+	while (nd--) {
+		uint32_t u = s->dstack[--s->dtop];
+
+		unlift(s->ent, s->op[u].call_ent);
+		*zobk = toggle(s, u, *zobk);
+	}
+}
+
+/*
+ * search_push - op k's call entry e was placed, taking the state to ns
+ * and dropping ndrop UNKNOWN ops with it (the top of dstack); the state
+ * before was st: remember how to undo it, lift it out of the list. Keeps
+ * the longest prefix for the report. Returns the new depth.
+ */
+static uint32_t search_push(struct chk_search *s, uint32_t depth, uint32_t e, uint32_t st,
+			    uint32_t ns, uint32_t m, uint32_t ndrop, uint8_t pass)
+{
+	s->stack[depth++] = (struct chk_frame){e, st, m, ndrop, pass};
+	lift(s->ent, e);
+	if (depth + s->dtop > s->best_len) {
+		/* a new longest prefix: at most n copies of <= n ops */
+		uint32_t j = 0, d = 0;
+
+		for (uint32_t i = 0; i < depth; i++) {
+			const struct chk_frame *f = &s->stack[i];
+
+			for (uint32_t x = 0; x < f->ndrop; x++)
+				s->best[j++] = s->dstack[d++] | CHK_DROPPED;
+			s->best[j++] = s->ent[f->ent].op;
+		}
+		s->best_len = j;
+		s->best_state = ns;
+	}
+	return depth;
+}
+
 /*
  * search_run - Wing-Gong/Lowe with Porcupine's memo, from a fresh start
  * (search_restart), until s->steps reaches budget. Walk the list from its
@@ -708,6 +866,15 @@ static void unlift(struct chk_ent *ent, uint32_t e)
  * can be: undo the last placement and go on after it. The list empties
  * exactly when every op is placed; UNKNOWN ops, returning at +infinity, can
  * always be placed last, which stands for "never".
+ *
+ * Placing a CHK_OK write drops with it, for good, the UNKNOWN ops still
+ * pending that it bounds (search_drop_bounded): they come before it or
+ * never (check.h), and leaving one out constrains no other op. One move,
+ * undone as one. So pending UNKNOWN ops stop piling up once a write past
+ * their bound is placed - by their deadline, the earliest return of one,
+ * at the latest, as the walk cannot pass that return without placing it -
+ * and one an answer would need after such a write (a lost update) leaves
+ * no way on.
  *
  * known_first: at a return, scan the same calls again for the UNKNOWN ops
  * (pass 2) before undoing anything, and resume an undone op in the pass
@@ -727,7 +894,7 @@ static int search_run(struct chk_search *s, uint64_t budget, bool known_first)
 	uint8_t pass = 1;
 
 	while (ent[0].next != CHK_NIL) {
-		uint32_t k, ns, m;
+		uint32_t k, ns, m, nd;
 
 		if (++s->steps > budget)
 			return CHK_INCONCLUSIVE;
@@ -747,6 +914,7 @@ static int search_run(struct chk_search *s, uint64_t budget, bool known_first)
 			st = f.state;
 			zobk = toggle(s, ent[e].op, zobk);
 			unlift(ent, e);
+			search_undrop(s, f.ndrop, &zobk);
 			pass = f.pass;
 			e = ent[e].next;
 			continue;
@@ -760,26 +928,20 @@ static int search_run(struct chk_search *s, uint64_t budget, bool known_first)
 		if (ns == CHK_NOMEM)
 			return -ENOMEM;
 		if (ns != CHK_REFUSED) {
+			nd = search_drop_bounded(s, k, &zobk);
 			zobk = toggle(s, k, zobk);
 			m = memo_visit(s, zobk, ns);
 			if (m == CHK_NOMEM)
 				return -ENOMEM;
 			if (m != CHK_NIL) {
-				s->stack[depth++] = (struct chk_frame){e, st, m, pass};
+				depth = search_push(s, depth, e, st, ns, m, nd, pass);
 				st = ns;
-				lift(ent, e);
-				if (depth > s->best_len) {
-					/* a new deepest point: at most n copies of <= n ops */
-					for (uint32_t i = 0; i < depth; i++)
-						s->best[i] = ent[s->stack[i].ent].op;
-					s->best_len = depth;
-					s->best_state = st;
-				}
 				e = ent[0].next;
 				pass = 1;
 				continue;
 			}
 			zobk = toggle(s, k, zobk);
+			search_undrop(s, nd, &zobk);
 		}
 		e = ent[e].next;
 	}
@@ -850,7 +1012,9 @@ static void report_op(FILE *f, const struct chk_kop *o)
 
 	fprintf(f, "id %-6llu c%-3u %-6s [%llu, ", (unsigned long long)op->id, op->client,
 		chk_kind_name[op->kind], (unsigned long long)op->call_ns);
-	if (op->outcome == CHK_UNKNOWN)
+	if (op->outcome == CHK_UNKNOWN && o->deadline != UINT64_MAX)
+		fprintf(f, "?] unknown, by %llu or never", (unsigned long long)o->deadline);
+	else if (op->outcome == CHK_UNKNOWN)
 		fprintf(f, "?] unknown");
 	else
 		fprintf(f, "%llu] ok", (unsigned long long)op->ret_ns);
@@ -866,8 +1030,9 @@ static void report_op(FILE *f, const struct chk_kop *o)
 
 /*
  * report_key - explain a key that is not linearizable (or not decided):
- * its ops, the longest prefix placed, the state there, and the ops that
- * could have come next with the model's verdict on each.
+ * its ops, the longest prefix placed (with the UNKNOWN ops dropped by a
+ * write they must precede, as "(never id)"), the state there, and the ops
+ * that could have come next with the model's verdict on each.
  */
 static void report_key(FILE *f, struct chk_search *s, int r, uint64_t budget)
 {
@@ -893,7 +1058,8 @@ static void report_key(FILE *f, struct chk_search *s, int r, uint64_t budget)
 	}
 	fprintf(f, "  longest linearizable prefix (%u of %u ops):", s->best_len, s->n);
 	for (i = 0; i < s->best_len; i++)
-		fprintf(f, " %llu", (unsigned long long)s->op[s->best[i]].op->id);
+		fprintf(f, s->best[i] & CHK_DROPPED ? " (never %llu)" : " %llu",
+			(unsigned long long)s->op[s->best[i] & ~CHK_DROPPED].op->id);
 	fprintf(f, "\n  state after it: ");
 	report_state(f, s, s->best_state, key);
 	fputc('\n', f);
@@ -901,7 +1067,7 @@ static void report_key(FILE *f, struct chk_search *s, int r, uint64_t budget)
 	if (!placed)
 		return;
 	for (i = 0; i < s->best_len; i++)
-		placed[s->best[i]] = true;
+		placed[s->best[i] & ~CHK_DROPPED] = true;
 	for (i = 0; i < s->n; i++)
 		if (!placed[i] && s->op[i].ret < minret)
 			minret = s->op[i].ret;
@@ -1099,9 +1265,11 @@ enum chk_result chk_linearizable(const struct chk_history *h, const struct chk_c
 		s->steps = 0;
 		s->remembered = 0;
 		s->pruned = 0;
+		s->bounded = 0;
 		if (!kept) /* only writes in doubt no one saw: nothing to search */
 			r = CHK_LINEARIZABLE;
-		else if (kept <= UINT32_MAX / 4 && !search_load(s, h, ops + i, (uint32_t)kept)) {
+		else if (kept <= UINT32_MAX / 4 &&
+			 !search_load(s, h, ops + i, (uint32_t)kept, cfg->settle_ns)) {
 			loaded = true;
 			r = search_key(s, cfg, budget);
 		}
@@ -1110,6 +1278,7 @@ enum chk_result chk_linearizable(const struct chk_history *h, const struct chk_c
 		st.steps += s->steps;
 		st.memo += s->remembered;
 		st.pruned += s->pruned;
+		st.bounded += s->bounded;
 		if (s->steps > st.max_key_steps)
 			st.max_key_steps = s->steps;
 		if (r == CHK_LINEARIZABLE)

@@ -19,6 +19,24 @@
  * An UNKNOWN GET is ignored. Intervals are closed: an op returning at t and
  * one called at t are concurrent.
  *
+ * Bounded maybe-writes (cfg->settle_ns, op->giveup_ns). In Ferry a write's
+ * version is assigned at the chunk's head, the head serializes the chunk's
+ * writes, a later epoch's versions are above every earlier one's, and
+ * recovery only spreads a newer version over an older one. So once the
+ * client gave up on write U at time G, U's request reaches a head by
+ * G + settle (network delay plus slack) or never, and any write W of the
+ * key called at or after G + settle gets a higher version than U: U cannot
+ * take effect after W does. The checker holds an UNKNOWN write U to that:
+ * U comes before every CHK_OK PUT, WRITE or DELETE (NOENT or not) of its
+ * key called at or after U's giveup_ns + settle_ns, or it never takes
+ * effect. Its deadline, the earliest return of such a write, then stands
+ * for its return: an op called after it cannot come before U if U took
+ * effect at all. A maybe-write that resurfaces after a later acknowledged
+ * write is thus a violation (a lost update), where unbounded it would
+ * pass; and pending UNKNOWN ops stop multiplying the search once their
+ * deadline is behind it. With giveup_ns or settle_ns 0, or no such later
+ * write, U stays unbounded as above.
+ *
  * Keys are checked one at a time (a history is linearizable iff each key's
  * part is), each by a Wing-Gong/Lowe search with memoization, as
  * Porcupine's checkSingle. A key whose search exceeds its step budget is
@@ -50,6 +68,8 @@ struct chk_op {
 			      * on a DELETE: it found the chunk absent - checked) */
 	uint64_t call_ns;    /* invocation time */
 	uint64_t ret_ns;     /* response time (ignored for UNKNOWN) */
+	uint64_t giveup_ns;  /* UNKNOWN ops: when the client gave up; 0 = not known,
+			      * unbounded (see "Bounded maybe-writes" above) */
 	uint32_t off;	     /* WRITE offset */
 	uint32_t len;	     /* bytes at data */
 	const uint8_t *data; /* PUT: new content; WRITE: bytes written; GET ok: bytes read */
@@ -68,6 +88,7 @@ void chk_history_free(struct chk_history *h);
  * chk_history_add - append a copy of op (and of its data). Ops may come in
  * any order. Returns 0, -ENOMEM, or -EINVAL for an op the model cannot
  * judge: unknown kind or outcome; a CHK_OK op returning before its call;
+ * an UNKNOWN op giving up (giveup_ns not 0) before its call;
  * len or off + len above CHK_DATA_MAX; data NULL with len > 0; noent on a
  * PUT, or on a GET that also carries bytes. Nothing is added on error.
  */
@@ -83,6 +104,7 @@ struct chk_stats {
 	uint64_t max_key_steps; /* most steps one key took */
 	uint64_t memo;		/* configurations remembered, all keys */
 	uint64_t pruned;	/* configurations skipped: a dead one plus UNKNOWN ops */
+	uint64_t bounded;	/* UNKNOWN writes searched with a bound (settle_ns) */
 	uint32_t violations;	/* keys found not linearizable */
 	uint32_t inconclusive;	/* keys whose budget ran out (or memory) */
 };
@@ -104,6 +126,9 @@ struct chk_cfg {
 	uint8_t order;		    /* enum chk_order; 0 for the simulator */
 	uint64_t first_slice;	    /* steps of the first turn, doubling each round
 				     * (0 = 100 per op + 10000; tests force restarts) */
+	uint64_t settle_ns;	    /* how late after its giveup_ns an UNKNOWN write's
+				     * request can still reach a head; 0 = do not
+				     * bound UNKNOWN ops at all (see above) */
 };
 
 /*
@@ -117,8 +142,9 @@ struct chk_cfg {
  * key, its ops in call order (client, kind, call/ret, outcome, length and a
  * short hash of the bytes; for reads, which writes the bytes came from if
  * they were made by chk_fill), the longest linearizable prefix the search
- * found (caller's op ids, in order), the state after it, and the ops that
- * could come next and why the model refused each.
+ * found (caller's op ids, in order; an UNKNOWN op left out for good, as
+ * a later write's bound requires, as "(never id)"), the state after it,
+ * and the ops that could come next and why the model refused each.
  *
  * Running out of memory makes the key CHK_INCONCLUSIVE, reported as such.
  * Memory: the search remembers at most one configuration per step, each

@@ -40,7 +40,7 @@ static void begin(uint32_t key)
 }
 
 static void add(uint32_t client, int kind, int outcome, int noent, uint64_t call, uint64_t ret,
-		uint32_t off, const char *s, uint32_t len)
+		uint32_t off, const char *s, uint32_t len, uint64_t giveup)
 {
 	struct chk_op op = {
 	    .client = client,
@@ -50,6 +50,7 @@ static void add(uint32_t client, int kind, int outcome, int noent, uint64_t call
 	    .noent = (uint8_t)noent,
 	    .call_ns = call,
 	    .ret_ns = ret,
+	    .giveup_ns = giveup,
 	    .off = off,
 	    .len = len,
 	    .data = (const uint8_t *)s,
@@ -60,35 +61,39 @@ static void add(uint32_t client, int kind, int outcome, int noent, uint64_t call
 }
 
 /* sizeof - 1: string literals may carry zero bytes ("ab\0\0cd") */
-#define PUT(c, t0, t1, s) add(c, CHK_PUT, CHK_OK, 0, t0, t1, 0, s, sizeof(s) - 1)
-#define PUT_U(c, t0, s) add(c, CHK_PUT, CHK_UNKNOWN, 0, t0, 0, 0, s, sizeof(s) - 1)
-#define PUT_F(c, t0, t1, s) add(c, CHK_PUT, CHK_FAIL, 0, t0, t1, 0, s, sizeof(s) - 1)
-#define GET(c, t0, t1, s) add(c, CHK_GET, CHK_OK, 0, t0, t1, 0, s, sizeof(s) - 1)
-#define GET_U(c, t0, s) add(c, CHK_GET, CHK_UNKNOWN, 0, t0, 0, 0, s, sizeof(s) - 1)
-#define GET_N(c, t0, t1) add(c, CHK_GET, CHK_OK, 1, t0, t1, 0, NULL, 0)
-#define DEL(c, t0, t1) add(c, CHK_DELETE, CHK_OK, 0, t0, t1, 0, NULL, 0)
-#define DEL_N(c, t0, t1) add(c, CHK_DELETE, CHK_OK, 1, t0, t1, 0, NULL, 0)
-#define DEL_U(c, t0) add(c, CHK_DELETE, CHK_UNKNOWN, 0, t0, 0, 0, NULL, 0)
-#define WR(c, t0, t1, off, s) add(c, CHK_WRITE, CHK_OK, 0, t0, t1, off, s, sizeof(s) - 1)
-#define WR_N(c, t0, t1, off, s) add(c, CHK_WRITE, CHK_OK, 1, t0, t1, off, s, sizeof(s) - 1)
-#define WR_U(c, t0, off, s) add(c, CHK_WRITE, CHK_UNKNOWN, 0, t0, 0, off, s, sizeof(s) - 1)
+#define PUT(c, t0, t1, s) add(c, CHK_PUT, CHK_OK, 0, t0, t1, 0, s, sizeof(s) - 1, 0)
+#define PUT_U(c, t0, s) add(c, CHK_PUT, CHK_UNKNOWN, 0, t0, 0, 0, s, sizeof(s) - 1, 0)
+#define PUT_F(c, t0, t1, s) add(c, CHK_PUT, CHK_FAIL, 0, t0, t1, 0, s, sizeof(s) - 1, 0)
+#define GET(c, t0, t1, s) add(c, CHK_GET, CHK_OK, 0, t0, t1, 0, s, sizeof(s) - 1, 0)
+#define GET_U(c, t0, s) add(c, CHK_GET, CHK_UNKNOWN, 0, t0, 0, 0, s, sizeof(s) - 1, 0)
+#define GET_N(c, t0, t1) add(c, CHK_GET, CHK_OK, 1, t0, t1, 0, NULL, 0, 0)
+#define DEL(c, t0, t1) add(c, CHK_DELETE, CHK_OK, 0, t0, t1, 0, NULL, 0, 0)
+#define DEL_N(c, t0, t1) add(c, CHK_DELETE, CHK_OK, 1, t0, t1, 0, NULL, 0, 0)
+#define DEL_U(c, t0) add(c, CHK_DELETE, CHK_UNKNOWN, 0, t0, 0, 0, NULL, 0, 0)
+#define WR(c, t0, t1, off, s) add(c, CHK_WRITE, CHK_OK, 0, t0, t1, off, s, sizeof(s) - 1, 0)
+#define WR_N(c, t0, t1, off, s) add(c, CHK_WRITE, CHK_OK, 1, t0, t1, off, s, sizeof(s) - 1, 0)
+#define WR_U(c, t0, off, s) add(c, CHK_WRITE, CHK_UNKNOWN, 0, t0, 0, off, s, sizeof(s) - 1, 0)
+/* UNKNOWN, the client gave up at g: bounded when the check has a settle time */
+#define PUT_UG(c, t0, g, s) add(c, CHK_PUT, CHK_UNKNOWN, 0, t0, 0, 0, s, sizeof(s) - 1, g)
+#define DEL_UG(c, t0, g) add(c, CHK_DELETE, CHK_UNKNOWN, 0, t0, 0, 0, NULL, 0, g)
+#define WR_UG(c, t0, g, off, s) add(c, CHK_WRITE, CHK_UNKNOWN, 0, t0, 0, off, s, sizeof(s) - 1, g)
 
-/* expect - check H, compare with want; a violation must come with a report,
- * a pass without one. Frees H. */
-static void expect(const char *name, enum chk_result want)
+/* expect_settled - check H with cfg.settle_ns = settle, compare with want;
+ * a violation must come with a report, a pass without one. Frees H. */
+static void expect_settled(const char *name, uint64_t settle, enum chk_result want)
 {
 	char *rep = NULL;
 	size_t replen = 0;
 	FILE *f = open_memstream(&rep, &replen);
-	struct chk_cfg cfg = {0, f, NULL};
+	struct chk_cfg cfg = {.report = f, .settle_ns = settle};
 	enum chk_result r;
 
 	REQUIRE(f);
 	r = chk_linearizable(H, &cfg);
 	fclose(f);
 	if (r != want) {
-		fprintf(stderr, "%s: got %s, want %s\n%s", name, chk_result_name(r),
-			chk_result_name(want), rep);
+		fprintf(stderr, "%s (settle %llu): got %s, want %s\n%s", name,
+			(unsigned long long)settle, chk_result_name(r), chk_result_name(want), rep);
 		test_failures++;
 	}
 	if (want == CHK_VIOLATION)
@@ -98,6 +103,12 @@ static void expect(const char *name, enum chk_result want)
 	free(rep);
 	chk_history_free(H);
 	H = NULL;
+}
+
+/* expect - the same, UNKNOWN ops unbounded (settle 0) */
+static void expect(const char *name, enum chk_result want)
+{
+	expect_settled(name, 0, want);
 }
 
 static void test_linearizable(void)
@@ -331,6 +342,157 @@ static void test_violations(void)
 	expect("empty chunk read as absent", CHK_VIOLATION);
 }
 
+/*
+ * Bounded maybe-writes (check.h): with a settle time, an UNKNOWN write
+ * takes effect before every acknowledged write of its key called settle
+ * after the client gave up - or never. Histories are checked both ways:
+ * bounded (settle) and unbounded (0, the old rule).
+ */
+#define SETTLE 100
+
+/* a lost update: b, in doubt since 30, read after c, called at wcall,
+ * returned; c is past the bound when wcall >= 30 + SETTLE */
+static void lost_put(uint64_t wcall)
+{
+	begin(1);
+	PUT(1, 0, 10, "a");
+	PUT_UG(2, 20, 30, "b");
+	PUT(3, wcall, wcall + 10, "c");
+	GET(4, wcall + 20, wcall + 30, "b");
+}
+
+static void test_bounded(void)
+{
+	char *rep = NULL;
+	size_t replen = 0;
+	struct chk_stats st;
+	struct chk_cfg cfg = {.stats = &st, .settle_ns = SETTLE};
+	FILE *f;
+
+	lost_put(130);
+	expect_settled("unknown put resurfaces after a later write", SETTLE, CHK_VIOLATION);
+	lost_put(130);
+	expect("unknown put resurfaces, unbounded", CHK_LINEARIZABLE);
+	lost_put(129); /* called before the bound: b may land after it */
+	expect_settled("later write called before the bound", SETTLE, CHK_LINEARIZABLE);
+
+	/* the report: b left out ("never": known-first places c before it
+	 * tries b, and c drops it), and why the read cannot be */
+	lost_put(130);
+	cfg.order = CHK_ORDER_KNOWN_FIRST;
+	f = open_memstream(&rep, &replen);
+	REQUIRE(f);
+	cfg.report = f;
+	CHECK_EQ(chk_linearizable(H, &cfg), CHK_VIOLATION);
+	fclose(f);
+	CHECK_EQ(st.bounded, 1);
+	CHECK(strstr(rep, "unknown, by 140 or never"));
+	CHECK(strstr(rep, "longest linearizable prefix (3 of 4 ops): 1 (never 2) 3\n"));
+	CHECK(strstr(rep, "GET    [150, 160] ok len 1 h=") && strstr(rep, ": refused"));
+	fprintf(stderr, "report of a lost update:\n%s", rep);
+	free(rep);
+	chk_history_free(H);
+	H = NULL;
+
+	/* every kind of acknowledged write bounds it, NOENT or not */
+	for (int bounded = 0; bounded < 2; bounded++) {
+		uint64_t settle = bounded ? SETTLE : 0;
+		enum chk_result want = bounded ? CHK_VIOLATION : CHK_LINEARIZABLE;
+
+		begin(1);
+		PUT(1, 0, 10, "a");
+		PUT_UG(2, 20, 30, "b");
+		WR(3, 130, 140, 1, "x");
+		GET(4, 150, 160, "b");
+		expect_settled("unknown put resurfaces after a write", settle, want);
+
+		begin(1);
+		PUT(1, 0, 10, "a");
+		PUT_UG(2, 20, 30, "b");
+		DEL(3, 130, 140);
+		GET(4, 150, 160, "b");
+		expect_settled("unknown put resurfaces after a delete", settle, want);
+
+		begin(1);
+		DEL(1, 0, 10);
+		PUT_UG(2, 20, 30, "b");
+		DEL_N(3, 130, 140);
+		GET(4, 150, 160, "b");
+		expect_settled("unknown put resurfaces after a delete NOENT", settle, want);
+
+		begin(1);
+		DEL(1, 0, 10);
+		PUT_UG(2, 20, 30, "b");
+		WR_N(3, 130, 140, 0, "x");
+		GET(4, 150, 160, "b");
+		expect_settled("unknown put resurfaces after a write NOENT", settle, want);
+
+		begin(1);
+		PUT(1, 0, 10, "a");
+		DEL_UG(2, 20, 30);
+		PUT(3, 130, 140, "c");
+		GET_N(4, 150, 160);
+		expect_settled("unknown delete resurfaces", settle, want);
+
+		begin(1);
+		PUT(1, 0, 10, "aaaa");
+		WR_UG(2, 20, 30, 0, "b");
+		PUT(3, 130, 140, "cccc");
+		GET(4, 150, 160, "bccc");
+		expect_settled("unknown write resurfaces", settle, want);
+
+		/* b comes before every write past its bound, not just the
+		 * first called: c may land last, but d was read before b */
+		begin(1);
+		PUT(1, 0, 10, "a");
+		PUT_UG(2, 20, 30, "b");
+		PUT(3, 130, 500, "c");
+		PUT(4, 300, 310, "d");
+		GET(5, 312, 315, "d");
+		GET(5, 320, 330, "b");
+		expect_settled("bounded by every later write", settle, want);
+	}
+
+	/* not bounded: no giveup time, or only failed writes and reads after it */
+	begin(1);
+	PUT(1, 0, 10, "a");
+	PUT_U(2, 20, "b");
+	PUT(3, 130, 140, "c");
+	GET(4, 150, 160, "b");
+	expect_settled("giveup time not known", SETTLE, CHK_LINEARIZABLE);
+	begin(1);
+	PUT(1, 0, 10, "a");
+	PUT_UG(2, 20, 30, "b");
+	PUT_F(3, 130, 140, "c");
+	GET(4, 150, 160, "a");
+	GET(4, 170, 180, "b");
+	expect_settled("failed writes and reads do not bound", SETTLE, CHK_LINEARIZABLE);
+
+	/* (b) still accepted: b seen before the later write, or while it runs */
+	begin(1);
+	PUT(1, 0, 10, "a");
+	PUT_UG(2, 20, 30, "b");
+	GET(3, 40, 50, "b");
+	PUT(1, 200, 210, "c");
+	GET(3, 220, 230, "c");
+	expect_settled("unknown put seen before a later write", SETTLE, CHK_LINEARIZABLE);
+	begin(1);
+	PUT(1, 0, 10, "a");
+	PUT_UG(2, 20, 30, "b");
+	GET(3, 100, 110, "a");
+	PUT(1, 200, 210, "c");
+	GET(3, 205, 215, "b");
+	GET(3, 220, 230, "c");
+	expect_settled("unknown put lands while the later write runs", SETTLE, CHK_LINEARIZABLE);
+	begin(1);
+	PUT(1, 0, 10, "a");
+	PUT_UG(2, 20, 30, "b");
+	GET(3, 40, 50, "a");
+	PUT(1, 200, 210, "c");
+	GET(3, 220, 230, "c");
+	expect_settled("unknown put never happened", SETTLE, CHK_LINEARIZABLE);
+}
+
 /* The report names the bad key only, and the longest prefix in op ids. */
 static void test_report(void)
 {
@@ -385,6 +547,10 @@ static void test_invalid(void)
 	CHECK_EQ(chk_history_add(h, &op), -EINVAL);
 	op = ok, op.ret_ns = 4, op.outcome = CHK_UNKNOWN; /* its ret is not looked at */
 	CHECK_EQ(chk_history_add(h, &op), 0);
+	op = ok, op.outcome = CHK_UNKNOWN, op.giveup_ns = 4; /* gave up before the call */
+	CHECK_EQ(chk_history_add(h, &op), -EINVAL);
+	op.giveup_ns = 5;
+	CHECK_EQ(chk_history_add(h, &op), 0);
 	op = ok, op.len = CHK_DATA_MAX + 1;
 	CHECK_EQ(chk_history_add(h, &op), -EINVAL);
 	op = ok, op.kind = CHK_WRITE, op.off = CHK_DATA_MAX - 2;
@@ -395,7 +561,7 @@ static void test_invalid(void)
 	CHECK_EQ(chk_history_add(h, &op), -EINVAL);
 	op = ok, op.kind = CHK_GET, op.noent = 1;
 	CHECK_EQ(chk_history_add(h, &op), -EINVAL);
-	CHECK_EQ(chk_history_len(h), 2);
+	CHECK_EQ(chk_history_len(h), 3);
 	chk_history_free(h);
 }
 
@@ -405,7 +571,9 @@ static void test_invalid(void)
  * A separate, obviously exhaustive decision procedure for small histories:
  * for every subset of the UNKNOWN ops, try every order of the CHK_OK ops
  * plus that subset that respects real time (a before b when a returned
- * before b was called) and the model. Nothing shared with check.c.
+ * before b was called; with a settle time, an UNKNOWN write before every
+ * CHK_OK write called settle after its giveup) and the model. Nothing
+ * shared with check.c.
  */
 #define OR_MAXLEN 24
 
@@ -455,7 +623,17 @@ static bool or_step(const struct chk_op *op, struct or_state *st)
 	return false;
 }
 
-static bool or_search(const struct chk_op *const *ops, int n, uint32_t todo, struct or_state st)
+/* or_before - must a (placed at all) come before b? check.h's two rules */
+static bool or_before(const struct chk_op *a, const struct chk_op *b, uint64_t settle)
+{
+	if (a->outcome == CHK_OK)
+		return a->ret_ns < b->call_ns;
+	return settle && a->giveup_ns && b->outcome == CHK_OK && b->kind != CHK_GET &&
+	       b->call_ns >= a->giveup_ns + settle;
+}
+
+static bool or_search(const struct chk_op *const *ops, int n, uint32_t todo, struct or_state st,
+		      uint64_t settle)
 {
 	if (!todo)
 		return true;
@@ -466,17 +644,17 @@ static bool or_search(const struct chk_op *const *ops, int n, uint32_t todo, str
 		if (!(todo & (1u << i)))
 			continue;
 		for (int j = 0; j < n && free_to_go; j++)
-			if (j != i && (todo & (1u << j)) && ops[j]->outcome == CHK_OK &&
-			    ops[j]->ret_ns < ops[i]->call_ns)
+			if (j != i && (todo & (1u << j)) && or_before(ops[j], ops[i], settle))
 				free_to_go = false;
-		if (free_to_go && or_step(ops[i], &ns) && or_search(ops, n, todo & ~(1u << i), ns))
+		if (free_to_go && or_step(ops[i], &ns) &&
+		    or_search(ops, n, todo & ~(1u << i), ns, settle))
 			return true;
 	}
 	return false;
 }
 
 /* or_key - ops of one key, FAIL ops and UNKNOWN GETs already dropped. */
-static bool or_key(const struct chk_op *const *ops, int n)
+static bool or_key(const struct chk_op *const *ops, int n, uint64_t settle)
 {
 	uint32_t known = 0, unknown = 0;
 	struct or_state empty = {false, 0, {0}};
@@ -489,7 +667,7 @@ static bool or_key(const struct chk_op *const *ops, int n)
 	}
 	/* every subset of the unknown ops, by the usual sub-mask walk */
 	for (uint32_t sub = unknown;; sub = (sub - 1) & unknown) {
-		if (or_search(ops, n, known | sub, empty))
+		if (or_search(ops, n, known | sub, empty, settle))
 			return true;
 		if (!sub)
 			return false;
@@ -528,9 +706,12 @@ static int gen_by_time(const void *a, const void *b)
  * times (ties common), outcomes OK/FAIL/UNKNOWN, answers from a real
  * execution (each op takes effect at a random instant of its interval;
  * UNKNOWN ones perhaps later, perhaps never), then sometimes one answer
- * made up: another value, absent, garbage, or NOENT flipped.
+ * made up: another value, absent, garbage, or NOENT flipped. maybes:
+ * nearly half of the ops UNKNOWN instead of a sixth, most of them taking
+ * effect and sooner, and longer keys (the same draws, so the histories
+ * without it stay as they were).
  */
-static int gen_small(struct rng *r, struct gen_op *g)
+static int gen_small(struct rng *r, struct gen_op *g, bool maybes)
 {
 	uint32_t nkeys = 2 + (uint32_t)rng_below(r, 2), nclients = 2 + (uint32_t)rng_below(r, 3);
 	bool wild = rng_chance(r, 100000); /* every read made up */
@@ -538,7 +719,7 @@ static int gen_small(struct rng *r, struct gen_op *g)
 	int n = 0;
 
 	for (uint32_t key = 0; key < nkeys; key++) {
-		int nops = 1 + (int)rng_below(r, 8);
+		int nops = 1 + (int)rng_below(r, maybes ? 10 : 8);
 		struct or_state st = {false, 0, {0}};
 		int first = n, m = 0;
 
@@ -553,7 +734,9 @@ static int gen_small(struct rng *r, struct gen_op *g)
 				     : kind < 65 ? CHK_GET
 				     : kind < 75 ? CHK_DELETE
 						 : CHK_WRITE;
-			o->op.outcome = out < 75 ? CHK_OK : out < 90 ? CHK_UNKNOWN : CHK_FAIL;
+			o->op.outcome = out < (maybes ? 45u : 75u) ? CHK_OK
+					: out < 90		   ? CHK_UNKNOWN
+								   : CHK_FAIL;
 			o->op.call_ns = rng_below(r, 40);
 			o->op.ret_ns = o->op.call_ns + rng_below(r, 12);
 			o->op.id = (uint64_t)n + 1;
@@ -570,9 +753,10 @@ static int gen_small(struct rng *r, struct gen_op *g)
 				o->effect = true;
 				o->at =
 				    o->op.call_ns + rng_below(r, o->op.ret_ns - o->op.call_ns + 1);
-			} else if (o->op.outcome == CHK_UNKNOWN && rng_chance(r, 500000)) {
+			} else if (o->op.outcome == CHK_UNKNOWN &&
+				   rng_chance(r, maybes ? 700000 : 500000)) {
 				o->effect = true;
-				o->at = o->op.call_ns + rng_below(r, 60);
+				o->at = o->op.call_ns + rng_below(r, maybes ? 25 : 60);
 			}
 			if (o->effect)
 				order[m++] = o;
@@ -630,25 +814,48 @@ static int gen_small(struct rng *r, struct gen_op *g)
 	return n;
 }
 
+/*
+ * gen_giveup - give the UNKNOWN ops of g[0, n) a giveup time (mostly; 0 is
+ * "not known") from their own generator, so that the histories are those
+ * gen_small made before giveups existed; return a settle time for them.
+ * Effects of UNKNOWN ops land up to 25 or 60 after the call, so some land
+ * past their bound: bounded, some histories are violations.
+ */
+static uint64_t gen_giveup(struct rng *r, struct gen_op *g, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (g[i].op.outcome == CHK_UNKNOWN && rng_chance(r, 900000))
+			g[i].op.giveup_ns = g[i].op.call_ns + rng_below(r, 6);
+	return 1 + rng_below(r, 8);
+}
+
 static void test_oracle(void)
 {
-	enum { RUNS = 20000 };
+	enum { RUNS = 20000, MAYBE_RUNS = 20000, NCFG = 8 };
+	static const struct chk_cfg cfgs[4] = {
+	    {.order = CHK_ORDER_TURNS},
+	    {.order = CHK_ORDER_PORCUPINE},
+	    {.order = CHK_ORDER_KNOWN_FIRST},
+	    {.order = CHK_ORDER_TURNS, .first_slice = 3},
+	};
 	static struct gen_op g[GEN_MAXOPS];
-	struct rng r;
-	int agree = 0, lin = 0, viol = 0;
+	struct rng r, rg;
+	int agree = 0, lin = 0, viol = 0, stricter = 0;
 	double t0 = now_s();
 
 	rng_seed(&r, 20261207);
-	for (int run = 0; run < RUNS; run++) {
+	rng_seed(&rg, 7);
+	for (int run = 0; run < RUNS + MAYBE_RUNS; run++) {
 		struct chk_history *h = chk_history_new();
-		int n = gen_small(&r, g);
-		bool want = true;
+		int n = gen_small(&r, g, run >= RUNS);
+		uint64_t settle = gen_giveup(&rg, g, n);
+		bool want[2] = {true, true}; /* unbounded, bounded by settle */
 		enum chk_result got;
 
 		REQUIRE(h);
 		for (int i = 0; i < n; i++)
 			REQUIRE(chk_history_add(h, &g[i].op) == 0);
-		/* the oracle, key by key */
+		/* the oracle, key by key, both ways */
 		for (int i = 0; i < n;) {
 			const struct chk_op *ops[GEN_MAXOPS];
 			int j = i, m = 0;
@@ -661,52 +868,60 @@ static void test_oracle(void)
 					continue;
 				ops[m++] = op;
 			}
-			if (!or_key(ops, m))
-				want = false;
+			if (!or_key(ops, m, 0))
+				want[0] = false;
+			if (!or_key(ops, m, settle))
+				want[1] = false;
 			i = j;
 		}
-		/* each order alone, and turns with restarts every few steps */
-		for (int c = 0; c < 4; c++) {
-			static const struct chk_cfg cfgs[4] = {
-			    {.order = CHK_ORDER_TURNS},
-			    {.order = CHK_ORDER_PORCUPINE},
-			    {.order = CHK_ORDER_KNOWN_FIRST},
-			    {.order = CHK_ORDER_TURNS, .first_slice = 3},
-			};
-			struct chk_cfg cfg = cfgs[c];
+		CHECK(want[0] || !want[1]); /* bounds only take linearizations away */
+		stricter += want[0] && !want[1];
+		/* each order alone, and turns with restarts every few steps; each
+		 * unbounded and bounded */
+		for (int c = 0; c < NCFG; c++) {
+			struct chk_cfg cfg = cfgs[c % 4];
+			bool w = want[c / 4];
 
-			got = chk_linearizable(h, &cfgs[c]);
-			if (got == (want ? CHK_LINEARIZABLE : CHK_VIOLATION)) {
+			cfg.settle_ns = c / 4 ? settle : 0;
+			got = chk_linearizable(h, &cfg);
+			if (got == (w ? CHK_LINEARIZABLE : CHK_VIOLATION)) {
 				agree++;
 				continue;
 			}
 			if (test_failures++ >= 5)
 				continue;
-			fprintf(stderr, "oracle run %d, cfg %d: oracle says %s, checker %s\n", run,
-				c, want ? "linearizable" : "violation", chk_result_name(got));
+			fprintf(stderr,
+				"oracle run %d, cfg %d (settle %llu): oracle says %s, checker %s\n",
+				run, c, (unsigned long long)cfg.settle_ns,
+				w ? "linearizable" : "violation", chk_result_name(got));
 			for (int i = 0; i < n; i++)
-				fprintf(stderr,
-					"  key %u id %llu kind %u out %u noent %u [%llu,%llu] off "
-					"%u len %u %.*s\n",
-					g[i].op.key, (unsigned long long)g[i].op.id, g[i].op.kind,
-					g[i].op.outcome, g[i].op.noent,
-					(unsigned long long)g[i].op.call_ns,
-					(unsigned long long)g[i].op.ret_ns, g[i].op.off,
-					g[i].op.len, (int)g[i].op.len, (const char *)g[i].buf);
+				fprintf(
+				    stderr,
+				    "  key %u id %llu kind %u out %u noent %u [%llu,%llu] giveup "
+				    "%llu off %u len %u %.*s\n",
+				    g[i].op.key, (unsigned long long)g[i].op.id, g[i].op.kind,
+				    g[i].op.outcome, g[i].op.noent,
+				    (unsigned long long)g[i].op.call_ns,
+				    (unsigned long long)g[i].op.ret_ns,
+				    (unsigned long long)g[i].op.giveup_ns, g[i].op.off, g[i].op.len,
+				    (int)g[i].op.len, (const char *)g[i].buf);
 			cfg.report = stderr;
 			chk_linearizable(h, &cfg);
 		}
-		lin += want;
-		viol += !want;
+		lin += want[0];
+		viol += !want[0];
 		chk_history_free(h);
 	}
 	fprintf(stderr,
-		"oracle: %d/%d checks agree over %d histories (%d linearizable, %d not), %.2f s\n",
-		agree, 4 * RUNS, RUNS, lin, viol, now_s() - t0);
-	CHECK_EQ(agree, 4 * RUNS);
-	/* both answers must be well represented, or the comparison proves little */
+		"oracle: %d/%d checks agree over %d histories (%d linearizable, %d not; bounded, "
+		"%d more not), %.2f s\n",
+		agree, NCFG * (RUNS + MAYBE_RUNS), RUNS + MAYBE_RUNS, lin, viol, stricter,
+		now_s() - t0);
+	CHECK_EQ(agree, NCFG * (RUNS + MAYBE_RUNS));
+	/* every answer must be well represented, or the comparison proves little */
 	CHECK(lin > RUNS / 5);
 	CHECK(viol > RUNS / 5);
+	CHECK(stricter > MAYBE_RUNS / 50);
 }
 
 /* --- Payloads -------------------------------------------------------------------------------- */
@@ -1145,6 +1360,7 @@ int main(void)
 	test_linearizable();
 	test_violations();
 	test_report();
+	test_bounded();
 	test_invalid();
 	test_oracle();
 	test_payload();
