@@ -1132,12 +1132,21 @@ static bool chk_seen(const struct chk_history *h, const struct chk_rec *u,
 	return false;
 }
 
+/* chk_bounds - must UNKNOWN op u come before CHK_OK write w, if at all
+ * (check.h, "Bounded maybe-writes")? */
+static bool chk_bounds(const struct chk_op *w, const struct chk_op *u, uint64_t settle)
+{
+	return settle && u->giveup_ns && w->call_ns >= settle &&
+	       w->call_ns - settle >= u->giveup_ns;
+}
+
 /* Must the chunk exist when op o takes effect, whatever unknown PUTs did?
- * Yes if an ok PUT returned before o was called and no DELETE in grp may
- * take effect between that PUT's call and o's return (an unknown DELETE
- * may take effect at any time after its call). The latest such PUT leaves
- * the shortest window. */
-static bool chk_exists_at(const struct chk_rec *const *grp, size_t n, const struct chk_op *o)
+ * Yes if an ok PUT returned before o was called and no other DELETE in grp
+ * may take effect between that PUT's call and o's return (an unknown DELETE
+ * may take effect at any time after its call - unless that PUT bounds it:
+ * then it came before). The latest such PUT leaves the shortest window. */
+static bool chk_exists_at(const struct chk_rec *const *grp, size_t n, const struct chk_op *o,
+			  uint64_t settle)
 {
 	const struct chk_op *best = NULL;
 
@@ -1153,8 +1162,9 @@ static bool chk_exists_at(const struct chk_rec *const *grp, size_t n, const stru
 	for (size_t i = 0; i < n; i++) {
 		const struct chk_op *d = &grp[i]->op;
 
-		if (d->kind == CHK_DELETE && d->call_ns <= o->ret_ns &&
-		    (d->outcome == CHK_UNKNOWN || d->ret_ns >= best->call_ns))
+		if (d != o && d->kind == CHK_DELETE && d->call_ns <= o->ret_ns &&
+		    (d->outcome == CHK_UNKNOWN ? !chk_bounds(best, d, settle)
+					       : d->ret_ns >= best->call_ns))
 			return false;
 	}
 	return true;
@@ -1171,11 +1181,12 @@ static bool chk_exists_at(const struct chk_rec *const *grp, size_t n, const stru
  *   - a WRITE, when a read returned a word of its bytes (chk_seen);
  *   - a PUT, the same - or by a WRITE or DELETE that found the chunk there
  *     and ended after the PUT's call, unless the chunk had to exist then
- *     anyway (chk_exists_at).
+ *     anyway (chk_exists_at; settle is cfg->settle_ns).
  * DELETEs go first, so that the PUTs' test sees only the DELETEs kept.
  * Returns the ops kept (compacted in place).
  */
-static size_t chk_prune_unseen(const struct chk_history *h, const struct chk_rec **grp, size_t n)
+static size_t chk_prune_unseen(const struct chk_history *h, const struct chk_rec **grp, size_t n,
+			       uint64_t settle)
 {
 	/* the latest end of an op that may need an unknown PUT to have
 	 * happened (0: none) - PUTs called after it cannot be needed */
@@ -1190,7 +1201,7 @@ static size_t chk_prune_unseen(const struct chk_history *h, const struct chk_rec
 
 				if (o->outcome == CHK_OK && !o->noent &&
 				    (o->kind == CHK_WRITE || o->kind == CHK_DELETE) &&
-				    o->ret_ns >= need_until && !chk_exists_at(grp, n, o))
+				    o->ret_ns >= need_until && !chk_exists_at(grp, n, o, settle))
 					need_until = o->ret_ns + 1;
 			}
 		}
@@ -1261,7 +1272,7 @@ enum chk_result chk_linearizable(const struct chk_history *h, const struct chk_c
 
 		for (j = i; j < n && ops[j]->op.key == ops[i]->op.key; j++)
 			;
-		kept = chk_prune_unseen(h, ops + i, j - i);
+		kept = chk_prune_unseen(h, ops + i, j - i, cfg->settle_ns);
 		s->steps = 0;
 		s->remembered = 0;
 		s->pruned = 0;

@@ -1355,6 +1355,139 @@ static void test_size(void)
 	ex_free(o, 100);
 }
 
+/*
+ * The shape of simulator seed 503335, whose key the unbounded search could
+ * not decide in 5,000,000 steps: one value read over and over by many
+ * clients while writes time out - 20 PUTs and 4 DELETEs in doubt, none of
+ * them ever seen, but kept (the DELETEs in doubt mean no later write can
+ * prove the chunk was there without them) - then a quiet spell longer than
+ * the settle time, then acknowledged writes and reads of them. If
+ * resurface, a read after the first of those writes (and a read of it)
+ * returns one of the PUTs in doubt: a lost update.
+ */
+#define SH_SETTLE 2000000000ull /* the simulator's 2 s */
+
+/* sh_op - append op n of the shape: bytes by chk_fill for writes, none yet
+ * for reads; rt is the return, or for an UNKNOWN op when it was given up */
+static int sh_op(struct ex_op *o, int *n, uint8_t kind, uint8_t outcome, uint64_t call, uint64_t rt,
+		 uint32_t len)
+{
+	struct chk_op *op = &o[*n].op;
+	uint8_t *d;
+
+	op->client = (uint32_t)*n % 24;
+	op->key = 1;
+	op->id = (uint64_t)*n + 1;
+	op->kind = kind;
+	op->outcome = outcome;
+	op->call_ns = call;
+	op->ret_ns = outcome == CHK_OK ? rt : 0;
+	op->giveup_ns = outcome == CHK_UNKNOWN ? rt : 0;
+	op->len = len;
+	if (kind == CHK_PUT) {
+		REQUIRE((d = malloc(len ? len : 1)));
+		chk_fill(d, len, 1, op->id, 0);
+		op->data = d;
+	}
+	return (*n)++;
+}
+
+/* sh_read - op n, a GET, read what PUT w wrote */
+static void sh_read(struct ex_op *o, int *n, uint64_t call, int w)
+{
+	int i = sh_op(o, n, CHK_GET, CHK_OK, call, call + 1000000, o[w].op.len);
+	uint8_t *d;
+
+	REQUIRE((d = malloc(o[w].op.len)));
+	memcpy(d, o[w].op.data, o[w].op.len);
+	o[i].op.data = d;
+}
+
+static struct ex_op *shape_503335(int *nops, bool resurface)
+{
+	enum { NREADS = 1000, NDOUBT = 24 };
+	struct ex_op *o = calloc(NREADS + NDOUBT + 16, sizeof(*o));
+	uint64_t t = 1000000, giveup = 3000000000ull; /* the client's timeout */
+	int n = 0, doubt = 0, lost = -1, p, w, x;
+	struct rng r;
+
+	REQUIRE(o);
+	rng_seed(&r, 503335);
+	p = sh_op(o, &n, CHK_PUT, CHK_OK, t, t + 1000000, 7488);
+	for (int i = 0; i < NREADS; i++, t += 10000000) {
+		uint64_t c = t + rng_below(&r, 5000000);
+
+		if (i % 40 == 39 && doubt < NDOUBT) { /* a write in doubt */
+			if (doubt++ % 6 == 5) {
+				sh_op(o, &n, CHK_DELETE, CHK_UNKNOWN, c, c + giveup, 0);
+			} else {
+				x = sh_op(o, &n, CHK_PUT, CHK_UNKNOWN, c, c + giveup,
+					  64 * (1 + (uint32_t)rng_below(&r, 125)));
+				lost = lost < 0 ? x : lost;
+			}
+		}
+		/* reads of p, some of them slow */
+		sh_read(o, &n, c, p);
+		o[n - 1].op.ret_ns = c + 300000 + rng_below(&r, 60000000);
+	}
+	t += 50 * SH_SETTLE / 2; /* the quiet spell: the cluster was down */
+	w = sh_op(o, &n, CHK_PUT, CHK_OK, t, t + 1000000, 4928);
+	sh_read(o, &n, t + 2000000, w);
+	if (resurface)
+		sh_read(o, &n, t + 4000000, lost);
+	x = sh_op(o, &n, CHK_PUT, CHK_OK, t + 6000000, t + 7000000, 1536);
+	sh_read(o, &n, t + 8000000, x);
+	sh_op(o, &n, CHK_DELETE, CHK_OK, t + 10000000, t + 11000000, 0);
+	sh_op(o, &n, CHK_GET, CHK_OK, t + 12000000, t + 13000000, 0);
+	o[n - 1].op.noent = 1;
+	x = sh_op(o, &n, CHK_PUT, CHK_OK, t + 14000000, t + 15000000, 320);
+	sh_op(o, &n, CHK_WRITE, CHK_OK, t + 16000000, t + 17000000, 0);
+	sh_read(o, &n, t + 18000000, x);
+	*nops = n;
+	return o;
+}
+
+static void test_shape_503335(void)
+{
+	for (int resurface = 0; resurface < 2; resurface++) {
+		const char *name = resurface ? "503335 shape, lost update" : "503335 shape";
+		enum chk_result want = resurface ? CHK_VIOLATION : CHK_LINEARIZABLE;
+		int n;
+		struct ex_op *o = shape_503335(&n, resurface);
+		struct chk_history *h = ex_history(o, n);
+		char *rep = NULL;
+		size_t replen = 0;
+		FILE *f = open_memstream(&rep, &replen);
+		struct chk_stats st;
+		struct chk_cfg cfg = {.report = f, .stats = &st, .settle_ns = SH_SETTLE};
+		double secs;
+
+		REQUIRE(f);
+		/* bounded: the PUTs in doubt no one saw are pruned (the DELETEs
+		 * in doubt came before the later PUTs), the rest is decided well
+		 * within the budget */
+		CHECK_EQ(ex_time(name, h, &cfg, &secs), want);
+		fclose(f);
+		fprintf(stderr, "%s: %d ops, %llu in doubt searched, %llu steps\n", name, n,
+			(unsigned long long)st.bounded, (unsigned long long)st.steps);
+		CHECK_EQ(st.bounded, 4 + resurface);
+		CHECK(st.steps < CHK_DEFAULT_MAX_STEPS / 5);
+		if (resurface)
+			CHECK(strstr(rep, "not linearizable") && strstr(rep, ": refused"));
+		free(rep);
+		/* unbounded, the lost update is no violation: the PUT may have
+		 * landed at any time */
+		cfg.report = NULL;
+		cfg.settle_ns = 0;
+		CHECK_EQ(ex_time(resurface ? "503335 shape, lost update, unbounded"
+					   : "503335 shape, unbounded",
+				 h, &cfg, &secs),
+			 CHK_LINEARIZABLE);
+		chk_history_free(h);
+		ex_free(o, n);
+	}
+}
+
 int main(void)
 {
 	test_linearizable();
@@ -1365,5 +1498,6 @@ int main(void)
 	test_oracle();
 	test_payload();
 	test_size();
+	test_shape_503335();
 	return test_done();
 }
