@@ -573,6 +573,7 @@ static void sim_record(struct sim *s, struct sim_client *c)
 		s->res->ops_ok++;
 	} else if (op->maybe) {
 		h.outcome = CHK_UNKNOWN;
+		h.giveup_ns = s->now; /* the client is done with it: check.h bounds it from here */
 		s->res->ops_unknown++;
 	} else {
 		h.outcome = CHK_FAIL;
@@ -1569,7 +1570,15 @@ int sim_run(const struct sim_opts *opts, struct sim_result *res)
 	struct sim *s = calloc(1, sizeof(*s));
 	FILE *rep = opts->report ? opts->report : stderr;
 	struct chk_stats cs;
-	struct chk_cfg ccfg = { .report = rep, .stats = &cs };
+	/*
+	 * settle: how long after the client gave up a write's request may still
+	 * reach a head (check.h, "Bounded maybe-writes"). Simulated network
+	 * delays are tens of ms; a process paused for seconds with the request
+	 * in hand is covered by the version argument itself (a paused head's
+	 * late versions are in an older epoch, or serialized before later
+	 * writes). 2 s is slack on top of both, not a tight bound.
+	 */
+	struct chk_cfg ccfg = { .report = rep, .stats = &cs, .settle_ns = 2 * SEC };
 	enum chk_result cr;
 	int err, rc = 1;
 
