@@ -41,6 +41,7 @@ struct node_op {
 	struct rpc_srv *srv;       /* the path the request came in on */
 	struct rpc_sreq *r;        /* the request to answer */
 	struct node_op *next;      /* free list */
+	uint64_t start_ns;         /* when it was started */
 };
 
 struct node {
@@ -61,6 +62,8 @@ struct node {
 	uint64_t scrub_next_ns;        /* next scrub step */
 	uint64_t scrub_bad;            /* chunks scrub found corrupt */
 	uint64_t poll_max_ns;          /* the longest node_poll (a loop that blocks) */
+	uint64_t op_max_ns;            /* the slowest data op (start to store completion) */
+	uint32_t ops_inflight;         /* data ops started, not completed */
 	uint64_t read_bad;             /* reads that found a chunk corrupt */
 	/* cluster (NULL without ctl) */
 	struct rpc_client *fwd;        /* node-to-node calls on paths[0]'s transport */
@@ -90,7 +93,8 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		     "store_chunks %llu\nstore_tombstones %llu\nstore_used_bytes %llu\n"
 		     "store_capacity_bytes %llu\nstore_failed %u\nop_errors %llu\n"
 		     "scrub_bad_chunks %llu\nread_bad_chunks %llu\nnode_poll_max_us %llu\n"
-		     "store_inflight %u\nstoreq_inflight %u\nstoreq_waited %llu\n",
+		     "store_inflight %u\nstoreq_inflight %u\nstoreq_waited %llu\n"
+		     "node_op_max_us %llu\nnode_ops_inflight %u\n",
 		     util_uuid_format(n->info.node, uuid),
 		     (unsigned long long)((n->now - n->start_ns) / 1000000),
 		     (unsigned long long)ru.ru_utime.tv_sec * 1000000ull +
@@ -102,7 +106,8 @@ static uint32_t node_stats_text(struct node *n, char *buf, uint32_t cap)
 		     n->info.failed, (unsigned long long)n->op_errors,
 		     (unsigned long long)n->scrub_bad, (unsigned long long)n->read_bad,
 		     (unsigned long long)(n->poll_max_ns / 1000), store_inflight(n->store),
-		     n->q.inflight, (unsigned long long)n->q.waits);
+		     n->q.inflight, (unsigned long long)n->q.waits,
+		     (unsigned long long)(n->op_max_ns / 1000), n->ops_inflight);
 	if (k > 0)
 		off = MIN((size_t)k, cap - 1);
 	for (int op = 1; op < FERRY_OP_MAX; op++) {
@@ -160,6 +165,9 @@ static void node_op_done(struct storeq_op *qop)
 	struct rpc_srv *srv = op->srv;
 	struct rpc_sreq *r = op->r;
 
+	n->ops_inflight--;
+	if (n->now > op->start_ns && n->now - op->start_ns > n->op_max_ns)
+		n->op_max_ns = n->now - op->start_ns;
 	if (n->member && (sop->type == STORE_OP_GET || sop->type == STORE_OP_STAT)) {
 		int st = member_read_done(n->member, rpc_sreq_hdr(r)->epoch, sop->id);
 
@@ -248,6 +256,8 @@ static void node_op_start(struct node *n, struct rpc_srv *srv, struct rpc_sreq *
 	op->n = n;
 	op->srv = srv;
 	op->r = r;
+	op->start_ns = n->now;
+	n->ops_inflight++;
 	storeq_submit(&n->q, &op->qop);
 }
 

@@ -170,11 +170,22 @@ int client_call_result(struct client *cl, const struct rpc_call *c)
 {
 	net_addr_format(&c->peer, cl->node_str, sizeof(cl->node_str));
 	if (c->err == -ETIMEDOUT) {
-		char how[96];
+		const struct rpc_counters *rc = rpc_client_counters(cl->rpc);
+		char how[96], drops[160] = "";
+		size_t k = 0;
 
-		return client_fail(cl, c->err, "node %s did not answer (timed out after %u ms: %s)",
+		/* Datagrams this client threw away say whether answers came. */
+		for (int e = 1; e < WIRE_ERR_MAX && k < sizeof(drops); e++)
+			if (rc->drop[e])
+				k += (size_t)snprintf(drops + k, sizeof(drops) - k, ", dropped %llu %s",
+						      (unsigned long long)rc->drop[e],
+						      wire_err_name((enum wire_err)e));
+		if (rc->drop_unexpected && k < sizeof(drops))
+			snprintf(drops + k, sizeof(drops) - k, ", dropped %llu unexpected",
+				 (unsigned long long)rc->drop_unexpected);
+		return client_fail(cl, c->err, "node %s did not answer (timed out after %u ms: %s%s)",
 				   cl->node_str, cl->cfg.timeout_ms,
-				   rpc_call_describe(c, how, sizeof(how)));
+				   rpc_call_describe(c, how, sizeof(how)), drops);
 	}
 	if (c->err)
 		return client_fail(cl, c->err, "request to node %s failed: %s", cl->node_str,

@@ -58,13 +58,17 @@ cl_diag() {
 		echo "--- $name (${CL_ADDR[$name]}): log tail"
 		tail -n 8 "$T/$name.log" 2>/dev/null | sed 's/^/  /'
 		ns cli "$FERRY" stat --node "${CL_ADDR[$name]}" --node-stats --timeout 1s 2>&1 |
-			grep -E '^(map_epoch|map_clean_epoch|lease_valid|cluster_(stale|no_lease|not_head|not_ready|in_doubt)|recovery_(walks|pending|errors|active)|commit_unsure_(now|reads)|cluster_slowest_request_us|node_poll_max_us|store_inflight|storeq_inflight|storeq_waited|rpc_(drop_busy|drop_unexpected|drop_too_big|timeouts|retransmits|requests))' |
-			tr '\n' ' ' | sed 's/^/  /'
-		# datagrams the kernel dropped for a full socket buffer
-		ns "$name" awk '/^Udp:/ { if (h) print "  udp in_errors", $4, "rcvbuf_errors", $6; h = 1 }' \
+			awk '/^(map_epoch|map_clean_epoch|lease_valid|cluster_(stale|no_lease|not_head|not_ready|in_doubt)|recovery_(walks|pending|errors|active)|commit_unsure_(now|reads)|cluster_slowest_request_us|node_poll_max_us|node_op_max_us|node_ops_inflight|store_inflight|storeq_inflight|storeq_waited|rpc_(timeouts|retransmits|requests)) / ||
+			     (/^rpc_drop_/ && $2 != 0)' | tr '\n' ' ' | sed 's/^/  /'
+		# datagrams the kernel took in, and dropped for a full socket buffer
+		ns "$name" awk '/^Udp:/ { if (h) print "  udp in", $2, "in_errors", $4, "rcvbuf_errors", $6; h = 1 }' \
 			/proc/net/snmp 2>/dev/null
 		echo
 	done
+	echo "--- cli: neighbours, udp"
+	ns cli ip neigh 2>/dev/null | sed 's/^/  /'
+	ns cli awk '/^Udp:/ { if (h) print "  udp in", $2, "noports", $3, "in_errors", $4, "out", $5; h = 1 }' \
+		/proc/net/snmp 2>/dev/null
 }
 # FERRY_TEST_KEEP=DIR: a failing test also leaves its nodes' whole logs there.
 fail() {
