@@ -609,8 +609,8 @@ static int sortent_cmp(const void *a, const void *b)
 /*
  * search_deadlines - find the UNKNOWN ops of the loaded key (s->op[].op
  * set, in call order) that are bounded (check.h, "Bounded maybe-writes"):
- * settle and their giveup_ns are set, and some CHK_OK write is called at
- * or after giveup + settle, their bound. Whatever a later head did with
+ * settle and their giveup_ns are set, and some CHK_OK write (not NOENT) is
+ * called at or after giveup + settle, their bound. Whatever a later head did with
  * such an op U, such a write W got a higher version: U took effect before
  * W did, or never. Notes each one's bound and deadline (the earliest
  * return of such a W: U took effect by then, or never) and lists them by
@@ -627,7 +627,7 @@ static void search_deadlines(struct chk_search *s, uint64_t settle)
 	for (uint32_t i = n; i-- > 0;) { /* sufmin[i]: over ops called at or after op i */
 		const struct chk_op *op = s->op[i].op;
 
-		if (op->outcome == CHK_OK && op->kind != CHK_GET && op->ret_ns < m)
+		if (op->outcome == CHK_OK && op->kind != CHK_GET && !op->noent && op->ret_ns < m)
 			m = op->ret_ns;
 		s->sufmin[i] = m;
 	}
@@ -795,7 +795,7 @@ static bool search_placed(const struct chk_search *s, uint32_t k)
 
 /*
  * search_drop_bounded - op k is about to be placed. If it is a CHK_OK
- * write, every UNKNOWN op it bounds (it was called at or after their bound)
+ * write (not NOENT), every UNKNOWN op it bounds (it was called at or after their bound)
  * must come before it or never: drop those still pending. They go on
  * dstack; returns how many, *zobk updated. search_undrop takes them back.
  */
@@ -804,8 +804,8 @@ static uint32_t search_drop_bounded(struct chk_search *s, uint32_t k, uint64_t *
 	const struct chk_op *op = s->op[k].op;
 	uint32_t nd = 0;
 
-	if (op->outcome != CHK_OK || op->kind == CHK_GET)
-		return 0;
+	if (op->outcome != CHK_OK || op->kind == CHK_GET || op->noent)
+		return 0; /* reads and NOENT answers wrote no version */
 	for (uint32_t i = 0; i < s->bounded && s->bounds[i].t <= op->call_ns; i++) {
 		uint32_t u = s->bounds[i].op;
 
@@ -1136,7 +1136,7 @@ static bool chk_seen(const struct chk_history *h, const struct chk_rec *u,
  * (check.h, "Bounded maybe-writes")? */
 static bool chk_bounds(const struct chk_op *w, const struct chk_op *u, uint64_t settle)
 {
-	return settle && u->giveup_ns && w->call_ns >= settle &&
+	return settle && u->giveup_ns && !w->noent && w->call_ns >= settle &&
 	       w->call_ns - settle >= u->giveup_ns;
 }
 

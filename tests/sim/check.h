@@ -27,9 +27,12 @@
  * G + settle (network delay plus slack) or never, and any write W of the
  * key called at or after G + settle gets a higher version than U: U cannot
  * take effect after W does. The checker holds an UNKNOWN write U to that:
- * U comes before every CHK_OK PUT, WRITE or DELETE (NOENT or not) of its
- * key called at or after U's giveup_ns + settle_ns, or it never takes
- * effect. Its deadline, the earliest return of such a write, then stands
+ * U comes before every CHK_OK PUT, WRITE or DELETE of its key called at or
+ * after U's giveup_ns + settle_ns, or it never takes effect. Not one that
+ * answered NOENT: that wrote no version, so nothing keeps U's from being
+ * spread later - by a node that was away when W ran, say (seed 700346: a
+ * PUT in doubt stored only on nodes then out, a WRITE NOENT, the PUT back
+ * when they returned, which the cluster's model allows). Its deadline, the earliest return of such a write, then stands
  * for its return: an op called after it cannot come before U if U took
  * effect at all. A maybe-write that resurfaces after a later acknowledged
  * write is thus a violation (a lost update), where unbounded it would
