@@ -251,7 +251,7 @@ int udp_transport_open(const struct net_addr *local, struct transport **out)
 	struct udp_transport *u = calloc(1, sizeof(*u));
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int one = 1, sz = UDP_SOCKBUF;
+	int sz = UDP_SOCKBUF;
 	int err;
 
 	if (!u)
@@ -269,7 +269,11 @@ int udp_transport_open(const struct net_addr *local, struct transport **out)
 		err = -errno;
 		goto fail;
 	}
-	setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* No SO_REUSEADDR: for UDP it lets sockets share a port, and two
+	 * clients binding port 0 with it set can be given the same one - the
+	 * kernel then delivers both clients' answers to one of them, and the
+	 * other waits for answers that never come. (A UDP port has no
+	 * TIME_WAIT: a restarted node binds its port again without it.) */
 	/* SO_*BUFFORCE needs CAP_NET_ADMIN; fall back to the capped variant. */
 	if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
 		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
