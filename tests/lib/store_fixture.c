@@ -30,6 +30,23 @@ char *store_fixture_disk(const char *name, uint64_t size)
 	return path;
 }
 
+static void store_fixture_done(struct store_op *op)
+{
+	*(int *)op->user = 1;
+}
+
+int store_fixture_run(struct store *s, struct store_op *op)
+{
+	int done = 0, ret;
+
+	op->cb = store_fixture_done;
+	op->user = &done;
+	ret = store_submit(s, op);
+	while (ret == 0 && !done)
+		ret = store_poll(s, 1) < 0 ? -EIO : 0;
+	return ret < 0 ? ret : op->res;
+}
+
 void store_fixture_fill(uint8_t *p, size_t n, uint32_t seed)
 {
 	for (size_t i = 0; i < n; i++) {

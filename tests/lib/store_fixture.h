@@ -22,6 +22,10 @@ extern const uint8_t store_fixture_cluster[16];
  * unlinks and frees it). Fails the test on error. */
 char *store_fixture_disk(const char *name, uint64_t size);
 
+/* store_fixture_run - submit op and poll the store until its callback has
+ * run (op->cb and op->user are set here): submit's refusal, or op->res. */
+int store_fixture_run(struct store *s, struct store_op *op);
+
 /* store_fixture_fill - n pseudo-random bytes determined by seed. */
 void store_fixture_fill(uint8_t *p, size_t n, uint32_t seed);
 

@@ -5,6 +5,7 @@
  * the same through the asynchronous op (op.version as input) for PUT and
  * WRITE, with -ESTALE at submit for a version not above the chunk's.
  */
+#include "lib/store_fixture.h"
 #include "lib/test.h"
 #include "storage/store.h"
 
@@ -14,25 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static void on_done(struct store_op *op)
-{
-	*(int *)op->user = 1;
-}
-
 /* run - submit op and poll until its callback; returns submit's error or
  * the op's result. */
-static int run(struct store *s, struct store_op *op)
-{
-	int done = 0, ret;
-
-	op->cb = on_done;
-	op->user = &done;
-	ret = store_submit(s, op);
-	while (ret == 0 && !done)
-		ret = store_poll(s, 1) < 0 ? -EIO : 0;
-	return ret < 0 ? ret : op->res;
-}
-
 int main(void)
 {
 	const char *dir = getenv("FERRY_TEST_TMP");
@@ -82,17 +66,17 @@ int main(void)
 		op.version = cur - 1;
 		CHECK_EQ(store_submit(s, &op), -ESTALE);
 		op.version = 2000000;
-		CHECK_EQ(run(s, &op), 0);
+		CHECK_EQ(store_fixture_run(s, &op), 0);
 		CHECK_EQ(op.version, 2000000);
 		op.type = STORE_OP_WRITE; /* a WRITE with a version: the same rule */
 		op.off = 2;
 		op.len = op.buf_cap = 1;
-		CHECK_EQ(run(s, &op), -ESTALE);
+		CHECK_EQ(store_fixture_run(s, &op), -ESTALE);
 		op.version = 2000005;
-		CHECK_EQ(run(s, &op), 0);
+		CHECK_EQ(store_fixture_run(s, &op), 0);
 		CHECK_EQ(op.version, 2000005);
 		op.version = 0; /* the clock's next: above everything installed */
-		CHECK_EQ(run(s, &op), 0);
+		CHECK_EQ(store_fixture_run(s, &op), 0);
 		CHECK(op.version > 2000005);
 		CHECK_EQ(store_stat(s, id, &st), 0);
 		CHECK_EQ(st.version, op.version);

@@ -24,23 +24,6 @@
 
 #define CSZ 12000 /* three blocks, the last partial */
 
-static void on_done(struct store_op *op)
-{
-	*(int *)op->user = 1;
-}
-
-static int run(struct store *s, struct store_op *op)
-{
-	int done = 0, ret;
-
-	op->cb = on_done;
-	op->user = &done;
-	ret = store_submit(s, op);
-	while (ret == 0 && !done)
-		ret = store_poll(s, 1) < 0 ? -EIO : 0;
-	return ret < 0 ? ret : op->res;
-}
-
 /* put - a PUT op of data[0, len) at version with flags; its result. */
 static int put(struct store *s, const uint8_t id[16], const uint8_t *data, uint32_t len,
 	       uint64_t version, uint32_t flags)
@@ -54,7 +37,7 @@ static int put(struct store *s, const uint8_t id[16], const uint8_t *data, uint3
 	op.len = op.buf_cap = len;
 	op.version = version;
 	op.flags = flags;
-	return run(s, &op);
+	return store_fixture_run(s, &op);
 }
 
 static void flip(const char *path, uint64_t off)
@@ -112,9 +95,9 @@ static void repair_file(void)
 		op.len = op.buf_cap = 4096;
 		op.version = 77;
 		op.flags = STORE_OPF_SAMEVER;
-		CHECK_EQ(run(s, &op), -EINVAL);
+		CHECK_EQ(store_fixture_run(s, &op), -EINVAL);
 		op.type = STORE_OP_DELETE;
-		CHECK_EQ(run(s, &op), -EINVAL);
+		CHECK_EQ(store_fixture_run(s, &op), -EINVAL);
 	}
 	/* The repair: the good bytes at the chunk's own version. */
 	CHECK_EQ(put(s, id, good, CSZ, 77, STORE_OPF_SAMEVER), 0);

@@ -22,22 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* counts the completions of several ops submitted together */
 static void on_done(struct store_op *op)
 {
 	(*(int *)op->user)++;
-}
-
-/* run - submit op and poll until its callback: submit's error or op->res. */
-static int run(struct store *s, struct store_op *op)
-{
-	int done = 0, ret;
-
-	op->cb = on_done;
-	op->user = &done;
-	ret = store_submit(s, op);
-	while (ret == 0 && !done)
-		ret = store_poll(s, 1) < 0 ? -EIO : 0;
-	return ret < 0 ? ret : op->res;
 }
 
 static void mkid(uint8_t id[16], uint8_t tag)
@@ -67,7 +55,7 @@ static int vop(struct store *s, int type, const uint8_t id[16], uint64_t version
 	int ret;
 
 	op_init(&op, type, id, version, buf, len);
-	ret = run(s, &op);
+	ret = store_fixture_run(s, &op);
 	if (out_version)
 		*out_version = op.version;
 	return ret;
@@ -198,7 +186,7 @@ static void semantics(struct store *s)
 
 		op_init(&op, STORE_OP_WRITE, e, 52, data + 60, 40);
 		op.off = 60; /* appends */
-		CHECK_EQ(run(s, &op), 0);
+		CHECK_EQ(store_fixture_run(s, &op), 0);
 		CHECK_EQ(op.version, 52);
 	}
 	expect_live(s, e, 52, data, 100, __LINE__);
@@ -393,16 +381,16 @@ static void scatter_put(struct store *s)
 	op.iovcnt = 3;
 	op.len = sizeof(flat);
 	op.version = 600; /* equal to the tombstone's: refused */
-	CHECK_EQ(run(s, &op), -ESTALE);
+	CHECK_EQ(store_fixture_run(s, &op), -ESTALE);
 	op.version = 601;
 	store_get_counters(s, &c0);
-	CHECK_EQ(run(s, &op), 0);
+	CHECK_EQ(store_fixture_run(s, &op), 0);
 	store_get_counters(s, &c1);
 	CHECK_EQ(op.version, 601);
 	CHECK_EQ(c1.direct_ops, c0.direct_ops + 1); /* the pieces went to the disk as they are */
 	expect_live(s, id, 601, flat, sizeof(flat), __LINE__);
 	op.version = 601; /* the same scatter PUT again: now a live c == v */
-	CHECK_EQ(run(s, &op), -ESTALE);
+	CHECK_EQ(store_fixture_run(s, &op), -ESTALE);
 }
 
 /* ---- a disk formatted before the tombstone feature; a failing disk ---- */
