@@ -601,6 +601,17 @@ static void chain_stat_done(struct storeq_op *op)
 				chain_forward(cr); /* ours: the client sent the same bytes */
 				return;
 			}
+			if (cr->hint >> 32 != cr->epoch) {
+				/* Ours came from an earlier epoch's head; the later
+				 * version here need not be built on it (this head may
+				 * never have seen it). Whether it ever took effect
+				 * cannot be told here: its fate stays unknown. */
+				m->c_indoubt++;
+				chain_reply_version(cr, FERRY_ST_INDOUBT, 0);
+				return;
+			}
+			/* This head gave ours and every later version of the epoch,
+			 * one write at a time: ours took effect before them. */
 			m->c_absorbed++;
 			cr->redrive = tomb ? 2 : 1;
 			if (tomb) {
