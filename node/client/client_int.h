@@ -51,6 +51,9 @@ void client_rpc_poll(struct client *cl, uint64_t now);
 int client_sync_call(struct client *cl, struct rpc_client *rpc, struct rpc_call *c);
 /* client_call_result - a finished rpc call as 0/-errno with a message. */
 int client_call_result(struct client *cl, const struct rpc_call *c);
+/* client_op_result - a finished op as 0/-errno, with a message that says
+ * what the error means and whether a write may have taken effect. */
+int client_op_result(struct client *cl, const struct client_op *op);
 /* client_list_at - one LIST page from the node at at (no retries). */
 int client_list_at(struct client *cl, const struct net_addr *at, uint8_t cursor[16],
 		   struct ferry_list_entry *out, uint32_t max, uint32_t *n);

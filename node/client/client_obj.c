@@ -26,8 +26,18 @@ struct client_slot {
 	struct client_pipe *p;
 	uint8_t *buf;
 	uint32_t index;
+	uint32_t tries;
 	int busy;
+	int again; /* ended in doubt: submit the same op again */
 };
+
+/* A data chunk PUT that may or may not have taken effect is sent again, a
+ * few times: its id belongs to this put's generation (64 random bits) and
+ * every try carries the same bytes, so taking effect twice changes nothing
+ * a reader can see. Writes in doubt are common across an epoch change (a
+ * member with the new map and no lease on it yet refuses a forward). The
+ * manifest, the commit point, is not retried blindly. */
+#define CLIENT_OBJ_PUT_TRIES 4
 
 struct client_pipe {
 	struct client *cl;
@@ -36,6 +46,7 @@ struct client_pipe {
 	const struct manifest *m;
 	int fd;
 	int err;
+	int retry_maybe; /* data chunk PUTs: see CLIENT_OBJ_PUT_TRIES */
 	uint32_t active;
 };
 
@@ -45,12 +56,17 @@ static void client_slot_done(struct client_op *op)
 	struct client_pipe *p = s->p;
 	int err = op->err;
 
+	if (err && op->maybe && p->retry_maybe && !p->err && s->tries + 1 < CLIENT_OBJ_PUT_TRIES) {
+		s->again = 1; /* still busy and active: the pipeline sends it again */
+		return;
+	}
 	s->busy = 0;
 	p->active--;
 	if (err) {
 		char saved[sizeof(p->cl->err)];
 		int k;
 
+		client_op_result(p->cl, op); /* the message says what the error means */
 		memcpy(saved, p->cl->err, sizeof(saved));
 		k = snprintf(p->cl->err, sizeof(p->cl->err), "chunk %u: ", s->index);
 		if (k > 0 && (size_t)k < sizeof(p->cl->err))
@@ -86,12 +102,28 @@ static int client_pipeline(struct client_pipe *p, uint32_t n)
 		};
 		uint64_t now, due;
 
+		for (uint32_t i = 0; i < nslots; i++) {
+			struct client_slot *s = &slots[i];
+			int err;
+
+			if (!s->again)
+				continue;
+			s->again = 0;
+			s->tries++;
+			err = client_submit(cl, &s->op);
+			if (err) { /* cannot happen for an op that ended; end it */
+				s->op.err = err;
+				s->op.maybe = 0;
+				client_slot_done(&s->op);
+			}
+		}
 		for (uint32_t i = 0; i < nslots && next < n && !p->err; i++) {
 			struct client_slot *s = &slots[i];
 			int err;
 
 			if (s->busy)
 				continue;
+			s->tries = 0;
 			s->index = next++;
 			memset(&s->op, 0, sizeof(s->op));
 			err = p->prep(p, s);
@@ -228,7 +260,9 @@ static void client_delete_generation(struct client *cl, const struct manifest *m
 
 int client_obj_put_file(struct client *cl, const char *path, const char *name)
 {
-	struct client_pipe p = { .cl = cl, .prep = client_put_prep, .done = client_put_done };
+	struct client_pipe p = {
+		.cl = cl, .prep = client_put_prep, .done = client_put_done, .retry_maybe = 1
+	};
 	struct manifest m, old;
 	uint8_t mbuf[MANIFEST_MAX_LEN], mid[16];
 	struct stat st;

@@ -317,7 +317,7 @@ int client_wait(struct client *cl, struct client_op *op)
 
 /* A finished op's outcome as 0/-errno, with a message that says when a
  * write may have taken effect all the same. */
-static int client_op_result(struct client *cl, const struct client_op *op)
+int client_op_result(struct client *cl, const struct client_op *op)
 {
 	const char *why = NULL;
 
