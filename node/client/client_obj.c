@@ -28,16 +28,33 @@ struct client_slot {
 	uint32_t index;
 	uint32_t tries;
 	int busy;
-	int again; /* ended in doubt: submit the same op again */
+	int again;           /* ended in doubt: submit the same op again ... */
+	uint64_t retry_ns;   /* ... at this time */
+	uint64_t give_up_ns; /* tries end here (as long as one op may take) */
 };
 
-/* A data chunk PUT that may or may not have taken effect is sent again, a
- * few times: its id belongs to this put's generation (64 random bits) and
- * every try carries the same bytes, so taking effect twice changes nothing
- * a reader can see. Writes in doubt are common across an epoch change (a
- * member with the new map and no lease on it yet refuses a forward). The
- * manifest, the commit point, is not retried blindly. */
-#define CLIENT_OBJ_PUT_TRIES 4
+/* A data chunk PUT that may or may not have taken effect is sent again
+ * until the time one op may take has passed: its id belongs to this put's
+ * generation (64 random bits) and every try carries the same bytes, so
+ * taking effect twice changes nothing a reader can see. Writes in doubt are
+ * common around an epoch change: a member with the new map and no lease on
+ * it yet refuses a forward, and a refusal of a request that had to be sent
+ * again may hide an earlier copy taken by a run of the node since
+ * restarted. The manifest (the commit point) is retried the same way:
+ * a later try gets a higher version than any earlier one, so an earlier
+ * try that surfaces late never replaces it. */
+#define CLIENT_OBJ_BACKOFF_NS (50ull * 1000000ull)      /* per try ... */
+#define CLIENT_OBJ_BACKOFF_MAX_NS (500ull * 1000000ull) /* ... up to this */
+
+static uint64_t client_obj_backoff(uint32_t tries)
+{
+	return MIN(CLIENT_OBJ_BACKOFF_NS * (tries + 1), CLIENT_OBJ_BACKOFF_MAX_NS);
+}
+
+static uint64_t client_obj_budget(const struct client *cl)
+{
+	return (uint64_t)cl->cfg.timeout_ms * 3000000ull; /* as client_submit's deadline */
+}
 
 struct client_pipe {
 	struct client *cl;
@@ -46,7 +63,7 @@ struct client_pipe {
 	const struct manifest *m;
 	int fd;
 	int err;
-	int retry_maybe; /* data chunk PUTs: see CLIENT_OBJ_PUT_TRIES */
+	int retry_maybe; /* data chunk PUTs: see CLIENT_OBJ_BACKOFF_NS */
 	uint32_t active;
 };
 
@@ -56,9 +73,14 @@ static void client_slot_done(struct client_op *op)
 	struct client_pipe *p = s->p;
 	int err = op->err;
 
-	if (err && op->maybe && p->retry_maybe && !p->err && s->tries + 1 < CLIENT_OBJ_PUT_TRIES) {
-		s->again = 1; /* still busy and active: the pipeline sends it again */
-		return;
+	if (err && op->maybe && p->retry_maybe && !p->err) {
+		uint64_t at = env_now(p->cl->deps.env) + client_obj_backoff(s->tries);
+
+		if (at < s->give_up_ns) {
+			s->again = 1; /* still busy and active: the pipeline sends it again */
+			s->retry_ns = at;
+			return;
+		}
 	}
 	s->busy = 0;
 	p->active--;
@@ -100,13 +122,13 @@ static int client_pipeline(struct client_pipe *p, uint32_t n)
 			{ .fd = cl->deps.t->ops->poll_fd(cl->deps.t), .events = POLLIN },
 			{ .fd = cl->deps.ctl_t->ops->poll_fd(cl->deps.ctl_t), .events = POLLIN },
 		};
-		uint64_t now, due;
+		uint64_t now = env_now(cl->deps.env), due;
 
 		for (uint32_t i = 0; i < nslots; i++) {
 			struct client_slot *s = &slots[i];
 			int err;
 
-			if (!s->again)
+			if (!s->again || now < s->retry_ns)
 				continue;
 			s->again = 0;
 			s->tries++;
@@ -124,6 +146,7 @@ static int client_pipeline(struct client_pipe *p, uint32_t n)
 			if (s->busy)
 				continue;
 			s->tries = 0;
+			s->give_up_ns = now + client_obj_budget(cl);
 			s->index = next++;
 			memset(&s->op, 0, sizeof(s->op));
 			err = p->prep(p, s);
@@ -145,6 +168,9 @@ static int client_pipeline(struct client_pipe *p, uint32_t n)
 		now = env_now(cl->deps.env);
 		client_poll(cl, now);
 		due = client_next_deadline(cl);
+		for (uint32_t i = 0; i < nslots; i++)
+			if (slots[i].again)
+				due = MIN(due, slots[i].retry_ns);
 		now = env_now(cl->deps.env);
 		if (p->active && due > now)
 			poll(pfd, 2, (int)MIN((due - now + 999999) / 1000000, 100ull));
@@ -258,6 +284,36 @@ static void client_delete_generation(struct client *cl, const struct manifest *m
 	memcpy(cl->err, saved, sizeof(saved));
 }
 
+/* The manifest PUT, sent again while it ends in doubt (see
+ * CLIENT_OBJ_BACKOFF_NS); *maybe: the last try may have taken effect. */
+static int client_obj_put_manifest(struct client *cl, const uint8_t id[16], const void *buf,
+				   uint32_t len, int *maybe)
+{
+	uint64_t give_up = env_now(cl->deps.env) + client_obj_budget(cl);
+	struct client_op op;
+	int err;
+
+	for (uint32_t tries = 0;; tries++) {
+		uint64_t now, at;
+
+		memset(&op, 0, sizeof(op));
+		op.op = FERRY_OP_PUT;
+		memcpy(op.id, id, 16);
+		op.req = buf;
+		op.req_len = len;
+		err = client_submit(cl, &op);
+		if (err)
+			return client_fail(cl, err, "cannot start the request: %s", strerror(-err));
+		client_wait(cl, &op);
+		*maybe = op.err && op.maybe;
+		now = env_now(cl->deps.env);
+		at = now + client_obj_backoff(tries);
+		if (!*maybe || at >= give_up)
+			return client_op_result(cl, &op);
+		poll(NULL, 0, (int)((at - now + 999999) / 1000000));
+	}
+}
+
 int client_obj_put_file(struct client *cl, const char *path, const char *name)
 {
 	struct client_pipe p = {
@@ -266,7 +322,7 @@ int client_obj_put_file(struct client *cl, const char *path, const char *name)
 	struct manifest m, old;
 	uint8_t mbuf[MANIFEST_MAX_LEN], mid[16];
 	struct stat st;
-	int have_old, len, err;
+	int have_old, len, err, maybe = 0;
 
 	memset(&m, 0, sizeof(m));
 	if (!*name)
@@ -303,11 +359,11 @@ int client_obj_put_file(struct client *cl, const char *path, const char *name)
 		goto out;
 	}
 	manifest_id(name, mid);
-	err = client_chunk_put(cl, mid, mbuf, (uint32_t)len); /* the commit point */
+	err = client_obj_put_manifest(cl, mid, mbuf, (uint32_t)len, &maybe); /* the commit point */
 	if (err) {
 		/* A manifest write that may have taken effect points at these
 		 * chunks: they must stay. */
-		if (err != FERRY_ST_INDOUBT && err != -ETIMEDOUT)
+		if (!maybe)
 			client_delete_generation(cl, &m);
 		goto out;
 	}
