@@ -154,6 +154,18 @@ static void chain_reply_version(struct chain_req *cr, int status, uint64_t versi
 /* The write chain took cr's version: the request is done. A WRITE that
  * found the chunk deleted answers NOENT only now, with the tombstone known
  * to be down the chain: never from a head's state that might not last. */
+/* One of our store ops failed (a definite failure: nothing was stored).
+ * One that failed its checksums found our copy bad: repair it from a
+ * replica (repair.c) - a peer's STAT or copy may be the only reader that
+ * ever looks at it, and while it stays bad that peer's walks never end
+ * clean. */
+static void chain_store_failed(struct chain_req *cr, int res)
+{
+	if (res == -EBADMSG)
+		repair_enqueue(cr->m, cr->id);
+	chain_reply(cr, res);
+}
+
 static void chain_committed(struct chain_req *cr)
 {
 	cr->committed = 1;
@@ -317,7 +329,7 @@ static void chain_restat_done(struct storeq_op *op)
 	int tomb = res == -ENOENT && (st->flags & STORE_STAT_TOMBSTONE);
 
 	if (res && res != -ENOENT) {
-		chain_reply(cr, res);
+		chain_store_failed(cr, res);
 		return;
 	}
 	switch (cr->kind) {
@@ -360,6 +372,8 @@ static void chain_store_done(struct storeq_op *op)
 	}
 	if (res) {
 		/* Nothing stored (ENOSPC, EIO, ...): a definite failure. */
+		if (res == -EBADMSG)
+			repair_enqueue(cr->m, cr->id); /* a WRITE read a bad block */
 		if (chain_is_head(cr) && cr->tries)
 			chain_indoubt(cr); /* an earlier version of ours may be out there */
 		else
@@ -444,10 +458,7 @@ static void chain_read_done(struct storeq_op *op)
 	uint64_t size = sop->len;
 
 	if (sop->res || sop->got != size) {
-		if (cr->kind == CH_COPY_GET)
-			chain_reply(cr, sop->res ? sop->res : -EIO);
-		else
-			chain_reply(cr, sop->res == -ENOENT ? -ENOENT : (sop->res ? sop->res : -EIO));
+		chain_store_failed(cr, sop->res ? sop->res : -EIO);
 		return;
 	}
 	if (cr->redrive) {
@@ -519,7 +530,7 @@ static void chain_stat_done(struct storeq_op *op)
 	uint64_t lv = res == 0 || tomb ? st->version : 0;
 
 	if (res && res != -ENOENT) {
-		chain_reply(cr, res);
+		chain_store_failed(cr, res);
 		return;
 	}
 	switch (cr->kind) {

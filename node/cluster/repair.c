@@ -3,7 +3,8 @@
  * repair.c - repair of corrupt copies from healthy replicas.
  *
  * A chunk found corrupt - by the node's scrub (node.c, at --scrub-rate), by
- * a read that failed its checksums, or by recovery seeing another
+ * a read that failed its checksums (a client's, or a peer's STAT or copy
+ * through chain.c), or by recovery seeing another
  * member's copy of the same version with other bytes - is queued here. One
  * at a time, the node fetches the whole chunk from the members of its write
  * chain in turn (COPY_GET: the member's store verified every block it
@@ -140,13 +141,15 @@ static void repair_try_next(struct repair *rp)
 static void repair_begin(struct repair *rp)
 {
 	struct member *m = rp->m;
-	struct store_stat st;
+	struct store_list_entry st;
 	int pos, nr;
 
 	memcpy(rp->id, rp->ids[rp->head], 16);
 	rp->head = (rp->head + 1) % REPAIR_QUEUE;
 	rp->count--;
-	if (store_stat(m->cfg.store, rp->id, &st))
+	/* The version from the index: a copy whose record no longer reads
+	 * (STAT fails its checksums too) is repaired all the same. */
+	if (store_lookup(m->cfg.store, rp->id, &st) || (st.flags & STORE_LIST_TOMBSTONE))
 		return; /* gone, or a tombstone: nothing to repair */
 	if (!rp->buf && !(rp->buf = malloc(rp->cap))) {
 		repair_end(rp, 0);

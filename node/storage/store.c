@@ -3377,6 +3377,19 @@ int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_sta
 	return ret;
 }
 
+int store_lookup(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_list_entry *out)
+{
+	const struct store_ent *e = store_ix_find(&s->ix, id);
+
+	if (!e)
+		return -ENOENT;
+	memcpy(out->id, e->id, STORE_ID_LEN);
+	out->version = e->version;
+	out->size = e->size;
+	out->flags = store_ent_tomb(e) ? STORE_LIST_TOMBSTONE : 0;
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* list: a sorted snapshot of the ids, then their index entries (no IO: the
  * version is in memory) */

@@ -190,6 +190,10 @@ int store_purge(struct store *s, const uint8_t id[STORE_ID_LEN], uint64_t versio
 /* store_stat - the chunk's stat. -ENOENT also fills *out: a tombstone's
  * version and STORE_STAT_TOMBSTONE, or all zero for no record at all. */
 int store_stat(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_stat *out);
+/* store_lookup - the chunk's index entry as a listing shows it (committed
+ * state, no device IO): 0, or -ENOENT when there is no record. Works when
+ * the record on the disk no longer reads (store_stat: -EBADMSG). */
+int store_lookup(struct store *s, const uint8_t id[STORE_ID_LEN], struct store_list_entry *out);
 /* Lists up to max entries with ids strictly greater than *cursor in id order
  * (all-zero cursor starts); updates *cursor to the last id returned; *n = 0
  * means the end. Resumable across calls and restarts. The all-zero id is

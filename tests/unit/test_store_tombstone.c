@@ -76,6 +76,16 @@ static void expect_tomb(struct store *s, const uint8_t id[16], uint64_t v, int l
 			line, ret, (unsigned long long)st.version, st.flags, (unsigned long long)v);
 		test_failures++;
 	}
+	/* The index says the same without IO. */
+	struct store_list_entry le;
+
+	ret = store_lookup(s, id, &le);
+	if (v ? ret != 0 || le.version != v || le.flags != STORE_LIST_TOMBSTONE || le.size
+	      : ret != -ENOENT) {
+		fprintf(stderr, "line %d: lookup %d version %llu flags %u, want v%llu\n", line, ret,
+			(unsigned long long)le.version, le.flags, (unsigned long long)v);
+		test_failures++;
+	}
 }
 
 static void expect_live(struct store *s, const uint8_t id[16], uint64_t v, const void *data,
@@ -91,6 +101,13 @@ static void expect_live(struct store *s, const uint8_t id[16], uint64_t v, const
 		fprintf(stderr, "line %d: chunk not live at v%llu (has v%llu size %llu)\n", line,
 			(unsigned long long)v, (unsigned long long)st.version,
 			(unsigned long long)st.size);
+		test_failures++;
+	}
+	struct store_list_entry le;
+
+	if (store_lookup(s, id, &le) != 0 || le.version != v || le.size != len || le.flags ||
+	    memcmp(le.id, id, 16) != 0) {
+		fprintf(stderr, "line %d: lookup disagrees with stat\n", line);
 		test_failures++;
 	}
 }
