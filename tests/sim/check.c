@@ -1181,10 +1181,41 @@ static bool chk_exists_at(const struct chk_rec *const *grp, size_t n, const stru
  *   - a WRITE, when a read returned a word of its bytes (chk_seen);
  *   - a PUT, the same - or by a WRITE or DELETE that found the chunk there
  *     and ended after the PUT's call, unless the chunk had to exist then
- *     anyway (chk_exists_at; settle is cfg->settle_ns).
+ *     anyway (chk_exists_at; settle is cfg->settle_ns) - or by a WRITE that
+ *     may have merged into it (chk_merged_into): the merge keeps the PUT's
+ *     length and every byte it did not cover, even when a read shows none
+ *     of the PUT's own (seed 240665567691321).
  * DELETEs go first, so that the PUTs' test sees only the DELETEs kept.
  * Returns the ops kept (compacted in place).
  */
+/* May a WRITE that matters have merged into unknown PUT u? One that found
+ * the chunk and ended after u's call, or one in doubt that a read saw -
+ * unless an acknowledged PUT or DELETE that u must come before (chk_bounds)
+ * returned before the WRITE was called: then the WRITE merged into that. */
+static bool chk_merged_into(const struct chk_history *h, const struct chk_op *u,
+			    const struct chk_rec *const *grp, size_t n, uint64_t settle)
+{
+	for (size_t j = 0; j < n; j++) {
+		const struct chk_op *w = &grp[j]->op;
+		bool after = false;
+
+		if (w->kind != CHK_WRITE ||
+		    !((w->outcome == CHK_OK && !w->noent && w->ret_ns >= u->call_ns) ||
+		      (w->outcome == CHK_UNKNOWN && chk_seen(h, grp[j], grp, n))))
+			continue;
+		for (size_t k = 0; k < n && !after; k++) {
+			const struct chk_op *p = &grp[k]->op;
+
+			after = (p->kind == CHK_PUT || p->kind == CHK_DELETE) &&
+				p->outcome == CHK_OK && p->ret_ns < w->call_ns &&
+				chk_bounds(p, u, settle);
+		}
+		if (!after)
+			return true;
+	}
+	return false;
+}
+
 static size_t chk_prune_unseen(const struct chk_history *h, const struct chk_rec **grp, size_t n,
 			       uint64_t settle)
 {
@@ -1224,7 +1255,8 @@ static size_t chk_prune_unseen(const struct chk_history *h, const struct chk_rec
 				else if (u->kind == CHK_WRITE)
 					keep = chk_seen(h, grp[i], grp, n);
 				else
-					keep = u->call_ns < need_until || chk_seen(h, grp[i], grp, n);
+					keep = u->call_ns < need_until || chk_seen(h, grp[i], grp, n) ||
+					       chk_merged_into(h, u, grp, n, settle);
 			}
 			if (keep)
 				grp[k++] = grp[i];

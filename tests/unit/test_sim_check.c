@@ -1490,12 +1490,39 @@ static void test_shape_503335(void)
 	}
 }
 
+/* A PUT in doubt whose bytes no read shows can still be seen: a WRITE that
+ * merged into it (here over all its bytes) keeps its length. Seed
+ * 240665567691321: the checker dropped such a PUT and called the run a
+ * violation. */
+static void test_unseen_put_under_write(void)
+{
+	begin(1);
+	PUT(1, 10, 20, "AAAAAAAAAAAAAAAAAAAAAAAA");
+	PUT_U(2, 30, "BBBBBBBB");
+	WR_U(3, 40, 0, "CCCCCCCC");
+	GET(4, 50, 60, "CCCCCCCC");
+	expect("a write in doubt over a put in doubt, read", CHK_LINEARIZABLE);
+	begin(1);
+	PUT(1, 10, 20, "AAAAAAAAAAAAAAAAAAAAAAAA");
+	PUT_U(2, 30, "BBBBBBBB");
+	WR(3, 40, 50, 0, "CCCCCCCC");
+	GET(4, 60, 70, "CCCCCCCC");
+	expect("an acknowledged write over a put in doubt, read", CHK_LINEARIZABLE);
+	begin(1);
+	PUT(1, 10, 20, "AAAAAAAAAAAAAAAAAAAAAAAA");
+	PUT_U(2, 30, "BBBBBBBB");
+	WR(3, 40, 50, 0, "CCCCCCCC");
+	GET(4, 60, 70, "CCCCCCCCAAAAAAAA");
+	expect("a read that no order of them gives", CHK_VIOLATION);
+}
+
 int main(void)
 {
 	test_linearizable();
 	test_violations();
 	test_report();
 	test_bounded();
+	test_unseen_put_under_write();
 	test_invalid();
 	test_oracle();
 	test_payload();
